@@ -1,0 +1,49 @@
+using Concerto.Ingest.Core.Profiles;
+using Concerto.Ingest.Jobs.Hosting;
+using Concerto.Ingest.Storage;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.Logging;
+
+namespace Concerto.Ingest.Cli;
+
+/// <summary>Configuration shared by every command: appsettings.json beside the program, then environment variables
+/// (Concerto__StateDirectory, ConnectionStrings__Concerto, ...).</summary>
+public sealed class CliEnvironment
+{
+    public const string DefaultProfile = "pipelines/video-default.json";
+
+    public CliEnvironment()
+    {
+        Configuration = new ConfigurationBuilder()
+            .AddJsonFile(Path.Combine(AppContext.BaseDirectory, "appsettings.json"), optional: true)
+            .AddEnvironmentVariables()
+            .Build();
+        Configuration.GetSection(StorageOptions.Section).Bind(Storage);
+        Storage.ConnectionString = Configuration.GetConnectionString("Concerto") is { Length: > 0 } cs ? cs : Storage.ConnectionString;
+        Configuration.GetSection(MediaOptions.Section).Bind(Media);
+        Configuration.GetSection(WorkerOptions.Section).Bind(Workers);
+    }
+
+    public IConfiguration Configuration { get; }
+    public StorageOptions Storage { get; } = new();
+    public MediaOptions Media { get; } = new();
+    public WorkerOptions Workers { get; } = new();
+
+    /// <summary>The database's connection string, starting the embedded cluster if needed, with the schema migrated.</summary>
+    public async Task<string> ConnectAsync(ILoggerFactory loggers, CancellationToken cancellationToken)
+    {
+        var connectionString = await ConcertoDatabase.ResolveConnectionStringAsync(Storage, cancellationToken).ConfigureAwait(false);
+        await ConcertoDatabase.MigrateAsync(connectionString, loggers, cancellationToken).ConfigureAwait(false);
+        return connectionString;
+    }
+
+    /// <summary>Loads a profile: the path as given, else relative to the program folder (where pipelines/ is copied).</summary>
+    public static ProfileDocument LoadProfile(string? path)
+    {
+        var requested = string.IsNullOrWhiteSpace(path) ? DefaultProfile : path;
+        var candidates = new[] { Path.GetFullPath(requested), Path.Combine(AppContext.BaseDirectory, requested) };
+        var found = candidates.FirstOrDefault(File.Exists)
+                    ?? throw new ProfileException($"Profile '{requested}' not found. Pass an existing file with --profile (see pipelines/).");
+        return ProfileDocument.Parse(File.ReadAllText(found), found);
+    }
+}

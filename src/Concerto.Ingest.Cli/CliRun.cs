@@ -1,0 +1,48 @@
+using Concerto.Ingest.Core.Profiles;
+using Microsoft.Extensions.Logging;
+using Npgsql;
+using Spectre.Console;
+
+namespace Concerto.Ingest.Cli;
+
+/// <summary>Runs a command body, turning the errors a user can fix into one clear line and exit code 1.</summary>
+public static class CliRun
+{
+    public static async Task<int> GuardAsync(Func<Task<int>> body)
+    {
+        ArgumentNullException.ThrowIfNull(body);
+        try
+        {
+            return await body().ConfigureAwait(false);
+        }
+        catch (OperationCanceledException)
+        {
+            AnsiConsole.MarkupLine("[yellow]Cancelled.[/]");
+            return 130;
+        }
+        catch (Exception e) when (e is ProfileException or ArgumentException or FileNotFoundException or InvalidOperationException
+                                       or NpgsqlException)
+        {
+            AnsiConsole.MarkupLineInterpolated($"[red]error:[/] {e.Message}");
+            return 1;
+        }
+    }
+
+    /// <summary>Console logging for hosts; warnings and errors only unless verbose, so progress displays stay readable.</summary>
+    public static void ConfigureLogging(ILoggingBuilder logging, bool verbose)
+    {
+        ArgumentNullException.ThrowIfNull(logging);
+        logging.ClearProviders();
+        logging.AddSimpleConsole(o =>
+        {
+            o.SingleLine = true;
+            o.TimestampFormat = "HH:mm:ss ";
+        });
+        logging.SetMinimumLevel(verbose ? LogLevel.Information : LogLevel.Warning);
+        logging.AddFilter("Hangfire", verbose ? LogLevel.Information : LogLevel.Error);
+        // Hangfire logs a job failure that it will retry as a warning; our stages already record those.
+        logging.AddFilter("Hangfire.AutomaticRetryAttribute", LogLevel.Error);
+    }
+
+    public static ILoggerFactory CreateLoggers(bool verbose) => LoggerFactory.Create(b => ConfigureLogging(b, verbose));
+}

@@ -1,0 +1,53 @@
+using System.CommandLine;
+using Concerto.Ingest.Core.Pipeline;
+using Concerto.Ingest.Jobs.Hosting;
+using Spectre.Console;
+
+namespace Concerto.Ingest.Cli.Commands;
+
+/// <summary>`concerto worker [--queues probe,decode] [--workers N]`: a worker process for a cluster sharing one
+/// database. Runs until stopped (Ctrl+C / SIGTERM), finishing or handing back the jobs it holds.</summary>
+public static class WorkerCommand
+{
+    public static Command Create()
+    {
+        var queues = new Option<string?>("--queues", "-q") { Description = $"Comma-separated stage queues to work (default all: {string.Join(",", Stage.All)})." };
+        var workers = new Option<int?>("--workers") { Description = "Worker threads (default: Concerto:Workers:Count, else cores)." };
+        var verbose = new Option<bool>("--verbose", "-v") { Description = "Log each job." };
+        var command = new Command("worker", "Run a worker process that takes stage jobs from the shared database.") { queues, workers, verbose };
+        command.SetAction((parse, ct) => CliRun.GuardAsync(() => RunAsync(parse.GetValue(queues), parse.GetValue(workers), parse.GetValue(verbose), ct)));
+        return command;
+    }
+
+    public static IReadOnlyList<string> ParseQueues(string? text)
+    {
+        if (string.IsNullOrWhiteSpace(text)) return Stage.All;
+        var queues = text.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        var unknown = queues.Where(q => !Stage.All.Contains(q)).ToList();
+        if (unknown.Count > 0)
+            throw new ArgumentException($"Unknown queue(s) {string.Join(", ", unknown)}; the stage queues are {string.Join(", ", Stage.All)}.");
+        return queues;
+    }
+
+    private static async Task<int> RunAsync(string? queueText, int? workers, bool verbose, CancellationToken cancellationToken)
+    {
+        var queues = ParseQueues(queueText);
+        var env = new CliEnvironment();
+        using var loggers = CliRun.CreateLoggers(verbose);
+        var connectionString = await env.ConnectAsync(loggers, cancellationToken).ConfigureAwait(false);
+        await using var pipeline = await PipelineHost.StartAsync(connectionString, env.Storage, env.Media,
+            b => CliRun.ConfigureLogging(b, verbose), cancellationToken).ConfigureAwait(false);
+        pipeline.StartWorkers(queues, workers ?? env.Workers.ResolveCount(), onlyUnserved: false);
+        AnsiConsole.MarkupLineInterpolated($"worker {Jobs.Stages.StageRetry.WorkerName} working queues {string.Join(", ", queues)}; Ctrl+C to stop.");
+        try
+        {
+            await Task.Delay(Timeout.Infinite, cancellationToken).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException)
+        {
+            AnsiConsole.MarkupLine("stopping worker...");
+        }
+
+        return 0;
+    }
+}

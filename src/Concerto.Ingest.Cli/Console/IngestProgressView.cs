@@ -1,0 +1,96 @@
+using Concerto.Ingest.Storage.Catalog;
+using Spectre.Console;
+
+namespace Concerto.Ingest.Cli.Console;
+
+/// <summary>Live progress of one ingest batch, read from the catalogue (so it shows work done by any worker):
+/// a bar per video on a terminal, a line per state change otherwise (logs, CI).</summary>
+public sealed class IngestProgressView(StatusQueries status)
+{
+    private static readonly TimeSpan Poll = TimeSpan.FromMilliseconds(300);
+
+    public async Task<IReadOnlyList<SourceProgress>> WatchAsync(long batchId, CancellationToken cancellationToken)
+    {
+        if (!AnsiConsole.Profile.Capabilities.Interactive) return await WatchPlainAsync(batchId, cancellationToken).ConfigureAwait(false);
+
+        IReadOnlyList<SourceProgress> rows = [];
+        await AnsiConsole.Progress()
+            .AutoClear(false)
+            .Columns(new TaskDescriptionColumn { Alignment = Justify.Left }, new ProgressBarColumn(), new PercentageColumn(), new ElapsedTimeColumn())
+            .StartAsync(async ctx =>
+            {
+                var tasks = new Dictionary<long, ProgressTask>();
+                while (true)
+                {
+                    rows = await status.BatchProgressAsync(batchId, cancellationToken).ConfigureAwait(false);
+                    foreach (var row in rows)
+                    {
+                        if (!tasks.TryGetValue(row.SourceId, out var task))
+                            tasks[row.SourceId] = task = ctx.AddTask(Describe(row), maxValue: 1);
+                        task.Description = Describe(row);
+                        task.MaxValue = Math.Max(1, row.ProgressTotal);
+                        task.Value = row.IsFinished ? task.MaxValue : row.ProgressDone;
+                        if (row.IsFinished) task.StopTask();
+                    }
+
+                    if (rows.All(r => r.IsFinished)) break;
+                    await Task.Delay(Poll, cancellationToken).ConfigureAwait(false);
+                }
+            }).ConfigureAwait(false);
+        return rows;
+    }
+
+    private async Task<IReadOnlyList<SourceProgress>> WatchPlainAsync(long batchId, CancellationToken cancellationToken)
+    {
+        var seen = new Dictionary<long, string>();
+        while (true)
+        {
+            var rows = await status.BatchProgressAsync(batchId, cancellationToken).ConfigureAwait(false);
+            foreach (var row in rows)
+            {
+                var line = Describe(row, markup: false);
+                var state = $"{row.SourceState}/{row.DecodeState}";
+                if (seen.TryGetValue(row.SourceId, out var last) && last == state) continue;
+                seen[row.SourceId] = state;
+                System.Console.WriteLine(line);
+            }
+
+            if (rows.All(r => r.IsFinished)) return rows;
+            await Task.Delay(Poll, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    private static string Describe(SourceProgress row, bool markup = true)
+    {
+        var name = Path.GetFileName(row.Path);
+        var stage = row.IsFinished
+            ? row.Succeeded ? $"done, {row.Keyframes} keyframes" : "failed"
+            : row.RunId is null ? $"probe: {row.SourceState}"
+            : row.DecodeState == "running" ? $"decode {row.ProgressDone}/{row.ProgressTotal} frames"
+            : $"decode: {row.DecodeState ?? "queued"}";
+        var text = $"{name} · {stage}";
+        return markup ? Markup.Escape(text) : text;
+    }
+
+    public static void PrintSummary(IReadOnlyList<SourceProgress> rows)
+    {
+        ArgumentNullException.ThrowIfNull(rows);
+        var table = new Table().Border(TableBorder.Simple)
+            .AddColumns("file", "video", "run", "result", "keyframes", "frames analysed", "time");
+        foreach (var r in rows)
+        {
+            var result = r.Succeeded
+                ? r.SourceState == "linked" ? "[green]ok[/] (already ingested)" : "[green]ok[/]"
+                : "[red]failed[/]";
+            var time = r.SourceState != "linked" && r.StartedAt is { } s && r.FinishedAt is { } f ? $"{(f - s).TotalSeconds:0.0} s" : "-";
+            table.AddRow(Markup.Escape(Path.GetFileName(r.Path)), r.VideoId?.ToString() ?? "-", r.RunId?.ToString() ?? "-", result,
+                r.Succeeded ? r.Keyframes.ToString() : "-", r.Succeeded ? r.ProgressTotal.ToString() : "-", time);
+        }
+
+        AnsiConsole.Write(table);
+        foreach (var r in rows.Where(r => !r.Succeeded))
+            AnsiConsole.MarkupLineInterpolated($"[red]failed:[/] {r.Error ?? "unknown error"}");
+        var ok = rows.Count(r => r.Succeeded);
+        AnsiConsole.MarkupLineInterpolated($"{ok} of {rows.Count} video(s) ingested, {rows.Count - ok} failed.");
+    }
+}

@@ -1,0 +1,86 @@
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+
+namespace Concerto.Ingest.Core.Profiles;
+
+/// <summary>A parsed profile with its canonical JSON and content hash. The hash keys runs (video x profile), so it
+/// ignores formatting and key order: only the settings themselves change it.</summary>
+public sealed record ProfileDocument(PipelineProfile Profile, string CanonicalJson, string Hash)
+{
+    private static readonly JsonSerializerOptions ReadOptions = new()
+    {
+        PropertyNameCaseInsensitive = true,
+        ReadCommentHandling = JsonCommentHandling.Skip,
+        AllowTrailingCommas = true,
+    };
+
+    /// <summary>Parses profile JSON; <paramref name="source"/> names it in errors.</summary>
+    public static ProfileDocument Parse(string json, string source)
+    {
+        ArgumentNullException.ThrowIfNull(json);
+        JsonNode? root;
+        try
+        {
+            root = JsonNode.Parse(json, documentOptions: new JsonDocumentOptions
+            {
+                CommentHandling = JsonCommentHandling.Skip,
+                AllowTrailingCommas = true,
+            });
+        }
+        catch (JsonException e)
+        {
+            throw new ProfileException($"{source}: not valid JSON ({e.Message}). Fix the file or pick another profile with --profile.", e);
+        }
+
+        if (root is not JsonObject obj)
+            throw new ProfileException($"{source}: a profile must be a JSON object.");
+
+        PipelineProfile profile;
+        try
+        {
+            profile = obj.Deserialize<PipelineProfile>(ReadOptions)
+                      ?? throw new ProfileException($"{source}: empty profile.");
+        }
+        catch (JsonException e)
+        {
+            throw new ProfileException($"{source}: {e.Message}", e);
+        }
+
+        profile = profile with { Decode = profile.Decode ?? DecodeSettings.Default };
+        Validate(profile, source);
+
+        var canonical = Canonicalize(obj)!.ToJsonString();
+        var hash = Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(canonical)));
+        return new ProfileDocument(profile, canonical, hash);
+    }
+
+    private static void Validate(PipelineProfile p, string source)
+    {
+        var errors = new List<string>();
+        if (string.IsNullOrWhiteSpace(p.Name)) errors.Add("name is required");
+        if (p.Version < 1) errors.Add("version must be >= 1");
+        var d = p.Decode;
+        if (d.Width is < 16 or > 8192) errors.Add("decode.width must be in [16, 8192]");
+        if (d.Sampling is not { } sampling) errors.Add("decode.sampling is required");
+        else if (sampling.Mode == SamplingMode.Fps && sampling.Fps is not > 0) errors.Add("decode.sampling.fps must be > 0 in fps mode");
+        else if (sampling.Mode == SamplingMode.Count && sampling.Count is not > 0) errors.Add("decode.sampling.count must be > 0 in count mode");
+        if (d.MinSharpness < 0) errors.Add("decode.minSharpness must be >= 0");
+        if (d.AnalysisFps is <= 0) errors.Add("decode.analysisFps must be > 0 or null");
+        if (d.JpegQuality is < 1 or > 100) errors.Add("decode.jpegQuality must be in [1, 100]");
+        if (errors.Count > 0)
+            throw new ProfileException($"{source}: invalid profile: {string.Join("; ", errors)}.");
+    }
+
+    /// <summary>Deep copy with object keys sorted ordinally, so equal settings serialise identically.</summary>
+    private static JsonNode? Canonicalize(JsonNode? node) => node switch
+    {
+        JsonObject o => new JsonObject(o.OrderBy(kv => kv.Key, StringComparer.Ordinal)
+            .Select(kv => KeyValuePair.Create(kv.Key, Canonicalize(kv.Value)))),
+        JsonArray a => new JsonArray(a.Select(Canonicalize).ToArray()),
+        _ => node?.DeepClone(),
+    };
+}
+
+public sealed class ProfileException(string message, Exception? inner = null) : Exception(message, inner);

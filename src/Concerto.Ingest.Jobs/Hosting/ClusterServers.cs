@@ -1,0 +1,19 @@
+using Hangfire;
+
+namespace Concerto.Ingest.Jobs.Hosting;
+
+/// <summary>Which stage queues live Hangfire servers (workers, `concerto serve`) are already working.</summary>
+public static class ClusterServers
+{
+    private static readonly TimeSpan Alive = TimeSpan.FromSeconds(30);
+
+    public static IReadOnlySet<string> ServedQueues(JobStorage storage)
+    {
+        ArgumentNullException.ThrowIfNull(storage);
+        var now = DateTime.UtcNow;
+        return storage.GetMonitoringApi().Servers()
+            .Where(s => s.Heartbeat is { } beat && now - beat < Alive)
+            .SelectMany(s => s.Queues)
+            .ToHashSet(StringComparer.Ordinal);
+    }
+}

@@ -1,0 +1,98 @@
+using Concerto.Ingest.Jobs.Ingest;
+using Concerto.Ingest.Jobs.Stages;
+using Concerto.Ingest.Media.Decode;
+using Concerto.Ingest.Media.Ffmpeg;
+using Concerto.Ingest.Media.Probe;
+using Concerto.Ingest.Storage;
+using Concerto.Ingest.Storage.Artifacts;
+using Concerto.Ingest.Storage.Catalog;
+using Hangfire;
+using Hangfire.PostgreSql;
+using Hangfire.PostgreSql.Factories;
+using Microsoft.Extensions.DependencyInjection;
+using Npgsql;
+
+namespace Concerto.Ingest.Jobs.Hosting;
+
+/// <summary>Options of the "Concerto:Media" section.</summary>
+public sealed class MediaOptions
+{
+    public const string Section = "Concerto:Media";
+
+    /// <summary>Folder with ffmpeg and ffprobe; empty = PATH.</summary>
+    public string? FfmpegFolder { get; set; }
+}
+
+/// <summary>Options of the "Concerto:Workers" section.</summary>
+public sealed class WorkerOptions
+{
+    public const string Section = "Concerto:Workers";
+
+    /// <summary>Hangfire worker threads per process; 0 = one per core (at least 2).</summary>
+    public int Count { get; set; }
+
+    public int ResolveCount() => Count > 0 ? Count : Math.Max(2, Environment.ProcessorCount);
+}
+
+public static class PipelineServices
+{
+    /// <summary>Catalogue, artifact store, media tools, stage jobs and ingest submission, on one database.</summary>
+    public static IServiceCollection AddConcertoPipeline(this IServiceCollection services, string connectionString,
+        StorageOptions storage, MediaOptions media)
+    {
+        ArgumentNullException.ThrowIfNull(storage);
+        ArgumentNullException.ThrowIfNull(media);
+        services.AddSingleton(_ => NpgsqlDataSource.Create(connectionString));
+        services.AddSingleton<IngestCatalog>();
+        services.AddSingleton<StageLedger>();
+        services.AddSingleton<KeyframeIndex>();
+        services.AddSingleton<StatusQueries>();
+        services.AddSingleton(_ => new FolderArtifactStore(storage.ResolveArtifactRoot()));
+        services.AddSingleton(_ => FfmpegTools.Locate(media.FfmpegFolder));
+        services.AddSingleton<VideoProber>();
+        services.AddSingleton<KeyframeExtractor>();
+        services.AddTransient<ProbeJob>();
+        services.AddTransient<DecodeJob>();
+        services.AddSingleton<IngestSubmitter>();
+        return services;
+    }
+
+    /// <summary>Hangfire on the same PostgreSQL (its own schema). Sliding invisibility timeout: long stages are not
+    /// handed to a second worker while the first still runs. Long polling (LISTEN/NOTIFY) picks jobs up at once.
+    /// The storage is registered as this container's own instance (Hangfire's would be process-global), so one process
+    /// can host pipelines on different databases (tests do).</summary>
+    public static IServiceCollection AddConcertoHangfire(this IServiceCollection services, string connectionString)
+    {
+        var options = HangfireStorageOptions();
+        services.AddSingleton<JobStorage>(_ => new PostgreSqlStorage(new NpgsqlConnectionFactory(connectionString, options), options));
+        return services.AddHangfire(config => config
+            .SetDataCompatibilityLevel(CompatibilityLevel.Version_180)
+            .UseSimpleAssemblyNameTypeSerializer()
+            .UseRecommendedSerializerSettings());
+    }
+
+    public static PostgreSqlStorageOptions HangfireStorageOptions() => new()
+    {
+        SchemaName = "hangfire",
+        PrepareSchemaIfNecessary = true,
+        UseSlidingInvisibilityTimeout = true,
+        InvisibilityTimeout = TimeSpan.FromMinutes(5),
+        EnableLongPolling = true,
+        QueuePollInterval = TimeSpan.FromSeconds(2),
+        DistributedLockTimeout = TimeSpan.FromMinutes(1),
+    };
+
+    /// <summary>A Hangfire server in this process working the given stage queues.</summary>
+    public static IServiceCollection AddConcertoWorkers(this IServiceCollection services, IReadOnlyList<string> queues, int workerCount,
+        string serverName) =>
+        services.AddHangfireServer(o =>
+        {
+            o.Queues = [.. queues];
+            o.WorkerCount = workerCount;
+            o.ServerName = serverName;
+            o.HeartbeatInterval = TimeSpan.FromSeconds(5);
+            o.ServerCheckInterval = TimeSpan.FromSeconds(30);
+            o.ServerTimeout = TimeSpan.FromMinutes(1);
+            o.ShutdownTimeout = TimeSpan.FromSeconds(20);
+        });
+}

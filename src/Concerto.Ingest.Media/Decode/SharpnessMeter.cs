@@ -1,0 +1,27 @@
+using Concerto.Ingest.Core.Media;
+using OpenCvSharp;
+
+namespace Concerto.Ingest.Media.Decode;
+
+/// <summary>Blur score: variance of the Laplacian of the grey image. Sharp frames have strong edges and score high;
+/// motion blur and defocus flatten the Laplacian. Owns its scratch Mats, reused for every frame.</summary>
+public sealed class SharpnessMeter : IDisposable
+{
+    private readonly Mat _grey = new();
+    private readonly Mat _laplacian = new();
+
+    public double Measure(IntPtr rgb24, FrameSize size)
+    {
+        using var image = Mat.FromPixelData(size.Height, size.Width, MatType.CV_8UC3, rgb24);
+        Cv2.CvtColor(image, _grey, ColorConversionCodes.RGB2GRAY);
+        Cv2.Laplacian(_grey, _laplacian, MatType.CV_16S);
+        Cv2.MeanStdDev(_laplacian, out _, out var stddev);
+        return stddev.Val0 * stddev.Val0;
+    }
+
+    public void Dispose()
+    {
+        _grey.Dispose();
+        _laplacian.Dispose();
+    }
+}

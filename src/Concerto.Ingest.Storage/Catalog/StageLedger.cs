@@ -1,0 +1,60 @@
+using Npgsql;
+using NpgsqlTypes;
+
+namespace Concerto.Ingest.Storage.Catalog;
+
+/// <summary>The state of each run's stages (table run_stages). A job claims its stage before doing any work; the
+/// claim is one UPDATE, so of two jobs racing for the same stage only one wins.</summary>
+public sealed class StageLedger(NpgsqlDataSource db)
+{
+    /// <summary>Claims a run's stage for a job. Wins when the stage never ran or failed in an earlier batch, when the
+    /// batch forces re-runs of succeeded stages, or when this same job already holds it (a retry, or a re-delivery after
+    /// a worker died). Returns false when another job has it or the work is already done.</summary>
+    public async Task<bool> TryClaimAsync(long runId, string stage, string jobId, long batchId, bool force, string worker,
+        CancellationToken cancellationToken)
+    {
+        var updated = await Sql.ExecuteAsync(db, """
+            UPDATE run_stages
+            SET state = 'running', owner_job = $3, batch_id = $4, worker = $6, executions = executions + 1,
+                progress_done = 0, progress_total = 0, error = NULL, started_at = now(), finished_at = NULL, updated_at = now()
+            WHERE run_id = $1 AND stage = $2 AND (
+                state = 'pending'
+                OR (state = 'failed' AND batch_id IS DISTINCT FROM $4)
+                OR (state = 'succeeded' AND $5 AND batch_id IS DISTINCT FROM $4)
+                OR (state IN ('running', 'retrying') AND owner_job = $3))
+            """, cancellationToken, runId, stage, jobId, batchId, force, worker).ConfigureAwait(false);
+        return updated == 1;
+    }
+
+    public Task ReportProgressAsync(long runId, string stage, long done, long total, CancellationToken cancellationToken) =>
+        Sql.ExecuteAsync(db, """
+            UPDATE run_stages SET progress_done = $3, progress_total = $4, updated_at = now()
+            WHERE run_id = $1 AND stage = $2 AND state = 'running'
+            """, cancellationToken, runId, stage, done, total);
+
+    /// <summary>Records a failure. <paramref name="final"/> false means the job system will retry.</summary>
+    public Task FailAsync(long runId, string stage, string jobId, string error, bool final, CancellationToken cancellationToken) =>
+        Sql.ExecuteAsync(db, """
+            UPDATE run_stages SET state = $4, error = $5, finished_at = CASE WHEN $6 THEN now() END, updated_at = now()
+            WHERE run_id = $1 AND stage = $2 AND owner_job = $3
+            """, cancellationToken, runId, stage, jobId, final ? "failed" : "retrying", error, final);
+
+    /// <summary>Marks the stage done inside the transaction that commits its outputs; returns the artifact folder of
+    /// the previous successful execution (to delete once the transaction commits), if any.</summary>
+    public static async Task<string?> SucceedAsync(NpgsqlConnection connection, NpgsqlTransaction tx, long runId, string stage,
+        string jobId, string? artifactKey, string metricsJson, CancellationToken cancellationToken)
+    {
+        var previous = await Sql.ScalarAsync<string>(connection, tx,
+            "SELECT artifact_key FROM run_stages WHERE run_id = $1 AND stage = $2 FOR UPDATE", cancellationToken, runId, stage)
+            .ConfigureAwait(false);
+        await using var command = Sql.Command(connection, tx, """
+            UPDATE run_stages SET state = 'succeeded', artifact_key = $4, metrics = $5, progress_done = progress_total,
+                finished_at = now(), updated_at = now()
+            WHERE run_id = $1 AND stage = $2 AND owner_job = $3
+            """, runId, stage, jobId, artifactKey, metricsJson);
+        command.Parameters[4].NpgsqlDbType = NpgsqlDbType.Jsonb;
+        if (await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false) != 1)
+            throw new InvalidOperationException($"run {runId} stage {stage} is no longer held by job {jobId}; its outputs were not committed");
+        return previous == artifactKey ? null : previous;
+    }
+}
