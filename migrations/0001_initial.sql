@@ -52,6 +52,7 @@ CREATE TABLE sources (
     video_id         bigint REFERENCES videos (id),
     run_id           bigint REFERENCES runs (id),
     probe_executions int NOT NULL DEFAULT 0,
+    worker           text,                         -- worker that probed it
     error            text,
     started_at       timestamptz,
     finished_at      timestamptz,

@@ -55,7 +55,8 @@ public static class IngestCommand
         if (local.Count == 0) AnsiConsole.MarkupLine("Running workers cover every stage: watching.");
         else AnsiConsole.MarkupLineInterpolated($"Processing in this process (queues: {string.Join(", ", local)}).");
 
-        var final = await new IngestProgressView(pipeline.Status).WatchAsync(submission.BatchId, cancellationToken).ConfigureAwait(false);
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, pipeline.Stopping);
+        var final = await new IngestProgressView(pipeline.Status).WatchAsync(submission.BatchId, stop.Token).ConfigureAwait(false);
         IngestProgressView.PrintSummary(final);
         return final.All(s => s.Succeeded) ? 0 : 2;
     }

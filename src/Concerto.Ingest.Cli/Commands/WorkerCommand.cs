@@ -39,9 +39,10 @@ public static class WorkerCommand
             b => CliRun.ConfigureLogging(b, verbose), cancellationToken).ConfigureAwait(false);
         pipeline.StartWorkers(queues, workers ?? env.Workers.ResolveCount(), onlyUnserved: false);
         AnsiConsole.MarkupLineInterpolated($"worker {Jobs.Stages.StageRetry.WorkerName} working queues {string.Join(", ", queues)}; Ctrl+C to stop.");
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, pipeline.Stopping);
         try
         {
-            await Task.Delay(Timeout.Infinite, cancellationToken).ConfigureAwait(false);
+            await Task.Delay(Timeout.Infinite, stop.Token).ConfigureAwait(false);
         }
         catch (OperationCanceledException)
         {

@@ -23,6 +23,10 @@ public sealed class PipelineHost : IAsyncDisposable
     public IngestSubmitter Submitter => Services.GetRequiredService<IngestSubmitter>();
     public StatusQueries Status => Services.GetRequiredService<StatusQueries>();
 
+    /// <summary>Cancelled when the process is asked to stop (Ctrl+C, SIGTERM): the host's console lifetime takes
+    /// those signals, so long-running commands wait on this.</summary>
+    public CancellationToken Stopping => Services.GetRequiredService<IHostApplicationLifetime>().ApplicationStopping;
+
     /// <summary>The stage queues this process works (empty when the cluster covers them all or none were asked).</summary>
     public IReadOnlyList<string> LocalQueues { get; private set; } = [];
 

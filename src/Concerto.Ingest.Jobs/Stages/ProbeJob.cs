@@ -20,7 +20,7 @@ public sealed partial class ProbeJob(IngestCatalog catalog, VideoProber prober, 
         var source = await catalog.GetSourceAsync(sourceId, cancellationToken).ConfigureAwait(false);
         if (source.RunId is not null || source.State == StageState.Failed) return; // done before (job re-delivered)
 
-        await catalog.StartProbeAsync(sourceId, cancellationToken).ConfigureAwait(false);
+        await catalog.StartProbeAsync(sourceId, StageRetry.WorkerName, cancellationToken).ConfigureAwait(false);
         try
         {
             var info = await prober.ProbeAsync(source.Path, cancellationToken).ConfigureAwait(false);

@@ -60,12 +60,12 @@ public sealed class IngestCatalog(NpgsqlDataSource db)
     }
 
     /// <summary>Marks a source as being probed; counts executions (each is one real start of the stage's work).</summary>
-    public Task StartProbeAsync(long sourceId, CancellationToken cancellationToken) =>
+    public Task StartProbeAsync(long sourceId, string worker, CancellationToken cancellationToken) =>
         Sql.ExecuteAsync(db, """
-            UPDATE sources SET state = 'running', probe_executions = probe_executions + 1, error = NULL,
+            UPDATE sources SET state = 'running', probe_executions = probe_executions + 1, worker = $2, error = NULL,
                 started_at = now(), updated_at = now()
             WHERE id = $1
-            """, cancellationToken, sourceId);
+            """, cancellationToken, sourceId, worker);
 
     /// <summary>Records the probed video (deduplicated by content hash) and its run for the batch's profile, and
     /// links the source to both, in one transaction. Returns the run id.</summary>

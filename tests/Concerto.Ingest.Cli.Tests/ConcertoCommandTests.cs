@@ -1,0 +1,114 @@
+using Concerto.Ingest.TestSupport;
+
+namespace Concerto.Ingest.Cli.Tests;
+
+/// <summary>The `concerto` program end to end, as users run it: in-process ingest, detached ingest with worker
+/// processes sharing one database, status.</summary>
+public sealed class ConcertoCommandTests : IAsyncLifetime
+{
+    private readonly TestDatabase _db = new();
+    private readonly string _artifacts = Directory.CreateTempSubdirectory("concerto-cli-artifacts-").FullName;
+
+    public Task InitializeAsync() => _db.InitializeAsync();
+
+    public async Task DisposeAsync()
+    {
+        await _db.DisposeAsync();
+        Directory.Delete(_artifacts, recursive: true);
+    }
+
+    [Fact]
+    public async Task Ingest_ProcessesInProcess_AndExitsWith2_WhenSomeInputsFail()
+    {
+        var good = await TestVideos.PatternAsync(seconds: 2);
+        var bad = TestVideos.TextFile("cli not a video.mp4");
+
+        var (exit, output) = await ConcertoProcess.RunAsync(_db.ConnectionString, _artifacts, "ingest", good, bad);
+
+        Assert.Equal(2, exit);
+        Assert.Contains("1 of 2 video(s) ingested, 1 failed.", output, StringComparison.Ordinal);
+        Assert.Contains($"{bad}: not a readable video", output.Replace("\n", "", StringComparison.Ordinal), StringComparison.Ordinal);
+        Assert.Equal(4, await _db.CountAsync("SELECT count(*) FROM keyframes"));
+
+        var (again, _) = await ConcertoProcess.RunAsync(_db.ConnectionString, _artifacts, "ingest", good);
+        Assert.Equal(0, again);
+        Assert.Equal(1, await _db.CountAsync("SELECT count(*) FROM videos"));
+        Assert.Equal(4, await _db.CountAsync("SELECT count(*) FROM keyframes"));
+
+        var (statusExit, status) = await ConcertoProcess.RunAsync(_db.ConnectionString, _artifacts, "status");
+        Assert.Equal(0, statusExit);
+        Assert.Contains("succeeded", status, StringComparison.Ordinal);
+        Assert.Contains("cli not a video.mp4", status, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Workers_ShareABatch_EachStageRunningOncePerVideo()
+    {
+        var videos = await Task.WhenAll(Enumerable.Range(0, 8).Select(i => TestVideos.PatternAsync(seconds: 2, width: 320 + 16 * i, height: 180)));
+        using var first = ConcertoProcess.Start(_db.ConnectionString, _artifacts, "worker", "--workers", "1");
+        using var second = ConcertoProcess.Start(_db.ConnectionString, _artifacts, "worker", "--workers", "1");
+        await WaitForServersAsync(2);
+
+        var (exit, output) = await ConcertoProcess.RunAsync(_db.ConnectionString, _artifacts, ["ingest", "--detach", .. videos]);
+        Assert.True(exit == 0, output);
+        await WaitAsync("SELECT count(*) FROM sources WHERE state = 'succeeded'", videos.Length);
+        await first.StopAsync();
+        await second.StopAsync();
+
+        Assert.Equal(videos.Length, await _db.CountAsync("SELECT count(*) FROM sources WHERE probe_executions = 1"));
+        Assert.Equal(videos.Length, await _db.CountAsync("SELECT count(*) FROM run_stages WHERE stage = 'decode' AND executions = 1 AND state = 'succeeded'"));
+        Assert.Equal(videos.Length * 4, await _db.CountAsync("SELECT count(*) FROM keyframes"));
+        Assert.Equal(2, await _db.CountAsync("SELECT count(DISTINCT worker) FROM run_stages"));   // both did work
+    }
+
+    [Fact]
+    public async Task Worker_TakesOnlyItsQueues()
+    {
+        var videos = await Task.WhenAll(Enumerable.Range(0, 3).Select(i => TestVideos.PatternAsync(seconds: 1, width: 200 + 16 * i, height: 120)));
+        using var prober = ConcertoProcess.Start(_db.ConnectionString, _artifacts, "worker", "--queues", "probe");
+        using var decoder = ConcertoProcess.Start(_db.ConnectionString, _artifacts, "worker", "--queues", "decode");
+        await WaitForServersAsync(2);
+
+        var (exit, output) = await ConcertoProcess.RunAsync(_db.ConnectionString, _artifacts, ["ingest", "--detach", .. videos]);
+        Assert.True(exit == 0, output);
+        await WaitAsync("SELECT count(*) FROM sources WHERE state = 'succeeded'", videos.Length);
+        await prober.StopAsync();
+        await decoder.StopAsync();
+
+        Assert.Equal(1, await _db.CountAsync("SELECT count(DISTINCT worker) FROM sources"));
+        Assert.Equal(1, await _db.CountAsync("SELECT count(DISTINCT worker) FROM run_stages"));
+        Assert.Equal(0, await _db.CountAsync("SELECT count(*) FROM sources s JOIN run_stages r ON r.run_id = s.run_id WHERE s.worker = r.worker"));
+    }
+
+    [Fact]
+    public async Task Worker_RefusesUnknownQueue()
+    {
+        var (exit, output) = await ConcertoProcess.RunAsync(_db.ConnectionString, _artifacts, "worker", "--queues", "probe,gpu-nope");
+        Assert.Equal(1, exit);
+        Assert.Contains("gpu-nope", output, StringComparison.Ordinal);
+    }
+
+    private async Task WaitForServersAsync(int count)
+    {
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        while (true)
+        {
+            try
+            {
+                if (await _db.CountAsync("SELECT count(*) FROM hangfire.server") >= count) return;
+            }
+            catch (Npgsql.PostgresException)
+            {
+                // hangfire schema not created yet
+            }
+
+            await Task.Delay(200, timeout.Token);
+        }
+    }
+
+    private async Task WaitAsync(string countSql, long expected)
+    {
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(120));
+        while (await _db.CountAsync(countSql) < expected) await Task.Delay(200, timeout.Token);
+    }
+}

@@ -1,0 +1,143 @@
+using Concerto.Ingest.Core.Profiles;
+using Concerto.Ingest.Jobs.Hosting;
+using Concerto.Ingest.Storage;
+using Concerto.Ingest.Storage.Catalog;
+using Concerto.Ingest.TestSupport;
+using Microsoft.Extensions.Logging;
+
+namespace Concerto.Ingest.Jobs.Tests;
+
+/// <summary>The real job path: Hangfire on PostgreSQL, ffprobe/ffmpeg, OpenCV, binary COPY, artifact publishing.</summary>
+public sealed class IngestPipelineTests : IAsyncLifetime
+{
+    private readonly TestDatabase _db = new();
+    private readonly string _artifacts = Directory.CreateTempSubdirectory("concerto-artifacts-").FullName;
+    private PipelineHost _pipeline = null!;
+
+    private static readonly ProfileDocument Profile = ProfileDocument.Parse(
+        File.ReadAllText(Path.Combine(AppContext.BaseDirectory, "pipelines", "video-default.json")), "video-default.json");
+
+    public async Task InitializeAsync()
+    {
+        await _db.InitializeAsync();
+        _pipeline = await PipelineHost.StartAsync(_db.ConnectionString, new StorageOptions { ArtifactRoot = _artifacts }, new MediaOptions(),
+            b => b.SetMinimumLevel(LogLevel.Warning), CancellationToken.None);
+        _pipeline.StartWorkers(PipelineHost.AllQueues, workerCount: 2, onlyUnserved: false);
+    }
+
+    public async Task DisposeAsync()
+    {
+        await _pipeline.DisposeAsync();
+        await _db.DisposeAsync();
+        Directory.Delete(_artifacts, recursive: true);
+    }
+
+    private async Task<IReadOnlyList<SourceProgress>> IngestAsync(ProfileDocument profile, bool force, params string[] inputs)
+    {
+        var submission = await _pipeline.Submitter.SubmitAsync(inputs, profile, force, CancellationToken.None);
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(120));
+        while (true)
+        {
+            var rows = await _pipeline.Status.BatchProgressAsync(submission.BatchId, timeout.Token);
+            if (rows.All(r => r.IsFinished)) return rows;
+            await Task.Delay(100, timeout.Token);
+        }
+    }
+
+    [Fact]
+    public async Task Ingest_IndexesKeyframesAndFiles_WhenVideoIsValid()
+    {
+        var video = await TestVideos.PatternAsync(seconds: 4);
+        var rows = await IngestAsync(Profile, false, video);
+
+        var row = Assert.Single(rows);
+        Assert.True(row.Succeeded, row.Error);
+        Assert.Equal(8, row.Keyframes);
+        Assert.Equal(1, await _db.CountAsync("SELECT count(*) FROM videos"));
+        Assert.Equal(120, await _db.CountAsync("SELECT count(*) FROM frame_scores WHERE run_id = $1", row.RunId!.Value));
+
+        var keyframes = await new KeyframeIndex(_db.DataSource).ListKeyframesAsync(row.RunId.Value, CancellationToken.None);
+        Assert.Equal(8, keyframes.Count);
+        Assert.All(keyframes, k => Assert.True(File.Exists(Path.Combine(_artifacts, k.ArtifactKey)), k.ArtifactKey));
+        Assert.All(keyframes, k => Assert.Equal((518, 292), (k.Width, k.Height)));
+        Assert.Empty(Directory.EnumerateFileSystemEntries(Path.Combine(_artifacts, ".staging")));
+    }
+
+    [Fact]
+    public async Task Ingest_AddsNoVideoAndNoRows_WhenSameContentIngestedAgain()
+    {
+        var video = await TestVideos.PatternAsync(seconds: 3);
+        var copy = Path.Combine(TestVideos.Folder, "same bytes, other name ü.mp4");
+        File.Copy(video, copy, overwrite: true);
+
+        var first = await IngestAsync(Profile, false, video, copy);   // the same video twice in one batch
+        Assert.All(first, r => Assert.True(r.Succeeded, r.Error));
+        Assert.Single(first.Select(r => r.RunId).Distinct());
+        var second = await IngestAsync(Profile, false, video);        // and again later
+
+        Assert.True(Assert.Single(second).Succeeded);
+        Assert.Equal(1, await _db.CountAsync("SELECT count(*) FROM videos"));
+        Assert.Equal(1, await _db.CountAsync("SELECT count(*) FROM runs"));
+        Assert.Equal(1, await _db.CountAsync("SELECT executions FROM run_stages WHERE stage = 'decode'"));
+        Assert.Equal(90, await _db.CountAsync("SELECT count(*) FROM frame_scores"));
+        Assert.Equal(6, await _db.CountAsync("SELECT count(*) FROM keyframes"));
+    }
+
+    [Fact]
+    public async Task Ingest_ReplacesOutputs_WhenForcedOrProfileChanges()
+    {
+        var video = await TestVideos.PatternAsync(seconds: 3);
+        var first = Assert.Single(await IngestAsync(Profile, false, video));
+        var firstKey = await ScalarTextAsync("SELECT artifact_key FROM run_stages WHERE run_id = $1", first.RunId!.Value);
+
+        var forced = Assert.Single(await IngestAsync(Profile, true, video));
+        var forcedKey = await ScalarTextAsync("SELECT artifact_key FROM run_stages WHERE run_id = $1", forced.RunId!.Value);
+        Assert.Equal(first.RunId, forced.RunId);
+        Assert.NotEqual(firstKey, forcedKey);
+        Assert.False(Directory.Exists(Path.Combine(_artifacts, firstKey)));   // old outputs removed
+        Assert.Equal(6, await _db.CountAsync("SELECT count(*) FROM keyframes"));  // replaced, not added
+        Assert.Equal(2, await _db.CountAsync("SELECT executions FROM run_stages WHERE run_id = $1", first.RunId.Value));
+
+        var json = Profile.CanonicalJson.Replace("\"fps\":2", "\"fps\":1", StringComparison.Ordinal);
+        var other = Assert.Single(await IngestAsync(ProfileDocument.Parse(json, "fps1"), false, video));
+        Assert.NotEqual(first.RunId, other.RunId);                 // another profile = another run of the same video
+        Assert.Equal(3, other.Keyframes);
+        Assert.Equal(1, await _db.CountAsync("SELECT count(*) FROM videos"));
+    }
+
+    [Fact]
+    public async Task Ingest_FailsBadFilesWithReason_AndFinishesTheRest()
+    {
+        var good = await TestVideos.PatternAsync(seconds: 2);
+        string[] bad =
+        [
+            TestVideos.EmptyFile("zero bytes.mp4"),
+            TestVideos.TextFile("text named video.mp4"),
+            await TestVideos.TruncatedAsync(),
+            await TestVideos.AudioOnlyAsync(),
+            Path.Combine(TestVideos.Folder, "does-not-exist.mp4"),
+        ];
+        var rows = await IngestAsync(Profile, false, [bad[0], bad[1], good, bad[2], bad[3], bad[4]]);
+
+        Assert.True(rows.Single(r => r.Path == good).Succeeded);
+        foreach (var path in bad)
+        {
+            var row = rows.Single(r => r.Path == path);
+            Assert.False(row.Succeeded);
+            Assert.NotNull(row.Error);
+            Assert.StartsWith(path, row.Error, StringComparison.Ordinal);   // names the file
+            Assert.DoesNotContain('\n', row.Error);                        // one line
+        }
+
+        // the worker is still alive and working
+        var again = await IngestAsync(Profile, false, await TestVideos.PatternAsync(seconds: 1));
+        Assert.True(Assert.Single(again).Succeeded);
+    }
+
+    private async Task<string> ScalarTextAsync(string sql, long arg)
+    {
+        await using var command = _db.DataSource.CreateCommand(sql);
+        command.Parameters.Add(new Npgsql.NpgsqlParameter { Value = arg });
+        return (string)(await command.ExecuteScalarAsync())!;
+    }
+}
