@@ -44,7 +44,7 @@ public sealed partial class DecodeJob(
 
             var clock = Stopwatch.StartNew();
             DecodeResult result;
-            var progress = new StageProgress(ledger, runId, Stage.Decode);
+            var progress = new StageProgress(ledger, runId, Stage.Decode, jobId);
             await using (progress.ConfigureAwait(false))
             {
                 result = await extractor.ExtractAsync(source.Path, video, profile.Profile.Decode, staging,

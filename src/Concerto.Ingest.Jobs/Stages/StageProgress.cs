@@ -10,13 +10,15 @@ public sealed class StageProgress : IProgress<(long Done, long Total)>, IAsyncDi
     private readonly StageLedger _ledger;
     private readonly long _runId;
     private readonly string _stage;
+    private readonly string _jobId;
     private readonly CancellationTokenSource _stop = new();
     private readonly Task _writer;
     private (long Done, long Total) _latest;
     private (long Done, long Total) _written = (-1, -1);
 
-    public StageProgress(StageLedger ledger, long runId, string stage)
+    public StageProgress(StageLedger ledger, long runId, string stage, string jobId)
     {
+        _jobId = jobId;
         _ledger = ledger;
         _runId = runId;
         _stage = stage;
@@ -34,7 +36,7 @@ public sealed class StageProgress : IProgress<(long Done, long Total)>, IAsyncDi
             {
                 var now = _latest;
                 if (now == _written) continue;
-                await _ledger.ReportProgressAsync(_runId, _stage, now.Done, now.Total, _stop.Token).ConfigureAwait(false);
+                await _ledger.ReportProgressAsync(_runId, _stage, _jobId, now.Done, now.Total, _stop.Token).ConfigureAwait(false);
                 _written = now;
             }
         }

@@ -7,6 +7,13 @@ namespace Concerto.Ingest.Media.Decode;
 /// motion blur and defocus flatten the Laplacian. Owns its scratch Mats, reused for every frame.</summary>
 public sealed class SharpnessMeter : IDisposable
 {
+    static SharpnessMeter()
+    {
+        // Per-frame work on ~0.15 MP images gains nothing from OpenCV's thread pool, whose wake-ups compete with
+        // ffmpeg's decoder threads for the same cores.
+        Cv2.SetNumThreads(1);
+    }
+
     private readonly Mat _grey = new();
     private readonly Mat _laplacian = new();
 

@@ -12,7 +12,7 @@ public sealed class FolderArtifactStore
 
     public FolderArtifactStore(string root)
     {
-        Root = Path.GetFullPath(root);
+        Root = Path.TrimEndingDirectorySeparator(Path.GetFullPath(root));
         Directory.CreateDirectory(Path.Combine(Root, StagingFolder));
     }
 
@@ -43,7 +43,8 @@ public sealed class FolderArtifactStore
     {
         ArgumentException.ThrowIfNullOrEmpty(key);
         var full = Path.GetFullPath(Path.Combine(Root, key));
-        if (!full.StartsWith(Root + Path.DirectorySeparatorChar, StringComparison.Ordinal))
+        var inside = Root.EndsWith(Path.DirectorySeparatorChar) ? Root : Root + Path.DirectorySeparatorChar;
+        if (!full.StartsWith(inside, StringComparison.Ordinal))
             throw new ArgumentException($"artifact key '{key}' points outside the artifact root", nameof(key));
         return full;
     }

@@ -1,3 +1,4 @@
+using Concerto.Ingest.Core.Pipeline;
 using Npgsql;
 using NpgsqlTypes;
 
@@ -20,6 +21,7 @@ public sealed class KeyframeIndex(NpgsqlDataSource db)
         ArgumentNullException.ThrowIfNull(keyframes);
         await using var connection = await db.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
         await using var tx = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
+        var previous = await StageLedger.LockHeldAsync(connection, tx, runId, Stage.Decode, jobId, cancellationToken).ConfigureAwait(false);
 
         await Sql.ExecuteAsync(connection, tx, "DELETE FROM keyframes WHERE run_id = $1", cancellationToken, runId).ConfigureAwait(false);
         await Sql.ExecuteAsync(connection, tx, "DELETE FROM frame_scores WHERE run_id = $1", cancellationToken, runId).ConfigureAwait(false);
@@ -59,10 +61,9 @@ public sealed class KeyframeIndex(NpgsqlDataSource db)
             await copy.CompleteAsync(cancellationToken).ConfigureAwait(false);
         }
 
-        var previous = await StageLedger.SucceedAsync(connection, tx, runId, Core.Pipeline.Stage.Decode, jobId, artifactKey, metricsJson,
-            cancellationToken).ConfigureAwait(false);
+        await StageLedger.MarkSucceededAsync(connection, tx, runId, Stage.Decode, artifactKey, metricsJson, cancellationToken).ConfigureAwait(false);
         await tx.CommitAsync(cancellationToken).ConfigureAwait(false);
-        return previous;
+        return previous == artifactKey ? null : previous;
     }
 
     public async Task<IReadOnlyList<KeyframeRow>> ListKeyframesAsync(long runId, CancellationToken cancellationToken) =>

@@ -26,11 +26,11 @@ public sealed class StageLedger(NpgsqlDataSource db)
         return updated == 1;
     }
 
-    public Task ReportProgressAsync(long runId, string stage, long done, long total, CancellationToken cancellationToken) =>
+    public Task ReportProgressAsync(long runId, string stage, string jobId, long done, long total, CancellationToken cancellationToken) =>
         Sql.ExecuteAsync(db, """
-            UPDATE run_stages SET progress_done = $3, progress_total = $4, updated_at = now()
-            WHERE run_id = $1 AND stage = $2 AND state = 'running'
-            """, cancellationToken, runId, stage, done, total);
+            UPDATE run_stages SET progress_done = $4, progress_total = $5, updated_at = now()
+            WHERE run_id = $1 AND stage = $2 AND owner_job = $3 AND state = 'running'
+            """, cancellationToken, runId, stage, jobId, done, total);
 
     /// <summary>Records a failure. <paramref name="final"/> false means the job system will retry.</summary>
     public Task FailAsync(long runId, string stage, string jobId, string error, bool final, CancellationToken cancellationToken) =>
@@ -39,22 +39,30 @@ public sealed class StageLedger(NpgsqlDataSource db)
             WHERE run_id = $1 AND stage = $2 AND owner_job = $3
             """, cancellationToken, runId, stage, jobId, final ? "failed" : "retrying", error, final);
 
-    /// <summary>Marks the stage done inside the transaction that commits its outputs; returns the artifact folder of
-    /// the previous successful execution (to delete once the transaction commits), if any.</summary>
-    public static async Task<string?> SucceedAsync(NpgsqlConnection connection, NpgsqlTransaction tx, long runId, string stage,
-        string jobId, string? artifactKey, string metricsJson, CancellationToken cancellationToken)
+    /// <summary>First step of a stage's commit transaction: locks the stage row and checks that this job still holds
+    /// it (so a stale job fails before writing anything). Returns the previous execution's artifact folder.</summary>
+    public static async Task<string?> LockHeldAsync(NpgsqlConnection connection, NpgsqlTransaction tx, long runId, string stage,
+        string jobId, CancellationToken cancellationToken)
     {
-        var previous = await Sql.ScalarAsync<string>(connection, tx,
-            "SELECT artifact_key FROM run_stages WHERE run_id = $1 AND stage = $2 FOR UPDATE", cancellationToken, runId, stage)
-            .ConfigureAwait(false);
         await using var command = Sql.Command(connection, tx, """
-            UPDATE run_stages SET state = 'succeeded', artifact_key = $4, metrics = $5, progress_done = progress_total,
-                finished_at = now(), updated_at = now()
-            WHERE run_id = $1 AND stage = $2 AND owner_job = $3
-            """, runId, stage, jobId, artifactKey, metricsJson);
-        command.Parameters[4].NpgsqlDbType = NpgsqlDbType.Jsonb;
-        if (await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false) != 1)
+            SELECT artifact_key, owner_job = $3 AND state = 'running' FROM run_stages WHERE run_id = $1 AND stage = $2 FOR UPDATE
+            """, runId, stage, jobId);
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        if (!await reader.ReadAsync(cancellationToken).ConfigureAwait(false) || !reader.GetBoolean(1))
             throw new InvalidOperationException($"run {runId} stage {stage} is no longer held by job {jobId}; its outputs were not committed");
-        return previous == artifactKey ? null : previous;
+        return reader.IsDBNull(0) ? null : reader.GetString(0);
+    }
+
+    /// <summary>Last step of a stage's commit transaction (after <see cref="LockHeldAsync"/>).</summary>
+    public static async Task MarkSucceededAsync(NpgsqlConnection connection, NpgsqlTransaction tx, long runId, string stage,
+        string? artifactKey, string metricsJson, CancellationToken cancellationToken)
+    {
+        await using var command = Sql.Command(connection, tx, """
+            UPDATE run_stages SET state = 'succeeded', artifact_key = $3, metrics = $4, progress_done = progress_total,
+                finished_at = now(), updated_at = now()
+            WHERE run_id = $1 AND stage = $2
+            """, runId, stage, artifactKey, metricsJson);
+        command.Parameters[3].NpgsqlDbType = NpgsqlDbType.Jsonb;
+        await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
     }
 }

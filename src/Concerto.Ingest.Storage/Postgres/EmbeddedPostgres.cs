@@ -25,7 +25,7 @@ public sealed class EmbeddedPostgres
 
     public EmbeddedPostgres(string stateDirectory, string? binDirectory = null)
     {
-        _root = Path.Combine(stateDirectory, "pg");
+        _root = Path.Combine(Path.GetFullPath(stateDirectory), "pg");
         _binDirectory = binDirectory is { Length: > 0 } ? binDirectory : FindBinDirectory();
     }
 
@@ -99,15 +99,19 @@ public sealed class EmbeddedPostgres
         Directory.CreateDirectory(LogDirectory);
 
         var password = Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(24));
-        await File.WriteAllTextAsync(PasswordFile, password, cancellationToken).ConfigureAwait(false);
-        if (!OperatingSystem.IsWindows()) File.SetUnixFileMode(PasswordFile, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+        await WritePrivateAsync(PasswordFile, password, cancellationToken).ConfigureAwait(false);
 
         // initdb reads the superuser password from a file the cluster's owner can read; removed right after.
         var initPasswordFile = Path.Combine(_root, ".initdb-password");
-        await File.WriteAllTextAsync(initPasswordFile, password, cancellationToken).ConfigureAwait(false);
+        await WritePrivateAsync(initPasswordFile, password, cancellationToken).ConfigureAwait(false);
         try
         {
-            if (_asPostgresUser) await ChownToPostgresAsync(cancellationToken).ConfigureAwait(false);
+            if (_asPostgresUser)
+            {
+                await ChownToPostgresAsync(cancellationToken).ConfigureAwait(false);
+                await RunRawAsync("chown", ["postgres:postgres", initPasswordFile], cancellationToken).ConfigureAwait(false);
+            }
+
             var (exit, output) = await RunAsync("initdb",
                 ["-D", DataDirectory, "-U", SuperUser, "--pwfile", initPasswordFile, "-E", "UTF8", "--locale", "C",
                  "--auth-local", "peer", "--auth-host", "scram-sha-256", "--no-instructions"],
@@ -120,6 +124,17 @@ public sealed class EmbeddedPostgres
         }
 
         await File.WriteAllTextAsync(PortFile, FreePort().ToString(CultureInfo.InvariantCulture), cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Writes a secret to a file created with mode 600, so it is never readable by others, even briefly.</summary>
+    private static async Task WritePrivateAsync(string path, string text, CancellationToken cancellationToken)
+    {
+        File.Delete(path);
+        var options = new FileStreamOptions { Mode = FileMode.CreateNew, Access = FileAccess.Write };
+        if (!OperatingSystem.IsWindows()) options.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
+        await using var stream = new FileStream(path, options);
+        await using var writer = new StreamWriter(stream);
+        await writer.WriteAsync(text.AsMemory(), cancellationToken).ConfigureAwait(false);
     }
 
     private async Task StartAsync(CancellationToken cancellationToken)

@@ -102,9 +102,8 @@ public sealed class FolderArtifactStoreTests : IDisposable
         Assert.False(Directory.Exists(staging));
     }
 
-    // Concerto:ArtifactRoot = "/mnt/shared/" reaches this constructor unchanged (StorageOptions.ResolveArtifactRoot keeps
-    // the trailing '/'), and then every key is refused. Remove Skip once FolderArtifactStore trims the separator.
-    [Fact(Skip = "src bug: FolderArtifactStore keeps a trailing separator in Root, so Resolve refuses every key")]
+    // Concerto:ArtifactRoot = "/mnt/shared/" reaches this constructor with its trailing '/'.
+    [Fact]
     public void Resolve_AcceptsKeys_WhenRootIsGivenWithTrailingSeparator()
     {
         var store = new FolderArtifactStore(Path.Combine(_folder.Path, "slashed") + Path.DirectorySeparatorChar);

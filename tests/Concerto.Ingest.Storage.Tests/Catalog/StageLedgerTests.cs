@@ -180,14 +180,16 @@ public sealed class StageLedgerTests(TestDatabase database) : IClassFixture<Test
     }
 
     [Fact]
-    public async Task ReportProgressAsync_UpdatesCounters_OnlyWhileStageRuns()
+    public async Task ReportProgressAsync_UpdatesCounters_OnlyFromTheRunningOwner()
     {
         var run = await CatalogSeed.ProbedRunAsync(database.DataSource);
-        await _ledger.ReportProgressAsync(run.RunId, Stage.Decode, 5, 10, None);
+        await _ledger.ReportProgressAsync(run.RunId, Stage.Decode, "job-a", 5, 10, None);
         Assert.Equal(0, await database.CountAsync("SELECT progress_done FROM run_stages WHERE run_id = $1", run.RunId));
 
         Assert.True(await ClaimAsync(run, "job-a"));
-        await _ledger.ReportProgressAsync(run.RunId, Stage.Decode, 40, 120, None);
+        await _ledger.ReportProgressAsync(run.RunId, Stage.Decode, "stale-job", 7, 9, None);
+        Assert.Equal(0, await database.CountAsync("SELECT progress_done FROM run_stages WHERE run_id = $1", run.RunId));
+        await _ledger.ReportProgressAsync(run.RunId, Stage.Decode, "job-a", 40, 120, None);
 
         Assert.Equal(40, await database.CountAsync("SELECT progress_done FROM run_stages WHERE run_id = $1", run.RunId));
         Assert.Equal(120, await database.CountAsync("SELECT progress_total FROM run_stages WHERE run_id = $1", run.RunId));

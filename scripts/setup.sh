@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Installs what Concerto.Ingest needs on Debian 12 when it is missing: ffmpeg, libgtk-3-0 (OpenCvSharp's runtime),
+# PostgreSQL server binaries. Idempotent, and quick (no apt calls) when everything is already there.
+# Needs root (or sudo) only when something has to be installed. The .NET SDK itself is a prerequisite.
+set -euo pipefail
+
+missing=()
+command -v ffmpeg >/dev/null 2>&1 && command -v ffprobe >/dev/null 2>&1 || missing+=(ffmpeg)
+# OpenCvSharp4.official.runtime.linux-x64 links against GTK 3.
+[ -e /usr/lib/x86_64-linux-gnu/libgtk-3.so.0 ] || [ -e /usr/lib/aarch64-linux-gnu/libgtk-3.so.0 ] || missing+=(libgtk-3-0)
+# The embedded database needs initdb and pg_ctl (skip with CONCERTO_SKIP_POSTGRES=1 when a server is configured).
+if [ "${CONCERTO_SKIP_POSTGRES:-0}" != 1 ] && ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
+  missing+=(postgresql)
+fi
+# runuser (util-linux) runs the cluster as the postgres user when we are root.
+command -v runuser >/dev/null 2>&1 || missing+=(util-linux)
+
+if [ ${#missing[@]} -eq 0 ]; then
+  exit 0
+fi
+
+echo "setup: installing ${missing[*]}" >&2
+if [ "$(id -u)" -eq 0 ]; then sudo=(); elif command -v sudo >/dev/null 2>&1; then sudo=(sudo); else
+  echo "setup: need root to install ${missing[*]} (apt-get install ${missing[*]})" >&2; exit 1
+fi
+export DEBIAN_FRONTEND=noninteractive
+"${sudo[@]}" apt-get update -qq
+"${sudo[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+# Debian's postgresql package starts a system cluster we do not use; leave it stopped so it holds no port or memory.
+if [[ " ${missing[*]} " == *" postgresql "* ]] && command -v pg_ctlcluster >/dev/null 2>&1; then
+  for c in /etc/postgresql/*/main; do
+    [ -d "$c" ] && "${sudo[@]}" pg_ctlcluster "$(basename "$(dirname "$c")")" main stop >/dev/null 2>&1 || true
+  done
+fi
+echo "setup: done" >&2
