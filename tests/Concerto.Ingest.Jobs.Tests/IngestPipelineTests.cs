@@ -3,6 +3,10 @@ using Concerto.Ingest.Jobs.Hosting;
 using Concerto.Ingest.Storage;
 using Concerto.Ingest.Storage.Catalog;
 using Concerto.Ingest.TestSupport;
+using Hangfire;
+using Hangfire.Common;
+using Hangfire.States;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 
 namespace Concerto.Ingest.Jobs.Tests;
@@ -22,7 +26,7 @@ public sealed class IngestPipelineTests : IAsyncLifetime
         await _db.InitializeAsync();
         _pipeline = await PipelineHost.StartAsync(_db.ConnectionString, new StorageOptions { ArtifactRoot = _artifacts }, new MediaOptions(),
             b => b.SetMinimumLevel(LogLevel.Warning), CancellationToken.None);
-        _pipeline.StartWorkers(PipelineHost.AllQueues, workerCount: 2, onlyUnserved: false);
+        _pipeline.StartWorkers(PipelineHost.AllQueues, workerCount: 2, temporary: false);
     }
 
     public async Task DisposeAsync()
@@ -88,15 +92,15 @@ public sealed class IngestPipelineTests : IAsyncLifetime
     {
         var video = await TestVideos.PatternAsync(seconds: 3);
         var first = Assert.Single(await IngestAsync(Profile, false, video));
-        var firstKey = await ScalarTextAsync("SELECT artifact_key FROM run_stages WHERE run_id = $1", first.RunId!.Value);
+        var firstKey = await ScalarTextAsync("SELECT artifact_key FROM run_stages WHERE stage = 'decode' AND run_id = $1", first.RunId!.Value);
 
         var forced = Assert.Single(await IngestAsync(Profile, true, video));
-        var forcedKey = await ScalarTextAsync("SELECT artifact_key FROM run_stages WHERE run_id = $1", forced.RunId!.Value);
+        var forcedKey = await ScalarTextAsync("SELECT artifact_key FROM run_stages WHERE stage = 'decode' AND run_id = $1", forced.RunId!.Value);
         Assert.Equal(first.RunId, forced.RunId);
         Assert.NotEqual(firstKey, forcedKey);
         Assert.False(Directory.Exists(Path.Combine(_artifacts, firstKey)));   // old outputs removed
         Assert.Equal(6, await _db.CountAsync("SELECT count(*) FROM keyframes"));  // replaced, not added
-        Assert.Equal(2, await _db.CountAsync("SELECT executions FROM run_stages WHERE run_id = $1", first.RunId.Value));
+        Assert.Equal(2, await _db.CountAsync("SELECT executions FROM run_stages WHERE stage = 'decode' AND run_id = $1", first.RunId.Value));
 
         var json = Profile.CanonicalJson.Replace("\"fps\":2", "\"fps\":1", StringComparison.Ordinal);
         var other = Assert.Single(await IngestAsync(ProfileDocument.Parse(json, "fps1"), false, video));
@@ -132,6 +136,31 @@ public sealed class IngestPipelineTests : IAsyncLifetime
         // the worker is still alive and working
         var again = await IngestAsync(Profile, false, await TestVideos.PatternAsync(seconds: 1));
         Assert.True(Assert.Single(again).Succeeded);
+    }
+
+    [Fact]
+    public async Task GivingUpOnAJob_FailsItsSource_SoNobodyWaitsForever()
+    {
+        // Replace this class's pipeline by one with no workers: its jobs stay queued until we fail one.
+        await _pipeline.DisposeAsync();
+        var idle = await PipelineHost.StartAsync(_db.ConnectionString, new StorageOptions { ArtifactRoot = _artifacts },
+            new MediaOptions(), b => b.SetMinimumLevel(LogLevel.Warning), CancellationToken.None);
+        _pipeline = idle; // disposed with the class
+        var video = await TestVideos.PatternAsync(seconds: 1);
+        var submission = await idle.Submitter.SubmitAsync([video], Profile, false, CancellationToken.None);
+
+        var storage = idle.Services.GetRequiredService<JobStorage>();
+        var probeJob = Assert.Single(storage.GetMonitoringApi().EnqueuedJobs(Core.Pipeline.Stage.Probe, 0, 10)).Key;
+        using (var connection = storage.GetConnection())
+            connection.SetJobParameter(probeJob, "RetryCount", SerializationHelper.Serialize(Stages.StageRetry.Attempts)); // its last attempt
+        var changed = idle.Services.GetRequiredService<IBackgroundJobClient>()
+            .ChangeState(probeJob, new FailedState(new InvalidOperationException("worker lost its disk")));
+
+        Assert.True(changed);
+        var row = Assert.Single(await idle.Status.BatchProgressAsync(submission.BatchId, CancellationToken.None));
+        Assert.True(row.IsFinished);
+        Assert.False(row.Succeeded);
+        Assert.Contains("worker lost its disk", row.Error, StringComparison.Ordinal);
     }
 
     private async Task<string> ScalarTextAsync(string sql, long arg)

@@ -27,6 +27,11 @@ public static class TestVideos
         return await MakeAsync("rotated.mp4", ["-i", plain, "-c", "copy", "-metadata:s:v:0", "rotate=90"]).ConfigureAwait(false);
     }
 
+    /// <summary>Stored 320x240 with 2:1 pixels (anamorphic), so displayed 640x240.</summary>
+    public static Task<string> AnamorphicAsync() =>
+        MakeAsync("anamorphic.mp4",
+            ["-f", "lavfi", "-i", "testsrc2=size=320x240:rate=30", "-t", "1", "-vf", "setsar=2", "-c:v", "libx264", "-pix_fmt", "yuv420p"]);
+
     /// <summary>Audio only, in an .mp4 container.</summary>
     public static Task<string> AudioOnlyAsync() =>
         MakeAsync("audio-only.mp4", ["-f", "lavfi", "-i", "sine=frequency=440:duration=2", "-c:a", "aac"]);

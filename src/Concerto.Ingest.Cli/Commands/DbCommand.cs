@@ -23,7 +23,11 @@ public static class DbCommand
         var env = new CliEnvironment();
         if (!string.IsNullOrWhiteSpace(env.Storage.ConnectionString))
         {
-            AnsiConsole.MarkupLine("Using the configured connection string (ConnectionStrings:Concerto); no embedded cluster.");
+            var target = new Npgsql.NpgsqlConnectionStringBuilder(env.Storage.ConnectionString);
+            AnsiConsole.MarkupLineInterpolated($"configured database {target.Host}:{target.Port}/{target.Database} (ConnectionStrings:Concerto); no embedded cluster.");
+            await using var connection = new Npgsql.NpgsqlConnection(env.Storage.ConnectionString);
+            await connection.OpenAsync(cancellationToken).ConfigureAwait(false);
+            AnsiConsole.MarkupLineInterpolated($"  [green]reachable[/], PostgreSQL {connection.PostgreSqlVersion}");
             return 0;
         }
 

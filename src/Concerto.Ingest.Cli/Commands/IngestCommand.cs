@@ -51,7 +51,7 @@ public static class IngestCommand
             return 0;
         }
 
-        var local = pipeline.StartWorkers(PipelineHost.AllQueues, workers ?? env.Workers.ResolveCount(), onlyUnserved: true);
+        var local = pipeline.StartWorkers(PipelineHost.AllQueues, workers ?? env.Workers.ResolveCount(), temporary: true);
         if (local.Count == 0) AnsiConsole.MarkupLine("Running workers cover every stage: watching.");
         else AnsiConsole.MarkupLineInterpolated($"Processing in this process (queues: {string.Join(", ", local)}).");
 

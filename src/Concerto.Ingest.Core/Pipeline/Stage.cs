@@ -11,16 +11,32 @@ public static class Stage
     public static IReadOnlyList<string> All { get; } = [Probe, Decode];
 }
 
-/// <summary>States a stage (or a run) goes through; stored as text.</summary>
+/// <summary>States of a run's stage (table run_stages); stored as text.</summary>
 public static class StageState
 {
     public const string Pending = "pending";
-    public const string Queued = "queued";
     public const string Running = "running";
     public const string Retrying = "retrying";
     public const string Succeeded = "succeeded";
     public const string Failed = "failed";
-    public const string Skipped = "skipped";
+}
 
-    public static bool IsTerminal(string state) => state is Succeeded or Failed or Skipped;
+/// <summary>States of a source (one path named in an ingest batch); stored as text.
+/// queued -> running (probe) -> probed -> succeeded | failed | rejected | linked, with retrying while Hangfire retries.</summary>
+public static class SourceState
+{
+    public const string Queued = "queued";
+    public const string Running = "running";
+    public const string Retrying = "retrying";
+    public const string Probed = "probed";
+    public const string Succeeded = "succeeded";
+
+    /// <summary>Gave up after retries on an error that was not the input's fault; a retry from the dashboard runs again.</summary>
+    public const string Failed = "failed";
+
+    /// <summary>The input is not a usable video (bad input): final, with a one-line reason.</summary>
+    public const string Rejected = "rejected";
+
+    /// <summary>Its run's stage was another source's job: the same video named twice, or ingested before.</summary>
+    public const string Linked = "linked";
 }

@@ -73,12 +73,15 @@ public sealed record ProfileDocument(PipelineProfile Profile, string CanonicalJs
             throw new ProfileException($"{source}: invalid profile: {string.Join("; ", errors)}.");
     }
 
-    /// <summary>Deep copy with object keys sorted ordinally, so equal settings serialise identically.</summary>
+    /// <summary>Deep copy in one spelling per meaning, so equal settings serialise identically: object keys sorted
+    /// ordinally, null members dropped (null and absent mean the same), numbers in shortest round-trip form (2 = 2.0).</summary>
     private static JsonNode? Canonicalize(JsonNode? node) => node switch
     {
-        JsonObject o => new JsonObject(o.OrderBy(kv => kv.Key, StringComparer.Ordinal)
+        JsonObject o => new JsonObject(o.Where(kv => kv.Value is not null)
+            .OrderBy(kv => kv.Key, StringComparer.Ordinal)
             .Select(kv => KeyValuePair.Create(kv.Key, Canonicalize(kv.Value)))),
         JsonArray a => new JsonArray(a.Select(Canonicalize).ToArray()),
+        JsonValue v when v.GetValueKind() == JsonValueKind.Number => JsonValue.Create(v.GetValue<double>()),
         _ => node?.DeepClone(),
     };
 }

@@ -31,7 +31,7 @@ public sealed class KeyframeSelector
         };
     }
 
-    public readonly record struct Candidate(long FrameIndex, double Time, double Sharpness, long Window);
+    public readonly record struct Candidate(long FrameIndex, double Time, double Sharpness);
 
     public readonly record struct Verdict(Candidate? Closed, bool KeepPixels);
 
@@ -47,7 +47,7 @@ public sealed class KeyframeSelector
         }
 
         var keep = sharpness >= _minSharpness && (_best is null || sharpness > _best.Value.Sharpness);
-        if (keep) _best = new Candidate(frameIndex, time, sharpness, window);
+        if (keep) _best = new Candidate(frameIndex, time, sharpness);
         return new Verdict(closed, keep);
     }
 

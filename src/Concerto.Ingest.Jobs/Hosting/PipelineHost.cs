@@ -3,6 +3,7 @@ using Concerto.Ingest.Jobs.Ingest;
 using Concerto.Ingest.Storage;
 using Concerto.Ingest.Storage.Catalog;
 using Hangfire;
+using Hangfire.Common;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
@@ -27,6 +28,10 @@ public sealed class PipelineHost : IAsyncDisposable
     /// those signals, so long-running commands wait on this.</summary>
     public CancellationToken Stopping => Services.GetRequiredService<IHostApplicationLifetime>().ApplicationStopping;
 
+    /// <summary>Server names of the temporary workers of `concerto ingest` processes: they leave when their batch is
+    /// done, so they do not count as cluster workers.</summary>
+    public const string LocalServerPrefix = "local:";
+
     /// <summary>The stage queues this process works (empty when the cluster covers them all or none were asked).</summary>
     public IReadOnlyList<string> LocalQueues { get; private set; } = [];
 
@@ -41,24 +46,25 @@ public sealed class PipelineHost : IAsyncDisposable
         return new PipelineHost(host);
     }
 
-    /// <summary>Starts a Hangfire server here for the given queues, minus those live servers elsewhere already work.</summary>
-    public IReadOnlyList<string> StartWorkers(IReadOnlyList<string> queues, int workerCount, bool onlyUnserved)
+    /// <summary>Starts a Hangfire server here for the given queues. A <paramref name="temporary"/> server (the one
+    /// `concerto ingest` runs until its batch is done) takes only the queues no cluster worker serves, and does not
+    /// count as a cluster worker for others.</summary>
+    public IReadOnlyList<string> StartWorkers(IReadOnlyList<string> queues, int workerCount, bool temporary)
     {
         ArgumentNullException.ThrowIfNull(queues);
         var storage = Services.GetRequiredService<JobStorage>();
-        var served = onlyUnserved ? ClusterServers.ServedQueues(storage) : new HashSet<string>();
+        var served = temporary ? ClusterServers.ServedQueues(storage) : new HashSet<string>();
         LocalQueues = queues.Where(q => !served.Contains(q)).ToList();
         if (LocalQueues.Count == 0) return LocalQueues;
 
-        _server = new BackgroundJobServer(new BackgroundJobServerOptions
+        var options = new BackgroundJobServerOptions
         {
-            Queues = [.. LocalQueues],
-            WorkerCount = workerCount,
-            ServerName = $"local:{Stages.StageRetry.WorkerName}",
             Activator = Services.GetRequiredService<JobActivator>(),
-            HeartbeatInterval = TimeSpan.FromSeconds(5),
-            ShutdownTimeout = TimeSpan.FromSeconds(20),
-        }, storage);
+            FilterProvider = Services.GetRequiredService<IJobFilterProvider>(),
+        };
+        var name = (temporary ? LocalServerPrefix : "worker:") + Stages.StageRetry.WorkerName;
+        PipelineServices.ConfigureServer(options, LocalQueues, workerCount, name);
+        _server = new BackgroundJobServer(options, storage);
         return LocalQueues;
     }
 

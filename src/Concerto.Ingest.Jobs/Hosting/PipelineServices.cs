@@ -7,6 +7,7 @@ using Concerto.Ingest.Storage;
 using Concerto.Ingest.Storage.Artifacts;
 using Concerto.Ingest.Storage.Catalog;
 using Hangfire;
+using Hangfire.Common;
 using Hangfire.PostgreSql;
 using Hangfire.PostgreSql.Factories;
 using Microsoft.Extensions.DependencyInjection;
@@ -54,6 +55,8 @@ public static class PipelineServices
         services.AddTransient<ProbeJob>();
         services.AddTransient<DecodeJob>();
         services.AddSingleton<IngestSubmitter>();
+        services.AddSingleton<StageOutcomeFilter>();
+        services.AddSingleton<IJobFilterProvider, ConcertoJobFilterProvider>(); // before AddHangfire, which only adds one if none
         return services;
     }
 
@@ -82,17 +85,21 @@ public static class PipelineServices
         DistributedLockTimeout = TimeSpan.FromMinutes(1),
     };
 
-    /// <summary>A Hangfire server in this process working the given stage queues.</summary>
+    /// <summary>A Hangfire server in this process (hosted service) working the given stage queues.</summary>
     public static IServiceCollection AddConcertoWorkers(this IServiceCollection services, IReadOnlyList<string> queues, int workerCount,
         string serverName) =>
-        services.AddHangfireServer(o =>
-        {
-            o.Queues = [.. queues];
-            o.WorkerCount = workerCount;
-            o.ServerName = serverName;
-            o.HeartbeatInterval = TimeSpan.FromSeconds(5);
-            o.ServerCheckInterval = TimeSpan.FromSeconds(30);
-            o.ServerTimeout = TimeSpan.FromMinutes(1);
-            o.ShutdownTimeout = TimeSpan.FromSeconds(20);
-        });
+        services.AddHangfireServer(o => ConfigureServer(o, queues, workerCount, serverName));
+
+    /// <summary>The one place worker servers are configured (hosted by `serve`, or started by <see cref="PipelineHost"/>).</summary>
+    public static void ConfigureServer(BackgroundJobServerOptions options, IReadOnlyList<string> queues, int workerCount, string serverName)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        options.Queues = [.. queues];
+        options.WorkerCount = workerCount;
+        options.ServerName = serverName;
+        options.HeartbeatInterval = TimeSpan.FromSeconds(5);
+        options.ServerCheckInterval = TimeSpan.FromSeconds(30);
+        options.ServerTimeout = TimeSpan.FromMinutes(1);
+        options.ShutdownTimeout = TimeSpan.FromSeconds(20);
+    }
 }

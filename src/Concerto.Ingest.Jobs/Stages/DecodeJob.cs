@@ -31,11 +31,12 @@ public sealed partial class DecodeJob(
                 .ConfigureAwait(false))
         {
             // Done already (same video ingested before, or twice in this batch) or in another job's hands.
-            await catalog.SetSourceStateAsync(sourceId, "linked", cancellationToken).ConfigureAwait(false);
+            await catalog.SetSourceStateAsync(sourceId, SourceState.Linked, cancellationToken).ConfigureAwait(false);
             return;
         }
 
         var staging = artifacts.CreateStaging();
+        string? previous;
         try
         {
             var video = await catalog.GetVideoInfoAsync(videoId, cancellationToken).ConfigureAwait(false);
@@ -52,7 +53,6 @@ public sealed partial class DecodeJob(
             }
 
             var key = artifacts.Publish(staging, $"runs/{runId}/decode");
-            string? previous;
             try
             {
                 previous = await index.CommitDecodeAsync(runId, jobId, key, Metrics(result, clock.Elapsed),
@@ -60,38 +60,51 @@ public sealed partial class DecodeJob(
                     result.Keyframes.Select(k => new KeyframeRow((int)k.FrameIndex, k.Time, (float)k.Sharpness, result.Size.Width,
                         result.Size.Height, $"{key}/{k.FileName}")).ToList(),
                     cancellationToken).ConfigureAwait(false);
+                LogDecoded(logger, source.Path, result.Frames.Count, result.Keyframes.Count, clock.Elapsed.TotalSeconds);
             }
             catch
             {
-                artifacts.Delete(key); // nothing points at it
+                // Delete the new folder only when the commit surely did not happen (a lost connection can hide a commit).
+                if (await ledger.ArtifactKeyAsync(runId, Stage.Decode, CancellationToken.None).ConfigureAwait(false) != key)
+                    artifacts.Delete(key);
                 throw;
             }
-
-            if (previous is not null) artifacts.Delete(previous);
-            await catalog.SetSourceStateAsync(sourceId, StageState.Succeeded, cancellationToken).ConfigureAwait(false);
-            LogDecoded(logger, source.Path, result.Frames.Count, result.Keyframes.Count, clock.Elapsed.TotalSeconds);
         }
         catch (BadInputException e)
         {
             LogRejected(logger, e.Message);
-            await FailAsync(sourceId, runId, jobId, e.Message, final: true).ConfigureAwait(false);
+            await FailAsync(sourceId, runId, jobId, e.Message, SourceState.Rejected).ConfigureAwait(false);
+            return;
         }
         catch (Exception e) when (e is not OperationCanceledException)
         {
-            await FailAsync(sourceId, runId, jobId, $"{source.Path}: decode failed: {e.Message}", StageRetry.IsLastAttempt(context))
-                .ConfigureAwait(false);
+            var state = StageRetry.IsLastAttempt(context) ? SourceState.Failed : SourceState.Retrying;
+            await FailAsync(sourceId, runId, jobId, $"{source.Path}: decode failed: {e.Message}", state).ConfigureAwait(false);
             throw;
         }
         finally
         {
             FolderArtifactStore.DiscardStaging(staging);
         }
+
+        // Committed: what follows is housekeeping and must not turn a finished stage into a failure.
+        try
+        {
+            if (previous is not null) artifacts.Delete(previous);
+        }
+        catch (IOException e)
+        {
+            LogCleanupFailed(logger, previous!, e.Message);
+        }
+
+        await catalog.SetSourceStateAsync(sourceId, SourceState.Succeeded, CancellationToken.None).ConfigureAwait(false);
     }
 
-    private async Task FailAsync(long sourceId, long runId, string jobId, string error, bool final)
+    private async Task FailAsync(long sourceId, long runId, string jobId, string error, string sourceState)
     {
+        var final = sourceState != SourceState.Retrying;
         await ledger.FailAsync(runId, Stage.Decode, jobId, error, final, CancellationToken.None).ConfigureAwait(false);
-        if (final) await catalog.FailSourceAsync(sourceId, StageState.Failed, error, CancellationToken.None).ConfigureAwait(false);
+        await catalog.FailSourceAsync(sourceId, sourceState, error, CancellationToken.None).ConfigureAwait(false);
     }
 
     private static string Metrics(DecodeResult r, TimeSpan elapsed) => JsonSerializer.Serialize(new
@@ -117,4 +130,7 @@ public sealed partial class DecodeJob(
 
     [LoggerMessage(EventId = 2102, Level = LogLevel.Information, Message = "Rejected: {Reason}")]
     private static partial void LogRejected(ILogger logger, string reason);
+
+    [LoggerMessage(EventId = 2103, Level = LogLevel.Warning, Message = "Could not delete the previous outputs {Key}: {Reason}")]
+    private static partial void LogCleanupFailed(ILogger logger, string key, string reason);
 }

@@ -6,8 +6,8 @@ namespace Concerto.Ingest.Jobs.Stages;
 /// Hangfire, which retries with these delays; bad input is recorded as a failure and never retried.</summary>
 public static class StageRetry
 {
+    /// <summary>Retries after the first attempt; the jobs' attributes wait 5, 30 and 120 s between them.</summary>
     public const int Attempts = 3;
-    public static readonly int[] DelaysInSeconds = [5, 30, 120];
 
     /// <summary>True when the attempt now running is the last Hangfire will make.</summary>
     public static bool IsLastAttempt(PerformContext? context) =>

@@ -13,7 +13,7 @@ public sealed record Keyframe(long FrameIndex, double Time, double Sharpness, st
 
 public sealed record DecodeResult(FrameSize Size, double AnalysisRate, IReadOnlyList<FrameScore> Frames, IReadOnlyList<Keyframe> Keyframes);
 
-public readonly record struct DecodeProgress(long FramesDecoded, long FramesExpected, int Keyframes);
+public readonly record struct DecodeProgress(long FramesDecoded, long FramesExpected);
 
 /// <summary>The decode stage's work: stream frames out of ffmpeg, score each one's sharpness, keep the sharpest frame
 /// of every sampling window and write it as an image. At most a handful of frames are in memory at any time.</summary>
@@ -69,12 +69,14 @@ public sealed class KeyframeExtractor(FfmpegTools tools)
             if (verdict.KeepPixels) frame.Pixels.AsSpan().CopyTo(held);
             reader.Recycle(frame);
 
-            if ((frame.Index & 15) == 0) progress?.Report(new DecodeProgress(frames.Count, expected, keyframes.Count));
+            if ((frame.Index & 15) == 0) progress?.Report(new DecodeProgress(frames.Count, expected));
         }
 
         if (selector.Flush() is { } last) WriteHeld(last);
 
         var (exit, errors) = await reader.CompleteAsync(cancellationToken).ConfigureAwait(false);
+        if (exit > 128)
+            throw new IOException($"ffmpeg was killed by signal {exit - 128} while decoding {path} (out of memory, or stopped by an operator); the stage will be retried.");
         if (exit != 0)
             throw new BadInputException($"{path}: ffmpeg could not decode the video (exit {exit}: {Tail(errors)}). The file may be damaged or truncated.");
         if (frames.Count == 0)
@@ -83,7 +85,7 @@ public sealed class KeyframeExtractor(FfmpegTools tools)
             throw new BadInputException(
                 $"{path}: truncated: decoded {frames.Count} of the {expected} frames its header promises ({Tail(errors)}). Re-copy or re-download the file.");
 
-        progress?.Report(new DecodeProgress(frames.Count, Math.Max(expected, frames.Count), keyframes.Count));
+        progress?.Report(new DecodeProgress(frames.Count, Math.Max(expected, frames.Count)));
         return new DecodeResult(size, rate, frames, keyframes);
     }
 

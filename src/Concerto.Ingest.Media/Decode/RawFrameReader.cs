@@ -27,12 +27,9 @@ public sealed class RawFrameReader : IAsyncDisposable
     private readonly CancellationTokenSource _stop;
     private readonly Task _pump;
 
-    public FrameSize Size { get; }
-
     private RawFrameReader(ToolProcess ffmpeg, FrameSize size, CancellationToken cancellationToken)
     {
         _ffmpeg = ffmpeg;
-        Size = size;
         for (var i = 0; i < RingSize; i++)
             _free.Writer.TryWrite(new RawFrame(GC.AllocateUninitializedArray<byte>(size.ByteCount, pinned: true)));
         _stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
@@ -87,19 +84,15 @@ public sealed class RawFrameReader : IAsyncDisposable
         }
     }
 
+    /// <summary>Stops ffmpeg and the reading thread (a no-op when both already ended), then releases the process.
+    /// Never throws: it runs while another exception may be on its way out.</summary>
     public async ValueTask DisposeAsync()
     {
         await _stop.CancelAsync().ConfigureAwait(false);
+        _ffmpeg.Kill(); // unblocks a read in progress: stdout reaches end of stream
+        await _pump.ContinueWith(static _ => { }, CancellationToken.None, TaskContinuationOptions.None, TaskScheduler.Default)
+            .ConfigureAwait(false);
         _ffmpeg.Dispose();
-        try
-        {
-            await _pump.ConfigureAwait(false);
-        }
-        catch (OperationCanceledException)
-        {
-            // stopping
-        }
-
         _stop.Dispose();
     }
 }

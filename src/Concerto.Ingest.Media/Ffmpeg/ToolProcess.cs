@@ -44,8 +44,6 @@ public sealed class ToolProcess : IDisposable
 
     public Stream Output => _process.StandardOutput.BaseStream;
 
-    public int ProcessId => _process.Id;
-
     /// <summary>The last lines ffmpeg wrote to stderr, joined; empty when it said nothing.</summary>
     public string ErrorTail
     {
@@ -61,7 +59,8 @@ public sealed class ToolProcess : IDisposable
         return _process.ExitCode;
     }
 
-    private void Kill()
+    /// <summary>Ends the process (and its children) now; the object stays usable for exit code and stderr.</summary>
+    public void Kill()
     {
         try
         {

@@ -66,6 +66,10 @@ public sealed class VideoProber(FfmpegTools tools)
         if (width < 2 || height < 2)
             throw new BadInputException($"{path}: video stream has no usable frame size ({width}x{height}).");
 
+        // Anamorphic storage (non-square pixels): the displayed width is the stored width times the pixel aspect.
+        var pixelAspect = Rational(Str(video, "sample_aspect_ratio")?.Replace(':', '/'));
+        if (pixelAspect > 0 && Math.Abs(pixelAspect - 1) > 1e-3) width = (int)Math.Round(width * pixelAspect);
+
         var rotation = Rotation(video);
         if (Math.Abs(rotation) % 180 == 90) (width, height) = (height, width);
 

@@ -33,9 +33,14 @@ public sealed class IngestCatalog(NpgsqlDataSource db)
             "INSERT INTO ingest_batches (profile_hash, force) VALUES ($1, $2) RETURNING id", cancellationToken, profileHash, force)
             .ConfigureAwait(false);
         var ids = new List<long>(paths.Count);
-        foreach (var path in paths)
-            ids.Add(await Sql.ScalarAsync<long>(connection, tx,
-                "INSERT INTO sources (batch_id, path) VALUES ($1, $2) RETURNING id", cancellationToken, batchId, path).ConfigureAwait(false));
+        await using (var insert = Sql.Command(connection, tx, """
+            INSERT INTO sources (batch_id, path) SELECT $1, p FROM unnest($2::text[]) WITH ORDINALITY AS t(p, n) ORDER BY n RETURNING id
+            """, batchId, paths.ToArray()))
+        await using (var reader = await insert.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false))
+        {
+            while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false)) ids.Add(reader.GetInt64(0));
+        }
+
         await tx.CommitAsync(cancellationToken).ConfigureAwait(false);
         return (batchId, ids);
     }
@@ -70,7 +75,7 @@ public sealed class IngestCatalog(NpgsqlDataSource db)
     /// <summary>Records the probed video (deduplicated by content hash) and its run for the batch's profile, and
     /// links the source to both, in one transaction. Returns the run id.</summary>
     public async Task<long> CompleteProbeAsync(long sourceId, string profileHash, byte[] sha256, long sizeBytes, string path,
-        VideoInfo video, CancellationToken cancellationToken)
+        VideoInfo video, string worker, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(video);
         await using var connection = await db.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
@@ -88,12 +93,18 @@ public sealed class IngestCatalog(NpgsqlDataSource db)
             ON CONFLICT (video_id, profile_hash) DO UPDATE SET profile_hash = EXCLUDED.profile_hash
             RETURNING id
             """, cancellationToken, videoId, profileHash).ConfigureAwait(false);
+        // The probe's own row (counting every source that probed this content) shows in status beside later stages.
+        await Sql.ExecuteAsync(connection, tx, """
+            INSERT INTO run_stages (run_id, stage, state, executions, worker, started_at, finished_at)
+            SELECT $1, $2, 'succeeded', 1, $3, started_at, now() FROM sources WHERE id = $4
+            ON CONFLICT (run_id, stage) DO UPDATE SET executions = run_stages.executions + 1, worker = EXCLUDED.worker,
+                started_at = EXCLUDED.started_at, finished_at = now(), updated_at = now()
+            """, cancellationToken, runId, Stage.Probe, worker, sourceId).ConfigureAwait(false);
         foreach (var stage in Stage.All.Where(s => s != Stage.Probe))
             await Sql.ExecuteAsync(connection, tx, "INSERT INTO run_stages (run_id, stage) VALUES ($1, $2) ON CONFLICT DO NOTHING",
                 cancellationToken, runId, stage).ConfigureAwait(false);
-        await Sql.ExecuteAsync(connection, tx, """
-            UPDATE sources SET state = 'probed', video_id = $2, run_id = $3, updated_at = now() WHERE id = $1
-            """, cancellationToken, sourceId, videoId, runId).ConfigureAwait(false);
+        await Sql.ExecuteAsync(connection, tx, "UPDATE sources SET state = $4, video_id = $2, run_id = $3, updated_at = now() WHERE id = $1",
+            cancellationToken, sourceId, videoId, runId, SourceState.Probed).ConfigureAwait(false);
         await tx.CommitAsync(cancellationToken).ConfigureAwait(false);
         return runId;
     }
@@ -108,13 +119,23 @@ public sealed class IngestCatalog(NpgsqlDataSource db)
         return rows.Count == 1 ? rows[0] : throw new KeyNotFoundException($"video {videoId} does not exist");
     }
 
-    /// <summary>Sets where a source stands after its own jobs ran: succeeded / failed, or "linked" when its run's
-    /// stage was done (or is being done) by another source's job.</summary>
+    /// <summary>Sets where a source stands after its own jobs ran (see <see cref="SourceState"/>).</summary>
     public Task SetSourceStateAsync(long sourceId, string state, CancellationToken cancellationToken) =>
         Sql.ExecuteAsync(db, "UPDATE sources SET state = $2, finished_at = now(), updated_at = now() WHERE id = $1",
             cancellationToken, sourceId, state);
 
+    /// <summary>Marks a source failed after the job system gave up on its job, unless it already ended.</summary>
+    public Task AbandonSourceAsync(long sourceId, string reason, CancellationToken cancellationToken) =>
+        Sql.ExecuteAsync(db, """
+            UPDATE sources SET state = 'failed', error = coalesce(error, $2), finished_at = now(), updated_at = now()
+            WHERE id = $1 AND state NOT IN ('succeeded', 'failed', 'rejected', 'linked')
+            """, cancellationToken, sourceId, reason);
+
+    /// <summary>Records an error: final (failed, rejected) or while Hangfire retries (retrying). Never overwrites a
+    /// source that already succeeded.</summary>
     public Task FailSourceAsync(long sourceId, string state, string error, CancellationToken cancellationToken) =>
-        Sql.ExecuteAsync(db, "UPDATE sources SET state = $2, error = $3, finished_at = now(), updated_at = now() WHERE id = $1",
-            cancellationToken, sourceId, state, error);
+        Sql.ExecuteAsync(db, """
+            UPDATE sources SET state = $2, error = $3, finished_at = CASE WHEN $2 = 'retrying' THEN NULL ELSE now() END, updated_at = now()
+            WHERE id = $1 AND state <> 'succeeded'
+            """, cancellationToken, sourceId, state, error);
 }

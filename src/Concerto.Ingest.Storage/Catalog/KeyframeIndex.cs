@@ -13,7 +13,7 @@ public sealed record KeyframeRow(int FrameIndex, double Time, float Sharpness, i
 public sealed class KeyframeIndex(NpgsqlDataSource db)
 {
     /// <summary>Replaces a run's frames and keyframes and marks its decode stage succeeded, atomically.
-    /// Returns the previous output folder to delete, if it differs.</summary>
+    /// Returns the previous output folder (to delete once this returns), or null.</summary>
     public async Task<string?> CommitDecodeAsync(long runId, string jobId, string artifactKey, string metricsJson,
         IReadOnlyList<FrameScoreRow> frames, IReadOnlyList<KeyframeRow> keyframes, CancellationToken cancellationToken)
     {
@@ -62,8 +62,9 @@ public sealed class KeyframeIndex(NpgsqlDataSource db)
         }
 
         await StageLedger.MarkSucceededAsync(connection, tx, runId, Stage.Decode, artifactKey, metricsJson, cancellationToken).ConfigureAwait(false);
-        await tx.CommitAsync(cancellationToken).ConfigureAwait(false);
-        return previous == artifactKey ? null : previous;
+        // Not cancellable: once the rows are written, a cancelled COMMIT would leave us unsure whether it happened.
+        await tx.CommitAsync(CancellationToken.None).ConfigureAwait(false);
+        return previous == artifactKey ? null : previous; // never hand back the folder just committed
     }
 
     public async Task<IReadOnlyList<KeyframeRow>> ListKeyframesAsync(long runId, CancellationToken cancellationToken) =>

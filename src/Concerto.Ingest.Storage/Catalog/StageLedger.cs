@@ -1,3 +1,4 @@
+using Concerto.Ingest.Core.Pipeline;
 using Npgsql;
 using NpgsqlTypes;
 
@@ -8,8 +9,9 @@ namespace Concerto.Ingest.Storage.Catalog;
 public sealed class StageLedger(NpgsqlDataSource db)
 {
     /// <summary>Claims a run's stage for a job. Wins when the stage never ran or failed in an earlier batch, when the
-    /// batch forces re-runs of succeeded stages, or when this same job already holds it (a retry, or a re-delivery after
-    /// a worker died). Returns false when another job has it or the work is already done.</summary>
+    /// batch forces re-runs of succeeded stages, or when this same job held it last (a retry, a re-delivery after a
+    /// worker died, or a failed job requeued from the dashboard). Returns false when another job has it or the work is
+    /// already done.</summary>
     public async Task<bool> TryClaimAsync(long runId, string stage, string jobId, long batchId, bool force, string worker,
         CancellationToken cancellationToken)
     {
@@ -21,7 +23,7 @@ public sealed class StageLedger(NpgsqlDataSource db)
                 state = 'pending'
                 OR (state = 'failed' AND batch_id IS DISTINCT FROM $4)
                 OR (state = 'succeeded' AND $5 AND batch_id IS DISTINCT FROM $4)
-                OR (state IN ('running', 'retrying') AND owner_job = $3))
+                OR (state IN ('running', 'retrying', 'failed') AND owner_job = $3))
             """, cancellationToken, runId, stage, jobId, batchId, force, worker).ConfigureAwait(false);
         return updated == 1;
     }
@@ -32,12 +34,28 @@ public sealed class StageLedger(NpgsqlDataSource db)
             WHERE run_id = $1 AND stage = $2 AND owner_job = $3 AND state = 'running'
             """, cancellationToken, runId, stage, jobId, done, total);
 
-    /// <summary>Records a failure. <paramref name="final"/> false means the job system will retry.</summary>
+    /// <summary>Records a failure. <paramref name="final"/> false means the job system will retry. A stage that has
+    /// already committed its outputs stays succeeded.</summary>
     public Task FailAsync(long runId, string stage, string jobId, string error, bool final, CancellationToken cancellationToken) =>
         Sql.ExecuteAsync(db, """
             UPDATE run_stages SET state = $4, error = $5, finished_at = CASE WHEN $6 THEN now() END, updated_at = now()
-            WHERE run_id = $1 AND stage = $2 AND owner_job = $3
-            """, cancellationToken, runId, stage, jobId, final ? "failed" : "retrying", error, final);
+            WHERE run_id = $1 AND stage = $2 AND owner_job = $3 AND state <> 'succeeded'
+            """, cancellationToken, runId, stage, jobId, final ? StageState.Failed : StageState.Retrying, error, final);
+
+    /// <summary>Marks failed whatever stage the job still holds, after the job system gave up on it.</summary>
+    public Task AbandonAsync(string jobId, string reason, CancellationToken cancellationToken) =>
+        Sql.ExecuteAsync(db, """
+            UPDATE run_stages SET state = 'failed', error = coalesce(error, $2), finished_at = now(), updated_at = now()
+            WHERE owner_job = $1 AND state IN ('running', 'retrying')
+            """, cancellationToken, jobId, reason);
+
+    /// <summary>The artifact folder the stage's committed row points at (null when none).</summary>
+    public async Task<string?> ArtifactKeyAsync(long runId, string stage, CancellationToken cancellationToken)
+    {
+        var keys = await Sql.ListAsync(db, "SELECT artifact_key FROM run_stages WHERE run_id = $1 AND stage = $2",
+            r => r.Get<string>("artifact_key"), cancellationToken, runId, stage).ConfigureAwait(false);
+        return keys.FirstOrDefault();
+    }
 
     /// <summary>First step of a stage's commit transaction: locks the stage row and checks that this job still holds
     /// it (so a stale job fails before writing anything). Returns the previous execution's artifact folder.</summary>

@@ -1,3 +1,4 @@
+using Concerto.Ingest.Core.Pipeline;
 using Npgsql;
 
 namespace Concerto.Ingest.Storage.Catalog;
@@ -8,13 +9,12 @@ public sealed record SourceProgress(
     string? DecodeState, string? DecodeError, long ProgressDone, long ProgressTotal, int Keyframes, int DecodeExecutions,
     DateTime? StartedAt, DateTime? FinishedAt)
 {
-    // Source states: queued -> running (probe) -> probed -> succeeded | failed | linked (its run's stage was another
-    // source's job: the same video named twice, or ingested before).
-    /// <summary>Finished: failed, done by this source's own jobs, or linked to a run whose stage has ended.</summary>
-    public bool IsFinished => SourceState is "failed" or "succeeded"
-                              || (SourceState == "linked" && DecodeState is "succeeded" or "failed");
+    /// <summary>Finished: ended by this source's own jobs, or linked to a run whose stage has ended.</summary>
+    public bool IsFinished => SourceState is Core.Pipeline.SourceState.Succeeded or Core.Pipeline.SourceState.Failed or Core.Pipeline.SourceState.Rejected
+                              || (SourceState == Core.Pipeline.SourceState.Linked && DecodeState is StageState.Succeeded or StageState.Failed);
 
-    public bool Succeeded => SourceState == "succeeded" || (SourceState == "linked" && DecodeState == "succeeded");
+    public bool Succeeded => SourceState == Core.Pipeline.SourceState.Succeeded
+                             || (SourceState == Core.Pipeline.SourceState.Linked && DecodeState == StageState.Succeeded);
 
     public string? Error => SourceError ?? DecodeError;
 }
@@ -62,20 +62,20 @@ public sealed class StatusQueries(NpgsqlDataSource db)
 
         var stages = await Sql.ListAsync(db, """
             SELECT run_id, stage, state, progress_done, progress_total, executions, error, worker, started_at, finished_at
-            FROM run_stages WHERE run_id = ANY($1) ORDER BY run_id, stage
+            FROM run_stages WHERE run_id = ANY($1) ORDER BY run_id, array_position($2, stage)
             """,
             r => (RunId: r.GetInt64(0), Stage: new StageSummary(r.GetString(1), r.GetString(2), r.GetInt64(3), r.GetInt64(4), r.GetInt32(5),
                 r.Get<string>("error"), r.Get<string>("worker"), r.Get<DateTime?>("started_at"), r.Get<DateTime?>("finished_at"))),
-            cancellationToken, runs.Select(r => r.Id).ToArray()).ConfigureAwait(false);
+            cancellationToken, runs.Select(r => r.Id).ToArray(), Stage.All.ToArray()).ConfigureAwait(false);
         var byRun = stages.ToLookup(s => s.RunId, s => s.Stage);
 
         return runs.Select(r => new RunSummary(r.Id, r.VideoId, r.Path, r.Profile, r.Hash, r.W, r.H, r.D, byRun[r.Id].ToList(), r.K, r.U))
             .ToList();
     }
 
-    /// <summary>Sources that failed before they had a run (bad input), most recent first.</summary>
+    /// <summary>Sources rejected as bad input, or failed before they had a run, most recent first.</summary>
     public async Task<IReadOnlyList<(long SourceId, string Path, string Error, DateTime At)>> RecentRejectsAsync(int limit, CancellationToken cancellationToken) =>
         await Sql.ListAsync(db, """
-            SELECT id, path, coalesce(error, ''), updated_at FROM sources WHERE state = 'failed' AND run_id IS NULL ORDER BY id DESC LIMIT $1
+            SELECT id, path, coalesce(error, ''), updated_at FROM sources WHERE state = 'rejected' OR (state = 'failed' AND run_id IS NULL) ORDER BY id DESC LIMIT $1
             """, r => (r.GetInt64(0), r.GetString(1), r.GetString(2), r.GetDateTime(3)), cancellationToken, limit).ConfigureAwait(false);
 }

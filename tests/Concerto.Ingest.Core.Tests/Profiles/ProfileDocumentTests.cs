@@ -23,6 +23,16 @@ public class ProfileDocumentTests
     }
 
     [Fact]
+    public void Parse_GivesSameHash_WhenNumbersOrNullsAreSpelledDifferently()
+    {
+        var respelled = Profile.Replace("\"fps\": 2", "\"fps\": 2.0, \"count\": null", StringComparison.Ordinal)
+            .Replace("\"analysisFps\": null,", "", StringComparison.Ordinal)
+            .Replace("\"minSharpness\": 10", "\"minSharpness\": 1e1", StringComparison.Ordinal);
+        Assert.NotEqual(Profile, respelled);
+        Assert.Equal(ProfileDocument.Parse(Profile, "a").Hash, ProfileDocument.Parse(respelled, "b").Hash);
+    }
+
+    [Fact]
     public void Parse_ChangesHash_WhenASettingChanges()
     {
         var changed = Profile.Replace("\"fps\": 2", "\"fps\": 3", StringComparison.Ordinal);

@@ -30,6 +30,13 @@ public class VideoProberTests
         Assert.Equal((360, 640), (info.Width, info.Height));
     }
 
+    [Fact]
+    public async Task ProbeAsync_ReportsDisplayWidth_WhenPixelsAreNotSquare()
+    {
+        var info = await _prober.ProbeAsync(await TestVideos.AnamorphicAsync(), CancellationToken.None);
+        Assert.Equal((640, 240), (info.Width, info.Height));
+    }
+
     public static TheoryData<string, string> BadInputs => new()
     {
         { "empty", "empty (0 bytes)" },

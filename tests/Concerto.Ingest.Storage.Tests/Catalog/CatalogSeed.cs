@@ -32,7 +32,7 @@ internal static class CatalogSeed
         var path = $"/videos/{Guid.NewGuid():N}.mp4";
         var (batchId, sourceIds) = await catalog.CreateBatchAsync(DefaultProfile.Hash, force, [path], None);
         var runId = await catalog.CompleteProbeAsync(sourceIds[0], DefaultProfile.Hash, RandomNumberGenerator.GetBytes(32), 123_456, path,
-            SampleVideo, None);
+            SampleVideo, "probe-worker", None);
         var source = await catalog.GetSourceAsync(sourceIds[0], None);
         return new SeededRun(DefaultProfile.Hash, batchId, sourceIds[0], source.VideoId!.Value, runId);
     }

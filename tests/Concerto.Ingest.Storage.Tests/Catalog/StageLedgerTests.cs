@@ -23,7 +23,8 @@ public sealed class StageLedgerTests(TestDatabase database) : IClassFixture<Test
         Assert.Equal(StageState.Pending, stage.State);
         Assert.Null(stage.OwnerJob);
         Assert.Equal(0, stage.Executions);
-        Assert.Equal(0, await database.CountAsync("SELECT count(*) FROM run_stages WHERE run_id = $1 AND stage = $2", run.RunId, Stage.Probe));
+        var probe = await CatalogSeed.ReadStageAsync(database.DataSource, run.RunId, Stage.Probe);   // shown in status beside decode
+        Assert.Equal((StageState.Succeeded, 1, "probe-worker", true), (probe.State, probe.Executions, probe.Worker, probe.Finished));
     }
 
     [Fact]
@@ -91,6 +92,30 @@ public sealed class StageLedgerTests(TestDatabase database) : IClassFixture<Test
     }
 
     [Fact]
+    public async Task TryClaimAsync_LetsTheSameJobBack_WhenItsFailedJobIsRequeued()
+    {
+        var run = await CatalogSeed.ProbedRunAsync(database.DataSource);
+        Assert.True(await ClaimAsync(run, "job-a"));
+        await _ledger.FailAsync(run.RunId, Stage.Decode, "job-a", "database went away", final: true, None);
+
+        Assert.True(await ClaimAsync(run, "job-a"));   // "Requeue" in the dashboard re-runs the same job id
+        Assert.Equal(StageState.Running, (await CatalogSeed.ReadStageAsync(database.DataSource, run.RunId)).State);
+    }
+
+    [Fact]
+    public async Task FailAsync_LeavesStageSucceeded_WhenOutputsAreCommitted()
+    {
+        var run = await CatalogSeed.ProbedRunAsync(database.DataSource);
+        Assert.True(await ClaimAsync(run, "job-a"));
+        await new KeyframeIndex(database.DataSource).CommitDecodeAsync(run.RunId, "job-a", "runs/x/decode/a", "{}", [], [], None);
+
+        await _ledger.FailAsync(run.RunId, Stage.Decode, "job-a", "cleanup after commit failed", final: true, None);
+
+        var stage = await CatalogSeed.ReadStageAsync(database.DataSource, run.RunId);
+        Assert.Equal((StageState.Succeeded, null), (stage.State, stage.Error));
+    }
+
+    [Fact]
     public async Task TryClaimAsync_WinsOnlyForAnotherBatch_WhenStageFailedFinally()
     {
         var run = await CatalogSeed.ProbedRunAsync(database.DataSource);
@@ -100,7 +125,6 @@ public sealed class StageLedgerTests(TestDatabase database) : IClassFixture<Test
         Assert.Equal(StageState.Failed, failed.State);
         Assert.True(failed.Finished);
 
-        Assert.False(await ClaimAsync(run, "job-a"));
         Assert.False(await ClaimAsync(run, "job-c"));
         Assert.Equal(StageState.Failed, (await CatalogSeed.ReadStageAsync(database.DataSource, run.RunId)).State);
 

@@ -16,14 +16,14 @@ public sealed class StatusQueriesTests(TestDatabase database) : IClassFixture<Te
         await catalog.EnsureProfileAsync(CatalogSeed.DefaultProfile, None);
         var (batchId, sourceIds) = await catalog.CreateBatchAsync(CatalogSeed.DefaultProfile.Hash, false, ["/videos/good.mp4", "/videos/bad.mp4"], None);
         var runId = await catalog.CompleteProbeAsync(sourceIds[0], CatalogSeed.DefaultProfile.Hash,
-            System.Security.Cryptography.RandomNumberGenerator.GetBytes(32), 10, "/videos/good.mp4", CatalogSeed.SampleVideo, None);
-        await catalog.FailSourceAsync(sourceIds[1], StageState.Failed, "/videos/bad.mp4: not a readable video", None);
+            System.Security.Cryptography.RandomNumberGenerator.GetBytes(32), 10, "/videos/good.mp4", CatalogSeed.SampleVideo, "probe-worker", None);
+        await catalog.FailSourceAsync(sourceIds[1], SourceState.Rejected, "/videos/bad.mp4: not a readable video", None);
         Assert.True(await new StageLedger(database.DataSource).TryClaimAsync(runId, Stage.Decode, "job-a", batchId, false, "w", None));
         var frames = Enumerable.Range(0, 30).Select(i => new FrameScoreRow(i, i / 30.0, 20f)).ToList();
         await new KeyframeIndex(database.DataSource).CommitDecodeAsync(runId, "job-a", "runs/s/decode/a", "{}", frames,
             [new KeyframeRow(0, 0, 20f, 518, 292, "runs/s/decode/a/000000.jpg"), new KeyframeRow(15, 0.5, 20f, 518, 292, "runs/s/decode/a/000015.jpg")],
             None);
-        await catalog.SetSourceStateAsync(sourceIds[0], StageState.Succeeded, None);
+        await catalog.SetSourceStateAsync(sourceIds[0], SourceState.Succeeded, None);
 
         var progress = await _queries.BatchProgressAsync(batchId, None);
 
@@ -46,7 +46,8 @@ public sealed class StatusQueriesTests(TestDatabase database) : IClassFixture<Te
         var recent = await _queries.RecentRunsAsync(50, None);
         var summary = Assert.Single(recent, r => r.RunId == runId);
         Assert.Equal((CatalogSeed.DefaultProfile.Profile.Name, 640, 360, 2), (summary.ProfileName, summary.Width, summary.Height, summary.Keyframes));
-        var decode = Assert.Single(summary.Stages);
-        Assert.Equal((Stage.Decode, StageState.Succeeded, "w"), (decode.Stage, decode.State, decode.Worker));
+        Assert.Equal(Stage.All, summary.Stages.Select(s => s.Stage));           // in pipeline order
+        Assert.Equal((StageState.Succeeded, "probe-worker"), (summary.Stages[0].State, summary.Stages[0].Worker));
+        Assert.Equal((StageState.Succeeded, "w"), (summary.Stages[1].State, summary.Stages[1].Worker));
     }
 }
