@@ -10,4 +10,8 @@ var root = new RootCommand("Concerto.Ingest: video corpora to 3D self-supervised
     WorkerCommand.Create(),
     BenchCommand.Create(),
 };
-return await root.Parse(args).InvokeAsync().ConfigureAwait(false);
+
+// Ctrl+C / SIGTERM cancel the command's token; the process then gets 30 s (not the default 2 s) to finish, so a
+// worker hands its running jobs back to the queue (Hangfire's own shutdown allows 20 s) instead of dying mid-job.
+var invocation = new InvocationConfiguration { ProcessTerminationTimeout = TimeSpan.FromSeconds(30) };
+return await root.Parse(args).InvokeAsync(invocation).ConfigureAwait(false);
