@@ -47,11 +47,7 @@ public sealed class ConcertoCommandTests : IAsyncLifetime
         var videos = await Task.WhenAll(Enumerable.Range(0, 8).Select(i => TestVideos.PatternAsync(seconds: 2, width: 320 + 16 * i, height: 180)));
         using var first = ConcertoProcess.Start(_db.ConnectionString, _artifacts, "worker", "--workers", "1");
         using var second = ConcertoProcess.Start(_db.ConnectionString, _artifacts, "worker", "--workers", "1");
-        await WaitForServersAsync(2);
-
-        var (exit, output) = await ConcertoProcess.RunAsync(_db.ConnectionString, _artifacts, ["ingest", "--detach", .. videos]);
-        Assert.True(exit == 0, output);
-        await WaitAsync("SELECT count(*) FROM sources WHERE state = 'succeeded'", videos.Length);
+        await IngestDetachedAsync(videos);
         await first.StopAsync();
         await second.StopAsync();
 
@@ -67,11 +63,7 @@ public sealed class ConcertoCommandTests : IAsyncLifetime
         var videos = await Task.WhenAll(Enumerable.Range(0, 3).Select(i => TestVideos.PatternAsync(seconds: 1, width: 200 + 16 * i, height: 120)));
         using var prober = ConcertoProcess.Start(_db.ConnectionString, _artifacts, "worker", "--queues", "probe");
         using var decoder = ConcertoProcess.Start(_db.ConnectionString, _artifacts, "worker", "--queues", "decode");
-        await WaitForServersAsync(2);
-
-        var (exit, output) = await ConcertoProcess.RunAsync(_db.ConnectionString, _artifacts, ["ingest", "--detach", .. videos]);
-        Assert.True(exit == 0, output);
-        await WaitAsync("SELECT count(*) FROM sources WHERE state = 'succeeded'", videos.Length);
+        await IngestDetachedAsync(videos);
 
         // With every queue served by live workers, a plain ingest only watches, and still completes.
         var extra = await TestVideos.PatternAsync(seconds: 1, width: 400, height: 120);
@@ -92,6 +84,16 @@ public sealed class ConcertoCommandTests : IAsyncLifetime
         var (exit, output) = await ConcertoProcess.RunAsync(_db.ConnectionString, _artifacts, "worker", "--queues", "probe,gpu-nope");
         Assert.Equal(1, exit);
         Assert.Contains("gpu-nope", output, StringComparison.Ordinal);
+    }
+
+    /// <summary>Waits for the two worker processes to register, enqueues the videos with `ingest --detach`, and waits
+    /// until every one of them has succeeded.</summary>
+    private async Task IngestDetachedAsync(string[] videos)
+    {
+        await WaitForServersAsync(2);
+        var (exit, output) = await ConcertoProcess.RunAsync(_db.ConnectionString, _artifacts, ["ingest", "--detach", .. videos]);
+        Assert.True(exit == 0, output);
+        await WaitAsync("SELECT count(*) FROM sources WHERE state = 'succeeded'", videos.Length);
     }
 
     private async Task WaitForServersAsync(int count)
