@@ -26,7 +26,7 @@ public sealed class IngestPipelineTests : IAsyncLifetime
         await _db.InitializeAsync();
         _pipeline = await PipelineHost.StartAsync(_db.ConnectionString, new StorageOptions { ArtifactRoot = _artifacts }, new MediaOptions(),
             b => b.SetMinimumLevel(LogLevel.Warning), CancellationToken.None);
-        _pipeline.StartWorkers(PipelineHost.AllQueues, workerCount: 2, temporary: false);
+        _pipeline.StartWorkers(Core.Pipeline.Stage.All, workerCount: 2, temporary: false);
     }
 
     public async Task DisposeAsync()

@@ -1,5 +1,6 @@
 using System.CommandLine;
 using Concerto.Ingest.Cli.Console;
+using Concerto.Ingest.Core.Pipeline;
 using Concerto.Ingest.Jobs.Hosting;
 using Spectre.Console;
 
@@ -51,13 +52,36 @@ public static class IngestCommand
             return 0;
         }
 
-        var local = pipeline.StartWorkers(PipelineHost.AllQueues, workers ?? env.Workers.ResolveCount(), temporary: true);
+        var workerCount = workers ?? env.Workers.ResolveCount();
+        var local = pipeline.StartWorkers(Stage.All, workerCount, temporary: true);
         if (local.Count == 0) AnsiConsole.MarkupLine("Running workers cover every stage: watching.");
         else AnsiConsole.MarkupLineInterpolated($"Processing in this process (queues: {string.Join(", ", local)}).");
 
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, pipeline.Stopping);
+        var coverage = KeepQueuesCoveredAsync(pipeline, workerCount, stop.Token);
         var final = await new IngestProgressView(pipeline.Status).WatchAsync(submission.BatchId, stop.Token).ConfigureAwait(false);
+        await stop.CancelAsync().ConfigureAwait(false);
+        await coverage.ConfigureAwait(false);
         IngestProgressView.PrintSummary(final);
         return final.All(s => s.Succeeded) ? 0 : 2;
+    }
+
+    /// <summary>While watching, takes over any stage queue whose cluster workers went away, so the batch still ends.</summary>
+    private static async Task KeepQueuesCoveredAsync(PipelineHost pipeline, int workerCount, CancellationToken cancellationToken)
+    {
+        using var timer = new PeriodicTimer(TimeSpan.FromSeconds(15));
+        try
+        {
+            while (await timer.WaitForNextTickAsync(cancellationToken).ConfigureAwait(false))
+            {
+                var taken = pipeline.StartWorkers(Stage.All, workerCount, temporary: true);
+                if (taken.Count > 0)
+                    AnsiConsole.MarkupLineInterpolated($"No worker serves {string.Join(", ", taken)} any more: processing it in this process.");
+            }
+        }
+        catch (OperationCanceledException)
+        {
+            // batch finished or cancelled
+        }
     }
 }

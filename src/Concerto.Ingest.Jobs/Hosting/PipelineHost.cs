@@ -16,7 +16,8 @@ namespace Concerto.Ingest.Jobs.Hosting;
 public sealed class PipelineHost : IAsyncDisposable
 {
     private readonly IHost _host;
-    private BackgroundJobServer? _server;
+    private readonly List<BackgroundJobServer> _servers = [];
+    private readonly List<string> _localQueues = [];
 
     private PipelineHost(IHost host) => _host = host;
 
@@ -32,8 +33,6 @@ public sealed class PipelineHost : IAsyncDisposable
     /// done, so they do not count as cluster workers.</summary>
     public const string LocalServerPrefix = "local:";
 
-    /// <summary>The stage queues this process works (empty when the cluster covers them all or none were asked).</summary>
-    public IReadOnlyList<string> LocalQueues { get; private set; } = [];
 
     public static async Task<PipelineHost> StartAsync(string connectionString, StorageOptions storage, MediaOptions media,
         Action<ILoggingBuilder> logging, CancellationToken cancellationToken)
@@ -46,37 +45,37 @@ public sealed class PipelineHost : IAsyncDisposable
         return new PipelineHost(host);
     }
 
-    /// <summary>Starts a Hangfire server here for the given queues. A <paramref name="temporary"/> server (the one
-    /// `concerto ingest` runs until its batch is done) takes only the queues no cluster worker serves, and does not
-    /// count as a cluster worker for others.</summary>
+    /// <summary>Starts a Hangfire server here for those of the given queues this process does not work yet, and
+    /// returns the queues it started. A <paramref name="temporary"/> server (the one `concerto ingest` runs until its
+    /// batch is done) leaves out queues that cluster workers serve, and does not count as a cluster worker for others;
+    /// call again later to cover queues whose workers went away.</summary>
     public IReadOnlyList<string> StartWorkers(IReadOnlyList<string> queues, int workerCount, bool temporary)
     {
         ArgumentNullException.ThrowIfNull(queues);
         var storage = Services.GetRequiredService<JobStorage>();
         var served = temporary ? ClusterServers.ServedQueues(storage) : new HashSet<string>();
-        LocalQueues = queues.Where(q => !served.Contains(q)).ToList();
-        if (LocalQueues.Count == 0) return LocalQueues;
+        var start = queues.Where(q => !served.Contains(q) && !_localQueues.Contains(q)).ToList();
+        if (start.Count == 0) return start;
 
         var options = new BackgroundJobServerOptions
         {
             Activator = Services.GetRequiredService<JobActivator>(),
             FilterProvider = Services.GetRequiredService<IJobFilterProvider>(),
         };
-        var name = (temporary ? LocalServerPrefix : "worker:") + Stages.StageRetry.WorkerName;
-        PipelineServices.ConfigureServer(options, LocalQueues, workerCount, name);
-        _server = new BackgroundJobServer(options, storage);
-        return LocalQueues;
+        var name = (temporary ? LocalServerPrefix : "worker:") + Stages.StageRetry.WorkerName + (_servers.Count > 0 ? $":{_servers.Count}" : "");
+        PipelineServices.ConfigureServer(options, start, workerCount, name);
+        _servers.Add(new BackgroundJobServer(options, storage));
+        _localQueues.AddRange(start);
+        return start;
     }
-
-    public static IReadOnlyList<string> AllQueues => Stage.All;
 
     public async ValueTask DisposeAsync()
     {
-        if (_server is not null)
+        foreach (var server in _servers) server.SendStop();
+        foreach (var server in _servers)
         {
-            _server.SendStop();
-            await _server.WaitForShutdownAsync(CancellationToken.None).ConfigureAwait(false);
-            _server.Dispose();
+            await server.WaitForShutdownAsync(CancellationToken.None).ConfigureAwait(false);
+            server.Dispose();
         }
 
         await _host.StopAsync().ConfigureAwait(false);
