@@ -79,6 +79,22 @@ public sealed class ConcertoCommandTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Synth_WritesACaptureFolder_AndRefusesOddSizes()
+    {
+        var output = Path.Combine(_artifacts, "synth out");
+        var (exit, text) = await ConcertoProcess.RunAsync(_db.ConnectionString, _artifacts,
+            "synth", "--seed", "3", "--frames", "3", "--width", "64", "--height", "48", "--points", "100", "--out", output);
+        Assert.True(exit == 0, text);
+        Assert.True(File.Exists(Path.Combine(output, "capture.json")));
+        Assert.Equal(3, Directory.GetFiles(Path.Combine(output, "depth")).Length);
+        Assert.Contains("ms/frame", text, StringComparison.Ordinal);
+
+        var (bad, message) = await ConcertoProcess.RunAsync(_db.ConnectionString, _artifacts, "synth", "--width", "63", "--out", output);
+        Assert.Equal(1, bad);
+        Assert.Contains("--width and --height must be even", message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Worker_RefusesUnknownQueue()
     {
         var (exit, output) = await ConcertoProcess.RunAsync(_db.ConnectionString, _artifacts, "worker", "--queues", "probe,gpu-nope");

@@ -28,13 +28,16 @@ public sealed class ToolProcess : IDisposable
         _cancellation = cancellationToken.Register(Kill);
     }
 
-    public static ToolProcess Start(string executable, IEnumerable<string> arguments, CancellationToken cancellationToken)
+    /// <summary>Starts the tool; with <paramref name="redirectInput"/> its stdin is <see cref="Input"/> (e.g. raw
+    /// frames for an encoder).</summary>
+    public static ToolProcess Start(string executable, IEnumerable<string> arguments, CancellationToken cancellationToken,
+        bool redirectInput = false)
     {
         var info = new ProcessStartInfo(executable)
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
-            RedirectStandardInput = false,
+            RedirectStandardInput = redirectInput,
             UseShellExecute = false,
         };
         foreach (var a in arguments) info.ArgumentList.Add(a);
@@ -43,6 +46,8 @@ public sealed class ToolProcess : IDisposable
     }
 
     public Stream Output => _process.StandardOutput.BaseStream;
+
+    public Stream Input => _process.StandardInput.BaseStream;
 
     /// <summary>The last lines ffmpeg wrote to stderr, joined; empty when it said nothing.</summary>
     public string ErrorTail

@@ -1,0 +1,46 @@
+using System.Buffers.Binary;
+using System.Text;
+using Concerto.Ingest.Core.Formats;
+
+namespace Concerto.Ingest.Core.Tests.Formats;
+
+public class NpyTests
+{
+    [Fact]
+    public void Write_ProducesNpy10HeaderAndLittleEndianData()
+    {
+        using var stream = new MemoryStream();
+        float[] data = [1.5f, -2f, 3.25f, 0f, 7f, 8f];
+        Npy.Write<float>(stream, data, 2, 3);
+        var bytes = stream.ToArray();
+
+        Assert.Equal(0x93, bytes[0]);
+        Assert.Equal("NUMPY"u8.ToArray(), bytes[1..6]);
+        Assert.Equal((1, 0), (bytes[6], bytes[7]));
+        var headerLength = BinaryPrimitives.ReadUInt16LittleEndian(bytes.AsSpan(8));
+        Assert.Equal(0, (10 + headerLength) % 64);                  // data starts 64-byte aligned
+        var header = Encoding.ASCII.GetString(bytes, 10, headerLength);
+        Assert.StartsWith("{'descr': '<f4', 'fortran_order': False, 'shape': (2, 3), }", header, StringComparison.Ordinal);
+        Assert.EndsWith("\n", header, StringComparison.Ordinal);
+        var payload = bytes[(10 + headerLength)..];
+        Assert.Equal(data.Length * 4, payload.Length);
+        Assert.Equal(-2f, BinaryPrimitives.ReadSingleLittleEndian(payload.AsSpan(4)));
+    }
+
+    [Fact]
+    public void Write_UsesTrailingCommaForOneDimension()
+    {
+        using var stream = new MemoryStream();
+        Npy.Write<int>(stream, [4, 5, 6], 3);
+        var header = Encoding.ASCII.GetString(stream.ToArray(), 10, 60);
+        Assert.Contains("'descr': '<i4'", header, StringComparison.Ordinal);
+        Assert.Contains("'shape': (3,)", header, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Write_Throws_WhenShapeDoesNotMatchData()
+    {
+        using var stream = new MemoryStream();
+        Assert.Throws<ArgumentException>(() => Npy.Write<byte>(stream, new byte[5], 2, 3));
+    }
+}
