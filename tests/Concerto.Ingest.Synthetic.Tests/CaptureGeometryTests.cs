@@ -1,3 +1,4 @@
+using Concerto.Ingest.Core.Geometry;
 using Concerto.Ingest.Media.Probe;
 using Concerto.Ingest.Media.Ffmpeg;
 
@@ -107,9 +108,9 @@ public sealed class CaptureGeometryTests(RenderedCapture capture) : IClassFixtur
         {
             var pose = capture.CameraToWorld(i);
             var r = pose.R;
-            var x = new Geometry.V3(r[0], r[3], r[6]);
-            var y = new Geometry.V3(r[1], r[4], r[7]);
-            var z = new Geometry.V3(r[2], r[5], r[8]);
+            var x = new V3(r[0], r[3], r[6]);
+            var y = new V3(r[1], r[4], r[7]);
+            var z = new V3(r[2], r[5], r[8]);
             Assert.Equal(1, x.Length, 9);
             Assert.Equal(0, x.Dot(y), 9);
             Assert.Equal(0, y.Dot(z), 9);

@@ -4,7 +4,7 @@ using System.Text.Json;
 using Concerto.Ingest.Core.Captures;
 using Concerto.Ingest.Core.Formats;
 using Concerto.Ingest.Media.Ffmpeg;
-using Concerto.Ingest.Synthetic.Geometry;
+using Concerto.Ingest.Core.Geometry;
 using Concerto.Ingest.Synthetic.Rendering;
 using Concerto.Ingest.Synthetic.Scenes;
 using OpenCvSharp;

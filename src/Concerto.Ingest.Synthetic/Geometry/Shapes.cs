@@ -1,3 +1,5 @@
+using Concerto.Ingest.Core.Geometry;
+
 namespace Concerto.Ingest.Synthetic.Geometry;
 
 /// <summary>A ray hit: <see cref="T"/> is the ray parameter, <see cref="Normal"/> faces the ray's origin side of the

@@ -1,4 +1,4 @@
-using Concerto.Ingest.Synthetic.Geometry;
+using Concerto.Ingest.Core.Geometry;
 using Concerto.Ingest.Synthetic.Scenes;
 
 namespace Concerto.Ingest.Synthetic.Rendering;

@@ -1,4 +1,4 @@
-using Concerto.Ingest.Synthetic.Geometry;
+using Concerto.Ingest.Core.Geometry;
 
 namespace Concerto.Ingest.Synthetic.Scenes;
 

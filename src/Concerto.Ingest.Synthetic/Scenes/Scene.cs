@@ -1,3 +1,4 @@
+using Concerto.Ingest.Core.Geometry;
 using Concerto.Ingest.Synthetic.Geometry;
 
 namespace Concerto.Ingest.Synthetic.Scenes;

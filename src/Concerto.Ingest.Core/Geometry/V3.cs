@@ -1,4 +1,4 @@
-namespace Concerto.Ingest.Synthetic.Geometry;
+namespace Concerto.Ingest.Core.Geometry;
 
 /// <summary>A 3D vector in double precision (render math needs sub-millimetre exactness at room scale).</summary>
 public readonly record struct V3(double X, double Y, double Z)
