@@ -32,6 +32,7 @@ public sealed record CaptureManifest(
         PropertyNamingPolicy = JsonNamingPolicy.CamelCase,
         DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
         WriteIndented = true,
+        NewLine = "\n", // the same bytes on every platform
     };
 }
 

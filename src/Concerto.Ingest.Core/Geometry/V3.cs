@@ -20,6 +20,9 @@ public readonly record struct V3(double X, double Y, double Z)
     public V3 Abs => new(Math.Abs(X), Math.Abs(Y), Math.Abs(Z));
     public static V3 Max(V3 a, V3 b) => new(Math.Max(a.X, b.X), Math.Max(a.Y, b.Y), Math.Max(a.Z, b.Z));
     public double MaxComponent => Math.Max(X, Math.Max(Y, Z));
+
+    // The generated record ToString would print Normalized and Abs, which are V3s themselves: endless recursion.
+    public override string ToString() => string.Create(System.Globalization.CultureInfo.InvariantCulture, $"({X}, {Y}, {Z})");
 }
 
 /// <summary>A rigid transform x' = R x + t; R is row-major 3x3.</summary>

@@ -17,6 +17,7 @@ public sealed record SynthSettings(int Seed, int Frames, int Width = 640, int He
     public void Validate()
     {
         var errors = new List<string>();
+        if (Seed < 0) errors.Add("--seed must be >= 0");
         if (Frames < 1) errors.Add("--frames must be at least 1");
         if (Width < 16 || Height < 16 || Width % 2 != 0 || Height % 2 != 0) errors.Add("--width and --height must be even and at least 16 (H.264 4:2:0)");
         if (Width > 7680 || Height > 4320) errors.Add("--width/--height at most 7680x4320");
@@ -41,7 +42,13 @@ public sealed class SyntheticCaptureWriter(FfmpegTools tools)
         ArgumentNullException.ThrowIfNull(settings);
         settings.Validate();
         var clock = Stopwatch.StartNew();
-        foreach (var sub in new[] { "depth", "semantic", "instance", "pointcloud" }) Directory.CreateDirectory(Path.Combine(folder, sub));
+        // A re-run into the same folder replaces everything, so no frame of a longer earlier run survives.
+        foreach (var sub in new[] { "depth", "semantic", "instance", "pointcloud" })
+        {
+            var subfolder = Path.Combine(folder, sub);
+            if (Directory.Exists(subfolder)) Directory.Delete(subfolder, recursive: true);
+            Directory.CreateDirectory(subfolder);
+        }
 
         var scene = SceneGenerator.Generate(settings.Seed);
         var path = new CameraPath(scene, settings.Seed);

@@ -21,6 +21,9 @@ public abstract class Shape
     /// <summary>A uniformly random point on the sampled faces, with its outward normal.</summary>
     public abstract (V3 Point, V3 Normal) Sample(Random rng);
 
+    /// <summary>Whether a point is inside the solid (or on its surface).</summary>
+    public abstract bool Contains(V3 p);
+
     /// <summary>Bounding sphere, for a cheap rejection before the exact test.</summary>
     public abstract (V3 Center, double Radius) Bounds { get; }
 }
@@ -78,6 +81,12 @@ public sealed class OrientedBox(V3 center, V3 halfSize, double yaw, int sampledF
         return ToWorld(local);
     }
 
+    public override bool Contains(V3 p)
+    {
+        var q = ToLocal(p - Center).Abs - HalfSize;
+        return q.MaxComponent <= 0;
+    }
+
     public override double DistanceToSurface(V3 p)
     {
         var q = ToLocal(p - Center).Abs - HalfSize;
@@ -98,6 +107,7 @@ public sealed class OrientedBox(V3 center, V3 halfSize, double yaw, int sampledF
     public override (V3 Point, V3 Normal) Sample(Random rng)
     {
         ArgumentNullException.ThrowIfNull(rng);
+        if ((sampledFaces & 0b111111) == 0) throw new InvalidOperationException("this box samples no face");
         var pick = rng.NextDouble() * SampledArea;
         var face = 0;
         for (; face < 5; face++)
@@ -170,6 +180,9 @@ public sealed class VerticalCylinder(double x, double y, double radius, double z
         return found;
     }
 
+    public override bool Contains(V3 p) =>
+        (p.X - x) * (p.X - x) + (p.Y - y) * (p.Y - y) <= radius * radius && p.Z >= zMin && p.Z <= zMax;
+
     public override double DistanceToSurface(V3 p)
     {
         var radial = Math.Sqrt((p.X - x) * (p.X - x) + (p.Y - y) * (p.Y - y)) - radius;
@@ -185,8 +198,17 @@ public sealed class VerticalCylinder(double x, double y, double radius, double z
     public override (V3 Point, V3 Normal) Sample(Random rng)
     {
         ArgumentNullException.ThrowIfNull(rng);
+        if ((sampledFaces & 0b111) == 0) throw new InvalidOperationException("this cylinder samples no face");
         var pick = rng.NextDouble() * SampledArea;
-        var face = (sampledFaces & 1) != 0 && pick < FaceArea(0) ? 0 : (sampledFaces & 4) != 0 ? 2 : 1;
+        var face = 2;
+        for (var f = 0; f < 3; f++)
+        {
+            if ((sampledFaces & (1 << f)) == 0) continue;
+            face = f;
+            if (pick < FaceArea(f)) break;
+            pick -= FaceArea(f);
+        }
+
         if (face == 0)
         {
             var angle = rng.NextDouble() * 2 * Math.PI;
@@ -225,6 +247,8 @@ public sealed class Sphere(V3 center, double radius) : Shape
 
         return false;
     }
+
+    public override bool Contains(V3 p) => (p - center).Length <= radius;
 
     public override double DistanceToSurface(V3 p) => Math.Abs((p - center).Length - radius);
 

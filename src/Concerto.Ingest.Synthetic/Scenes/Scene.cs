@@ -18,8 +18,9 @@ public sealed class Scene(
     double walkwayA, double walkwayB)
 {
     private const double Ambient = 0.32;
-    private readonly (V3 Center, double RadiusSquared)[] _bounds =
-        parts.Select(p => (p.Shape.Bounds.Center, p.Shape.Bounds.Radius * p.Shape.Bounds.Radius)).ToArray();
+    private readonly ScenePart[] _parts = [.. parts];
+    private readonly PointLight[] _lights = [.. lights];
+    private readonly (V3 Center, double Radius)[] _bounds = parts.Select(p => p.Shape.Bounds).ToArray();
 
     public int Seed { get; } = seed;
     public double Width { get; } = width;
@@ -37,19 +38,22 @@ public sealed class Scene(
         hit = default;
         var best = double.PositiveInfinity;
         var dd = direction.Dot(direction);
+        var length = Math.Sqrt(dd);
         for (var i = 0; i < _bounds.Length; i++)
         {
-            // Bounding-sphere rejection: skip when the ray misses the sphere or it lies beyond the best hit.
-            var (c, r2) = _bounds[i];
+            // Bounding-sphere rejection: skip when the ray misses the sphere, points away from it, or the sphere
+            // starts beyond the best hit so far.
+            var (c, r) = _bounds[i];
             var oc = c - origin;
-            var along = oc.Dot(direction);
-            var perp2 = oc.Dot(oc) - along * along / dd;
-            if (perp2 > r2) continue;
-            if (oc.Dot(oc) > r2 && along < 0) continue;
-            if (Parts[i].Shape.Intersect(origin, direction, 1e-9, best, out var h))
+            var along = oc.Dot(direction) / length;   // distance along the ray to the sphere centre's foot
+            var ocLength2 = oc.Dot(oc);
+            if (ocLength2 - along * along > r * r) continue;
+            if (ocLength2 > r * r && along < 0) continue;
+            if (along - r > best * length) continue;
+            if (_parts[i].Shape.Intersect(origin, direction, 1e-9, best, out var h))
             {
                 best = h.T;
-                hit = new SceneHit(h.T, h.Normal, Parts[i]);
+                hit = new SceneHit(h.T, h.Normal, _parts[i]);
             }
         }
 
@@ -61,7 +65,7 @@ public sealed class Scene(
     {
         ArgumentNullException.ThrowIfNull(part);
         var light = Ambient;
-        foreach (var l in Lights)
+        foreach (var l in _lights)
         {
             var toLight = l.Position - point;
             var distance2 = toLight.Dot(toLight);
@@ -78,4 +82,8 @@ public sealed class Scene(
 
     /// <summary>Distance from a point to the nearest surface of the scene (0 on a surface).</summary>
     public double DistanceToSurface(V3 p) => Parts.Min(part => part.Shape.DistanceToSurface(p));
+
+    /// <summary>Whether a point is inside some solid or outside the room's interior.</summary>
+    public bool IsInsideMatter(V3 p) =>
+        Math.Abs(p.X) > Width / 2 || Math.Abs(p.Y) > Depth / 2 || p.Z < 0 || p.Z > Height || Parts.Any(part => part.Shape.Contains(p));
 }

@@ -9,6 +9,7 @@ namespace Concerto.Ingest.Synthetic.Scenes;
 public static class SceneGenerator
 {
     private const int FloorFaces = 0b101111; // every face but the bottom (-z): furniture stands on the floor
+    private const int LegFaces = 0b001111;   // legs: neither the bottom nor the top (under a seat or table top)
     private const double WalkwayHalfWidth = 0.75;
 
     public static Scene Generate(int seed)
@@ -25,9 +26,10 @@ public static class SceneGenerator
         var floorMaterial = NewMaterial(Color(rng, 0.45, 0.30, 0.18), Color(rng, 0.75, 0.58, 0.38), 0.35, TexturePattern.Planks);
         var wallMaterial = NewMaterial(Color(rng, 0.80, 0.77, 0.70), Color(rng, 0.40, 0.42, 0.46), 0.45, TexturePattern.Noise);
         var ceilingMaterial = NewMaterial(Color(rng, 0.85, 0.85, 0.83), Color(rng, 0.50, 0.50, 0.55), 0.6, TexturePattern.Speckle);
-        parts.Add(new ScenePart(new OrientedBox(new V3(0, 0, -t / 2), new V3(width / 2 + t, depth / 2 + t, t / 2), 0, 1 << 5),
+        // Floor and ceiling span the interior only: the walls close the corners, and no strip hides under a wall.
+        parts.Add(new ScenePart(new OrientedBox(new V3(0, 0, -t / 2), new V3(width / 2, depth / 2, t / 2), 0, 1 << 5),
             SemanticClass.Floor, nextInstance++, floorMaterial));
-        parts.Add(new ScenePart(new OrientedBox(new V3(0, 0, height + t / 2), new V3(width / 2 + t, depth / 2 + t, t / 2), 0, 1 << 4),
+        parts.Add(new ScenePart(new OrientedBox(new V3(0, 0, height + t / 2), new V3(width / 2, depth / 2, t / 2), 0, 1 << 4),
             SemanticClass.Ceiling, nextInstance++, ceilingMaterial));
         parts.Add(new ScenePart(new OrientedBox(new V3(-width / 2 - t / 2, 0, height / 2), new V3(t / 2, depth / 2, height / 2), 0, 1 << 1),
             SemanticClass.Wall, nextInstance++, wallMaterial));
@@ -59,7 +61,7 @@ public static class SceneGenerator
             nextInstance++;
         }
 
-        // Wall decorations: pictures and doors, 1.5 cm proud of the wall, not overlapping along their wall.
+        // Wall decorations: pictures and doors, 3 cm thick against the wall, not overlapping along their wall.
         var used = new List<(int Wall, double From, double To)>();
         var decorations = rng.Next(3, 7);
         for (var attempt = 0; attempt < 100 && decorations > 0; attempt++)
@@ -81,7 +83,9 @@ public static class SceneGenerator
                 _ => (new V3(along, depth / 2 - thick, zc), new V3(w / 2, thick, h / 2)),
             };
             var material = NewMaterial(Color(rng), Color(rng), Uniform(rng, 0.05, 0.2), isDoor ? TexturePattern.Planks : TexturePattern.Checker);
-            parts.Add(new ScenePart(new OrientedBox(center, half, 0), isDoor ? SemanticClass.Door : SemanticClass.Picture, nextInstance++, material));
+            // Not the back face against the wall (face -x, +x, -y, +y for walls 0..3), nor a door's bottom on the floor.
+            var faces = 0b111111 & ~(1 << wall) & ~(isDoor ? 1 << 4 : 0);
+            parts.Add(new ScenePart(new OrientedBox(center, half, 0, faces), isDoor ? SemanticClass.Door : SemanticClass.Picture, nextInstance++, material));
             decorations--;
         }
 
@@ -132,7 +136,7 @@ public static class SceneGenerator
                 const double top = 0.04, leg = 0.035;
                 yield return Part(0, 0, sz - top, sx / 2, sy / 2, top / 2);
                 foreach (var (lx, ly) in Corners(sx / 2 - 0.08, sy / 2 - 0.08))
-                    yield return Part(lx, ly, 0, leg, leg, (sz - top) / 2, FloorFaces);
+                    yield return Part(lx, ly, 0, leg, leg, (sz - top) / 2, LegFaces);
                 break;
             }
             case SemanticClass.Chair:
@@ -141,7 +145,7 @@ public static class SceneGenerator
                 yield return Part(0, 0, seat - 0.04, sx / 2, sy / 2, 0.02);
                 yield return Part(0, sy / 2 - 0.02, seat, sx / 2, 0.02, (sz - seat) / 2);
                 foreach (var (lx, ly) in Corners(sx / 2 - 0.04, sy / 2 - 0.04))
-                    yield return Part(lx, ly, 0, leg, leg, (seat - 0.04) / 2, FloorFaces);
+                    yield return Part(lx, ly, 0, leg, leg, (seat - 0.04) / 2, LegFaces);
                 break;
             }
             case SemanticClass.Shelf:
@@ -158,9 +162,10 @@ public static class SceneGenerator
             case SemanticClass.Sofa:
             {
                 yield return Part(0, 0, 0, sx / 2, sy / 2, 0.22, FloorFaces);
-                yield return Part(0, sy / 2 - 0.1, 0.44, sx / 2, 0.1, (sz - 0.44) / 2);
-                yield return Part(-sx / 2 + 0.1, -0.1, 0.44, 0.1, sy / 2 - 0.1, 0.1);
-                yield return Part(sx / 2 - 0.1, -0.1, 0.44, 0.1, sy / 2 - 0.1, 0.1);
+                // Back and arms rest on the base: their bottoms are hidden.
+                yield return Part(0, sy / 2 - 0.1, 0.44, sx / 2, 0.1, (sz - 0.44) / 2, FloorFaces);
+                yield return Part(-sx / 2 + 0.1, -0.1, 0.44, 0.1, sy / 2 - 0.1, 0.1, FloorFaces);
+                yield return Part(sx / 2 - 0.1, -0.1, 0.44, 0.1, sy / 2 - 0.1, 0.1, FloorFaces);
                 break;
             }
             case SemanticClass.Column:
