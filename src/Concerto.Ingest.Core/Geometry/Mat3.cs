@@ -8,6 +8,8 @@ public readonly record struct Mat3(
 {
     public static readonly Mat3 Identity = new(1, 0, 0, 0, 1, 0, 0, 0, 1);
 
+    private static readonly (int P, int Q)[] JacobiPairs = [(0, 1), (0, 2), (1, 2)];
+
     public static Mat3 FromRows(V3 r0, V3 r1, V3 r2) => new(r0.X, r0.Y, r0.Z, r1.X, r1.Y, r1.Z, r2.X, r2.Y, r2.Z);
 
     public static Mat3 FromColumns(V3 c0, V3 c1, V3 c2) => new(c0.X, c1.X, c2.X, c0.Y, c1.Y, c2.Y, c0.Z, c1.Z, c2.Z);
@@ -54,7 +56,7 @@ public readonly record struct Mat3(
         {
             var off = a[1] * a[1] + a[2] * a[2] + a[5] * a[5];
             if (off < 1e-30) break;
-            foreach (var (p, q) in new[] { (0, 1), (0, 2), (1, 2) })
+            foreach (var (p, q) in JacobiPairs)
             {
                 var apq = a[3 * p + q];
                 if (Math.Abs(apq) < 1e-300) continue;
@@ -87,10 +89,13 @@ public readonly record struct Mat3(
             }
         }
 
-        var order = new[] { 0, 1, 2 }.OrderBy(i => a[4 * i]).ToArray();
+        // Sort the three eigenpairs ascending (a tiny fixed sort: this runs once per point when estimating normals).
+        int i0 = 0, i1 = 1, i2 = 2;
+        if (a[4 * i0] > a[4 * i1]) (i0, i1) = (i1, i0);
+        if (a[4 * i1] > a[4 * i2]) (i1, i2) = (i2, i1);
+        if (a[4 * i0] > a[4 * i1]) (i0, i1) = (i1, i0);
         var vectors = FromArray(v);
-        return (new V3(a[4 * order[0]], a[4 * order[1]], a[4 * order[2]]),
-            FromColumns(vectors.Column(order[0]), vectors.Column(order[1]), vectors.Column(order[2])));
+        return (new V3(a[4 * i0], a[4 * i1], a[4 * i2]), FromColumns(vectors.Column(i0), vectors.Column(i1), vectors.Column(i2)));
     }
 
     /// <summary>Singular value decomposition M = U diag(S) V^T (S descending; U, V orthogonal, possibly with
