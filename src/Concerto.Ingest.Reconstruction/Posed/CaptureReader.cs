@@ -47,8 +47,8 @@ public sealed class CaptureReader(FfmpegTools tools)
         return manifest!;
     }
 
-    /// <summary>The frames whose index is in <paramref name="indices"/> (all when null), in order.</summary>
-    public async IAsyncEnumerable<DepthFrame> ReadAsync(string folder, CaptureManifest manifest, IReadOnlySet<int>? indices,
+    /// <summary>The frames whose index is in <paramref name="indices"/> (all when null), in order, with their index.</summary>
+    public async IAsyncEnumerable<(int Index, DepthFrame Frame)> ReadAsync(string folder, CaptureManifest manifest, IReadOnlySet<int>? indices,
         [EnumeratorCancellation] CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(manifest);
@@ -64,8 +64,8 @@ public sealed class CaptureReader(FfmpegTools tools)
             {
                 var rgb = frame.Pixels[..size.ByteCount];
                 var depth = ReadDepth(folder, manifest, index);
-                yield return new DepthFrame(manifest.Width, manifest.Height, depth, null, rgb, intrinsics,
-                    RigidTransform.FromMatrix4(manifest.Frames[index].CameraToWorld));
+                yield return (index, new DepthFrame(manifest.Width, manifest.Height, depth, null, rgb, intrinsics,
+                    RigidTransform.FromMatrix4(manifest.Frames[index].CameraToWorld)));
             }
 
             reader.Recycle(frame);

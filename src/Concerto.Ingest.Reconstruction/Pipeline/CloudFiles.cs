@@ -1,0 +1,38 @@
+using System.Globalization;
+using System.Text;
+using Concerto.Ingest.Core.Formats;
+using Concerto.Ingest.Reconstruction.Fusion;
+
+namespace Concerto.Ingest.Reconstruction.Pipeline;
+
+/// <summary>Scene cloud files: Pointcept arrays (coord.npy float32, color.npy uint8, normal.npy float32) for trainers,
+/// and a binary PLY for viewers.</summary>
+public static class CloudFiles
+{
+    public static void WriteNpy(string folder, FusedCloud cloud)
+    {
+        ArgumentNullException.ThrowIfNull(cloud);
+        Directory.CreateDirectory(folder);
+        Npy.Write<float>(Path.Combine(folder, "coord.npy"), cloud.Coord, cloud.Count, 3);
+        Npy.Write<byte>(Path.Combine(folder, "color.npy"), cloud.Color, cloud.Count, 3);
+        Npy.Write<float>(Path.Combine(folder, "normal.npy"), cloud.Normal, cloud.Count, 3);
+    }
+
+    public static void WritePly(string path, FusedCloud cloud)
+    {
+        ArgumentNullException.ThrowIfNull(cloud);
+        using var file = new FileStream(path, FileMode.Create, FileAccess.Write, FileShare.None, 1 << 20);
+        var header = "ply\nformat binary_little_endian 1.0\n" +
+                     $"element vertex {cloud.Count.ToString(CultureInfo.InvariantCulture)}\n" +
+                     "property float x\nproperty float y\nproperty float z\nproperty float nx\nproperty float ny\nproperty float nz\n" +
+                     "property uchar red\nproperty uchar green\nproperty uchar blue\nend_header\n";
+        file.Write(Encoding.ASCII.GetBytes(header));
+        using var writer = new BinaryWriter(file);
+        for (var i = 0; i < cloud.Count; i++)
+        {
+            for (var k = 0; k < 3; k++) writer.Write(cloud.Coord[3 * i + k]);
+            for (var k = 0; k < 3; k++) writer.Write(cloud.Normal[3 * i + k]);
+            for (var k = 0; k < 3; k++) writer.Write(cloud.Color[3 * i + k]);
+        }
+    }
+}

@@ -1,0 +1,75 @@
+using Concerto.Ingest.Core.Geometry;
+using Concerto.Ingest.Reconstruction.Alignment;
+using Concerto.Ingest.Reconstruction.Fusion;
+
+namespace Concerto.Ingest.Reconstruction.Pipeline;
+
+/// <summary>Fusion settings of a profile's reconstruct section.</summary>
+/// <param name="VoxelSize">Fusion grid in the reconstructor's units (metres for posed captures; VGGT's scale is about
+/// unit mean depth, so the same value is a comparable fraction of the scene).</param>
+/// <param name="NormalRadiusVoxels">Neighbourhood radius for normals, in voxels.</param>
+public sealed record ReconstructionSettings(
+    double VoxelSize,
+    double NormalRadiusVoxels,
+    ConfidenceFilterSettings Confidence,
+    GravityAlignmentSettings Gravity,
+    SceneNormalisationSettings Normalisation)
+{
+    public static ReconstructionSettings Default { get; } =
+        new(0.02, 2.5, new ConfidenceFilterSettings(), new GravityAlignmentSettings(), new SceneNormalisationSettings());
+}
+
+/// <summary>Per-frame figures kept as quality metrics.</summary>
+public sealed record FrameMetrics(int FrameIndex, int ValidPixels, int KeptPixels, float? ConfidenceP10, float? ConfidenceP50, float? ConfidenceP90);
+
+public sealed record ReconstructionMetrics(
+    int Frames, long PointsUnprojected, int Points, int NormalFallbacks, bool FloorFound, double? FloorTiltDegrees, string? FloorFailure,
+    double Scale, IReadOnlyList<FrameMetrics> PerFrame);
+
+/// <summary>The fused cloud in the scene frame (z up, floor at 0, min corner at 0, normalised scale) with the keyframe
+/// cameras in the same frame, and <see cref="ToScene"/>, the similarity from the reconstructor's world to it.</summary>
+public sealed record ReconstructionResult(FusedCloud Cloud, IReadOnlyList<ReconstructedView> Views, Sim3 ToScene, string Method,
+    string? ModelHash, ReconstructionMetrics Metrics);
+
+/// <summary>From a reconstructor's frames to a scene cloud: confidence filter, voxel fusion, normals toward the cameras,
+/// floor levelling, normalisation; cameras carried along.</summary>
+public static class ReconstructionPipeline
+{
+    public static async Task<ReconstructionResult> RunAsync(IReconstructor reconstructor, IReadOnlyList<KeyframeRef> keyframes,
+        ReconstructionSettings settings, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(reconstructor);
+        ArgumentNullException.ThrowIfNull(settings);
+        var fusion = new VoxelFusion(new VoxelFusionSettings(settings.VoxelSize));
+        var views = new List<ReconstructedView>();
+        var perFrame = new List<FrameMetrics>();
+        bool[]? keep = null;
+        await foreach (var (view, frame) in reconstructor.ReconstructAsync(keyframes, cancellationToken).ConfigureAwait(false))
+        {
+            if (keep is null || keep.Length != frame.Depth.Length) keep = new bool[frame.Depth.Length];
+            var filter = ConfidenceFilter.Apply(frame, settings.Confidence, keep);
+            fusion.Add(frame, keep);
+            views.Add(view);
+            perFrame.Add(new FrameMetrics(view.FrameIndex, filter.Valid, filter.Kept, filter.P10, filter.P50, filter.P90));
+        }
+
+        if (views.Count == 0) throw new InvalidOperationException("the reconstructor produced no frames");
+        var cloud = fusion.ToCloud();
+        var fallbacks = NormalEstimation.Estimate(cloud,
+            new NormalEstimationSettings(settings.VoxelSize * settings.NormalRadiusVoxels), cancellationToken);
+
+        // Hand-held cameras are roughly upright: their mean "up" (minus OpenCV y) is the gravity guess.
+        var up = views.Aggregate(V3.Zero, (sum, v) => sum + GravityAlignment.UpFromOpenCvCamera(v.CameraToWorld));
+        var floor = GravityAlignment.FindFloor(cloud, up, settings.Gravity);
+        var levelling = floor.Found ? floor.Transform : Levelling(up);
+        var toScene = SceneNormalisation.Apply(cloud, levelling, settings.Normalisation);
+        var sceneViews = views.Select(v => v with { CameraToWorld = toScene.TransformCamera(v.CameraToWorld) }).ToList();
+
+        var metrics = new ReconstructionMetrics(views.Count, fusion.PointsAdded, cloud.Count, fallbacks, floor.Found,
+            floor.Found ? floor.Floor.TiltDegrees : null, floor.Failure, toScene.Scale, perFrame);
+        return new ReconstructionResult(cloud, sceneViews, toScene, reconstructor.Method, reconstructor.ModelHash, metrics);
+    }
+
+    /// <summary>Without a floor, level by the cameras' mean up direction alone.</summary>
+    private static RigidTransform Levelling(V3 up) => new(GravityAlignment.RotationTo(up.Normalized, V3.UnitZ), V3.Zero);
+}
