@@ -22,12 +22,14 @@ public sealed class CliEnvironment
         Storage.ConnectionString = Configuration.GetConnectionString("Concerto") is { Length: > 0 } cs ? cs : Storage.ConnectionString;
         Configuration.GetSection(MediaOptions.Section).Bind(Media);
         Configuration.GetSection(WorkerOptions.Section).Bind(Workers);
+        Configuration.GetSection(ReconstructionOptions.Section).Bind(Reconstruction);
     }
 
     public IConfiguration Configuration { get; }
     public StorageOptions Storage { get; } = new();
     public MediaOptions Media { get; } = new();
     public WorkerOptions Workers { get; } = new();
+    public ReconstructionOptions Reconstruction { get; } = new();
 
     /// <summary>The database's connection string, starting the embedded cluster if needed, with the schema migrated.</summary>
     public async Task<string> ConnectAsync(ILoggerFactory loggers, CancellationToken cancellationToken)

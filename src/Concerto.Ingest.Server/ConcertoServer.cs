@@ -13,11 +13,12 @@ namespace Concerto.Ingest.Server;
 /// small JSON API (/api/runs, /api/batches/{id}) over the catalogue.</summary>
 public static class ConcertoServer
 {
-    public static WebApplication Build(string[] args, string connectionString, StorageOptions storage, MediaOptions media, int workers)
+    public static WebApplication Build(string[] args, string connectionString, StorageOptions storage, MediaOptions media,
+        ReconstructionOptions reconstruction, int workers)
     {
         var builder = WebApplication.CreateBuilder(args);
         builder.Services
-            .AddConcertoPipeline(connectionString, storage, media)
+            .AddConcertoPipeline(connectionString, storage, media, reconstruction)
             .AddConcertoHangfire(connectionString)
             .AddConcertoWorkers(Stage.All, workers, $"serve:{Jobs.Stages.StageRetry.WorkerName}");
 

@@ -1,7 +1,9 @@
 using Concerto.Ingest.Core.Profiles;
 using Concerto.Ingest.Jobs.Hosting;
+using Concerto.Ingest.Media.Ffmpeg;
 using Concerto.Ingest.Storage;
 using Concerto.Ingest.Storage.Catalog;
+using Concerto.Ingest.Synthetic.Capture;
 using Concerto.Ingest.TestSupport;
 using Hangfire;
 using Hangfire.Common;
@@ -24,7 +26,7 @@ public sealed class IngestPipelineTests : IAsyncLifetime
     public async Task InitializeAsync()
     {
         await _db.InitializeAsync();
-        _pipeline = await PipelineHost.StartAsync(_db.ConnectionString, new StorageOptions { ArtifactRoot = _artifacts }, new MediaOptions(),
+        _pipeline = await PipelineHost.StartAsync(_db.ConnectionString, new StorageOptions { ArtifactRoot = _artifacts }, new MediaOptions(), new ReconstructionOptions(),
             b => b.SetMinimumLevel(LogLevel.Warning), CancellationToken.None);
         _pipeline.StartWorkers(Core.Pipeline.Stage.All, workerCount: 2, temporary: false);
     }
@@ -139,12 +141,47 @@ public sealed class IngestPipelineTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Ingest_ReconstructsAPosedCapture_AndSkipsPlainVideosWithAReason()
+    {
+        var capture = Directory.CreateTempSubdirectory("concerto-capture-ingest-").FullName;
+        try
+        {
+            await new SyntheticCaptureWriter(FfmpegTools.Locate()).WriteAsync(
+                new SynthSettings(Seed: 6, Frames: 30, Width: 320, Height: 240, Fps: 10, Points: 100), capture, null, CancellationToken.None);
+            var plain = await TestVideos.PatternAsync(seconds: 1);
+            var rows = await IngestAsync(Profile, false, Path.Combine(capture, SyntheticCaptureWriter.VideoFile), plain);
+            Assert.All(rows, r => Assert.True(r.Succeeded, r.Error));
+
+            var posed = rows[0];
+            var scene = await new ReconstructionIndex(_db.DataSource).GetAsync(posed.RunId!.Value, CancellationToken.None);
+            Assert.NotNull(scene);
+            Assert.Equal(("posed", (string?)null), (scene.Value.Scene.Method, scene.Value.Scene.ModelHash));
+            Assert.True(scene.Value.Scene.Points > 5000, $"{scene.Value.Scene.Points} points");
+            Assert.True(scene.Value.Scene.FloorFound);
+            Assert.Equal(posed.Keyframes, scene.Value.Cameras.Count);            // one camera per keyframe
+            Assert.Equal(posed.ScenePoints, scene.Value.Scene.Points);
+            foreach (var file in new[] { "coord.npy", "color.npy", "normal.npy", "scene.ply", "cameras.json" })
+                Assert.True(File.Exists(Path.Combine(_artifacts, scene.Value.Scene.ArtifactKey, file)), file);
+
+            // A plain video has no reconstructor here (no capture, no model): the stage ends, saying why.
+            Assert.Null(await new ReconstructionIndex(_db.DataSource).GetAsync(rows[1].RunId!.Value, CancellationToken.None));
+            Assert.Equal(1, await _db.CountAsync(
+                "SELECT count(*) FROM run_stages WHERE run_id = $1 AND stage = 'reconstruct' AND state = 'succeeded' AND metrics->>'skipped' LIKE 'no reconstructor%'",
+                rows[1].RunId!.Value));
+        }
+        finally
+        {
+            Directory.Delete(capture, recursive: true);
+        }
+    }
+
+    [Fact]
     public async Task GivingUpOnAJob_FailsItsSource_SoNobodyWaitsForever()
     {
         // Replace this class's pipeline by one with no workers: its jobs stay queued until we fail one.
         await _pipeline.DisposeAsync();
         var idle = await PipelineHost.StartAsync(_db.ConnectionString, new StorageOptions { ArtifactRoot = _artifacts },
-            new MediaOptions(), b => b.SetMinimumLevel(LogLevel.Warning), CancellationToken.None);
+            new MediaOptions(), new ReconstructionOptions(), b => b.SetMinimumLevel(LogLevel.Warning), CancellationToken.None);
         _pipeline = idle; // disposed with the class
         var video = await TestVideos.PatternAsync(seconds: 1);
         var submission = await idle.Submitter.SubmitAsync([video], Profile, false, CancellationToken.None);

@@ -26,7 +26,7 @@ public sealed class ConcertoServerTests : IAsyncLifetime
     {
         var url = $"http://127.0.0.1:{FreePort()}";
         await using var app = ConcertoServer.Build(["--urls", url], _db.ConnectionString, new StorageOptions { ArtifactRoot = _artifacts },
-            new MediaOptions(), workers: 1);
+            new MediaOptions(), new ReconstructionOptions(), workers: 1);
         await app.StartAsync();
         using var http = new HttpClient { BaseAddress = new Uri(url) };
 

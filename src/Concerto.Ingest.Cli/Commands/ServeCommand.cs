@@ -22,7 +22,7 @@ public static class ServeCommand
         var env = new CliEnvironment();
         using var loggers = CliRun.CreateLoggers(verbose: false);
         var connectionString = await env.ConnectAsync(loggers, cancellationToken).ConfigureAwait(false);
-        await using var app = ConcertoServer.Build(["--urls", urls], connectionString, env.Storage, env.Media,
+        await using var app = ConcertoServer.Build(["--urls", urls], connectionString, env.Storage, env.Media, env.Reconstruction,
             workers ?? env.Workers.ResolveCount());
         AnsiConsole.MarkupLineInterpolated($"dashboard: {urls.Split(';')[0].TrimEnd('/')}/hangfire");
         await app.StartAsync(cancellationToken).ConfigureAwait(false);

@@ -49,7 +49,7 @@ public sealed class IngestProgressView(StatusQueries status)
             foreach (var row in rows)
             {
                 var line = Describe(row, markup: false);
-                var state = $"{row.SourceState}/{row.DecodeState}";
+                var state = $"{row.SourceState}/{row.ActiveStage}/{row.ActiveState}";
                 if (seen.TryGetValue(row.SourceId, out var last) && last == state) continue;
                 seen[row.SourceId] = state;
                 System.Console.WriteLine(line);
@@ -64,10 +64,10 @@ public sealed class IngestProgressView(StatusQueries status)
     {
         var name = Path.GetFileName(row.Path);
         var stage = row.IsFinished
-            ? row.Succeeded ? $"done, {row.Keyframes} keyframes" : "failed"
+            ? row.Succeeded ? $"done, {row.Keyframes} keyframes" + (row.ScenePoints is { } p ? $", {p} scene points" : "") : "failed"
             : row.RunId is null ? $"probe: {row.SourceState}"
-            : row.DecodeState == "running" ? $"decode {row.ProgressDone}/{row.ProgressTotal} frames"
-            : $"decode: {row.DecodeState ?? "queued"}";
+            : row.ActiveState == "running" && row.ProgressTotal > 0 ? $"{row.ActiveStage} {row.ProgressDone}/{row.ProgressTotal}"
+            : $"{row.ActiveStage ?? "finishing"}: {row.ActiveState ?? row.SourceState}";
         var text = $"{name} · {stage}";
         return markup ? Markup.Escape(text) : text;
     }
@@ -76,7 +76,7 @@ public sealed class IngestProgressView(StatusQueries status)
     {
         ArgumentNullException.ThrowIfNull(rows);
         var table = new Table().Border(TableBorder.Simple)
-            .AddColumns("file", "video", "run", "result", "keyframes", "frames analysed", "time");
+            .AddColumns("file", "video", "run", "result", "keyframes", "scene points", "time");
         foreach (var r in rows)
         {
             var result = r.Succeeded
@@ -84,7 +84,7 @@ public sealed class IngestProgressView(StatusQueries status)
                 : "[red]failed[/]";
             var time = r.SourceState != "linked" && r.StartedAt is { } s && r.FinishedAt is { } f ? $"{(f - s).TotalSeconds:0.0} s" : "-";
             table.AddRow(Markup.Escape(Path.GetFileName(r.Path)), r.VideoId?.ToString() ?? "-", r.RunId?.ToString() ?? "-", result,
-                r.Succeeded ? r.Keyframes.ToString() : "-", r.Succeeded ? r.ProgressTotal.ToString() : "-", time);
+                r.Succeeded ? r.Keyframes.ToString() : "-", r.ScenePoints?.ToString() ?? "-", time);
         }
 
         AnsiConsole.Write(table);

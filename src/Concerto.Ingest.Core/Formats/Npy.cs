@@ -39,6 +39,26 @@ public static class Npy
         Write(file, data, shape);
     }
 
+    /// <summary>Reads an array written in the same layout (format 1.x, little-endian, C order, element type T); returns
+    /// the data and its shape.</summary>
+    public static (T[] Data, int[] Shape) Read<T>(string path) where T : unmanaged
+    {
+        var bytes = File.ReadAllBytes(path);
+        if (bytes.Length < 10 || bytes[0] != 0x93 || !bytes.AsSpan(1, 5).SequenceEqual("NUMPY"u8))
+            throw new InvalidDataException($"{path}: not a .npy file");
+        var headerLength = BinaryPrimitives.ReadUInt16LittleEndian(bytes.AsSpan(8));
+        var header = Encoding.ASCII.GetString(bytes, 10, headerLength);
+        if (!header.Contains($"'descr': '{Descriptor<T>()}'", StringComparison.Ordinal) || header.Contains("'fortran_order': True", StringComparison.Ordinal))
+            throw new InvalidDataException($"{path}: expected a C-order {Descriptor<T>()} array, header says {header.Trim()}");
+        var shapeText = header[(header.IndexOf("'shape': (", StringComparison.Ordinal) + 10)..];
+        var shape = shapeText[..shapeText.IndexOf(')', StringComparison.Ordinal)]
+            .Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+            .Select(d => int.Parse(d, CultureInfo.InvariantCulture)).ToArray();
+        var data = MemoryMarshal.Cast<byte, T>(bytes.AsSpan(10 + headerLength)).ToArray();
+        if (data.Length != shape.Aggregate(1L, (a, b) => a * b)) throw new InvalidDataException($"{path}: data does not match its shape");
+        return (data, shape);
+    }
+
     private static string Descriptor<T>() => typeof(T) switch
     {
         var t when t == typeof(float) => "<f4",

@@ -7,8 +7,14 @@ public static class Stage
     public const string Probe = "probe";
     public const string Decode = "decode";
 
+    /// <summary>Keyframes to cameras, depth and a fused scene cloud; the GPU queue when a VGGT model runs.</summary>
+    public const string Reconstruct = "reconstruct";
+
     /// <summary>Every stage queue, in pipeline order.</summary>
-    public static IReadOnlyList<string> All { get; } = [Probe, Decode];
+    public static IReadOnlyList<string> All { get; } = [Probe, Decode, Reconstruct];
+
+    /// <summary>The stage whose end is the end of a source's pipeline.</summary>
+    public static string Last => All[^1];
 }
 
 /// <summary>States of a run's stage (table run_stages); stored as text.</summary>

@@ -7,7 +7,29 @@ namespace Concerto.Ingest.Core.Profiles;
 public sealed record PipelineProfile(
     string Name,
     int Version,
-    DecodeSettings Decode);
+    DecodeSettings Decode,
+    ReconstructSettings? Reconstruct = null);
+
+/// <summary>How the reconstruct stage lifts keyframes to a scene cloud.</summary>
+/// <param name="Method">auto: posed when a capture.json describes the video, else vggt when a model is set, else none.</param>
+/// <param name="ModelPath">VGGT ONNX model (weights file beside it); empty: Concerto:Reconstruction:VggtModel.</param>
+/// <param name="VoxelSize">Fusion grid in the reconstructor's units (metres for posed captures).</param>
+/// <param name="ConfidencePercentile">Per-frame share (%) of the least confident depth dropped before fusion.</param>
+/// <param name="TargetZRange">Scene scale normalisation (Concerto: 3); null keeps the reconstructor's scale.</param>
+public sealed record ReconstructSettings(
+    ReconstructMethod Method = ReconstructMethod.Auto,
+    string? ModelPath = null,
+    int WindowSize = 24,
+    int Overlap = 8,
+    double VoxelSize = 0.02,
+    double ConfidencePercentile = 50,
+    double? TargetZRange = 3.0)
+{
+    public static ReconstructSettings Default { get; } = new();
+}
+
+[JsonConverter(typeof(JsonStringEnumConverter<ReconstructMethod>))]
+public enum ReconstructMethod { Auto, Posed, Vggt, None }
 
 /// <summary>How the decode stage samples keyframes from a video.</summary>
 /// <param name="Width">Keyframe width in pixels; height follows the display aspect ratio (even). Never upscales.</param>

@@ -48,7 +48,7 @@ public sealed record ProfileDocument(PipelineProfile Profile, string CanonicalJs
             throw new ProfileException($"{source}: {e.Message}", e);
         }
 
-        profile = profile with { Decode = profile.Decode ?? DecodeSettings.Default };
+        profile = profile with { Decode = profile.Decode ?? DecodeSettings.Default, Reconstruct = profile.Reconstruct ?? ReconstructSettings.Default };
         Validate(profile, source);
 
         var canonical = Canonicalize(obj)!.ToJsonString();
@@ -69,6 +69,12 @@ public sealed record ProfileDocument(PipelineProfile Profile, string CanonicalJs
         if (d.MinSharpness < 0) errors.Add("decode.minSharpness must be >= 0");
         if (d.AnalysisFps is <= 0) errors.Add("decode.analysisFps must be > 0 or null");
         if (d.JpegQuality is < 1 or > 100) errors.Add("decode.jpegQuality must be in [1, 100]");
+        var r = p.Reconstruct ?? ReconstructSettings.Default;
+        if (r.WindowSize < 2) errors.Add("reconstruct.windowSize must be >= 2");
+        if (r.Overlap < 1 || r.Overlap >= r.WindowSize) errors.Add("reconstruct.overlap must be in [1, windowSize)");
+        if (r.VoxelSize <= 0) errors.Add("reconstruct.voxelSize must be > 0");
+        if (r.ConfidencePercentile is < 0 or >= 100) errors.Add("reconstruct.confidencePercentile must be in [0, 100)");
+        if (r.TargetZRange is <= 0) errors.Add("reconstruct.targetZRange must be > 0 or null");
         if (errors.Count > 0)
             throw new ProfileException($"{source}: invalid profile: {string.Join("; ", errors)}.");
     }

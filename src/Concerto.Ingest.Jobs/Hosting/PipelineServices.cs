@@ -24,6 +24,18 @@ public sealed class MediaOptions
     public string? FfmpegFolder { get; set; }
 }
 
+/// <summary>Options of the "Concerto:Reconstruction" section.</summary>
+public sealed class ReconstructionOptions
+{
+    public const string Section = "Concerto:Reconstruction";
+
+    /// <summary>VGGT ONNX model used when a profile names none (reconstruct.modelPath).</summary>
+    public string? VggtModel { get; set; }
+
+    /// <summary>auto, cpu or cuda.</summary>
+    public string Device { get; set; } = "auto";
+}
+
 /// <summary>Options of the "Concerto:Workers" section.</summary>
 public sealed class WorkerOptions
 {
@@ -39,10 +51,11 @@ public static class PipelineServices
 {
     /// <summary>Catalogue, artifact store, media tools, stage jobs and ingest submission, on one database.</summary>
     public static IServiceCollection AddConcertoPipeline(this IServiceCollection services, string connectionString,
-        StorageOptions storage, MediaOptions media)
+        StorageOptions storage, MediaOptions media, ReconstructionOptions reconstruction)
     {
         ArgumentNullException.ThrowIfNull(storage);
         ArgumentNullException.ThrowIfNull(media);
+        services.AddSingleton(reconstruction);
         services.AddSingleton(_ => NpgsqlDataSource.Create(connectionString));
         services.AddSingleton<IngestCatalog>();
         services.AddSingleton<StageLedger>();
@@ -54,6 +67,9 @@ public static class PipelineServices
         services.AddSingleton<KeyframeExtractor>();
         services.AddTransient<ProbeJob>();
         services.AddTransient<DecodeJob>();
+        services.AddTransient<ReconstructJob>();
+        services.AddSingleton<ReconstructionIndex>();
+        services.AddSingleton<Reconstruction.Posed.CaptureReader>();
         services.AddSingleton<IngestSubmitter>();
         services.AddSingleton<StageOutcomeFilter>();
         services.AddSingleton<IJobFilterProvider, ConcertoJobFilterProvider>(); // before AddHangfire, which only adds one if none

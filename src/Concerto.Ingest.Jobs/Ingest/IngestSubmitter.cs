@@ -7,8 +7,9 @@ namespace Concerto.Ingest.Jobs.Ingest;
 
 public sealed record IngestSubmission(long BatchId, IReadOnlyList<string> Paths);
 
-/// <summary>Records a batch and enqueues each source's stages: probe, then decode as its continuation (a failed
-/// probe stops the chain; a rejected file is recorded, not failed, so its decode job sees that and does nothing).</summary>
+/// <summary>Records a batch and enqueues each source's stages: probe, decode, reconstruct, each the continuation of the
+/// one before (a failed job stops the chain; a rejected file is recorded, not failed, so later jobs see that and do
+/// nothing).</summary>
 public sealed class IngestSubmitter(IngestCatalog catalog, IBackgroundJobClient jobs)
 {
     public async Task<IngestSubmission> SubmitAsync(IReadOnlyList<string> inputs, ProfileDocument profile, bool force,
@@ -24,7 +25,8 @@ public sealed class IngestSubmitter(IngestCatalog catalog, IBackgroundJobClient 
         foreach (var sourceId in sourceIds)
         {
             var probe = jobs.Enqueue<ProbeJob>(j => j.RunAsync(sourceId, null, CancellationToken.None));
-            jobs.ContinueJobWith<DecodeJob>(probe, j => j.RunAsync(sourceId, null, CancellationToken.None));
+            var decode = jobs.ContinueJobWith<DecodeJob>(probe, j => j.RunAsync(sourceId, null, CancellationToken.None));
+            jobs.ContinueJobWith<ReconstructJob>(decode, j => j.RunAsync(sourceId, null, CancellationToken.None));
         }
 
         return new IngestSubmission(batchId, paths);

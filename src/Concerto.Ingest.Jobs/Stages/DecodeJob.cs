@@ -13,7 +13,8 @@ using Microsoft.Extensions.Logging;
 namespace Concerto.Ingest.Jobs.Stages;
 
 /// <summary>Stage 2: decode the run's video into scored frames and sampled keyframes. Outputs are written to staging,
-/// published with one rename and committed with the rows in one transaction; a re-run replaces them.</summary>
+/// published with one rename and committed with the rows in one transaction; a re-run replaces them. The reconstruct
+/// stage follows.</summary>
 public sealed partial class DecodeJob(
     IngestCatalog catalog, StageLedger ledger, KeyframeIndex index, FolderArtifactStore artifacts, KeyframeExtractor extractor,
     ILogger<DecodeJob> logger)
@@ -30,8 +31,8 @@ public sealed partial class DecodeJob(
         if (!await ledger.TryClaimAsync(runId, Stage.Decode, jobId, source.BatchId, source.Force, StageRetry.WorkerName, cancellationToken)
                 .ConfigureAwait(false))
         {
-            // Done already (same video ingested before, or twice in this batch) or in another job's hands.
-            await catalog.SetSourceStateAsync(sourceId, SourceState.Linked, cancellationToken).ConfigureAwait(false);
+            // Done already (same video ingested before, or twice in this batch) or in another job's hands: the next
+            // stage's job sees which, and links the source to the run when it is someone else's.
             return;
         }
 
@@ -97,7 +98,6 @@ public sealed partial class DecodeJob(
             LogCleanupFailed(logger, previous!, e.Message);
         }
 
-        await catalog.SetSourceStateAsync(sourceId, SourceState.Succeeded, CancellationToken.None).ConfigureAwait(false);
     }
 
     private async Task FailAsync(long sourceId, long runId, string jobId, string error, string sourceState)

@@ -35,8 +35,9 @@ public sealed record ReconstructionResult(FusedCloud Cloud, IReadOnlyList<Recons
 /// floor levelling, normalisation; cameras carried along.</summary>
 public static class ReconstructionPipeline
 {
+    /// <summary>Runs the chain; <paramref name="framesDone"/> hears the number of keyframes fused so far.</summary>
     public static async Task<ReconstructionResult> RunAsync(IReconstructor reconstructor, IReadOnlyList<KeyframeRef> keyframes,
-        ReconstructionSettings settings, CancellationToken cancellationToken)
+        ReconstructionSettings settings, CancellationToken cancellationToken, IProgress<int>? framesDone = null)
     {
         ArgumentNullException.ThrowIfNull(reconstructor);
         ArgumentNullException.ThrowIfNull(settings);
@@ -51,6 +52,7 @@ public static class ReconstructionPipeline
             fusion.Add(frame, keep);
             views.Add(view);
             perFrame.Add(new FrameMetrics(view.FrameIndex, filter.Valid, filter.Kept, filter.P10, filter.P50, filter.P90));
+            framesDone?.Report(views.Count);
         }
 
         if (views.Count == 0) throw new InvalidOperationException("the reconstructor produced no frames");

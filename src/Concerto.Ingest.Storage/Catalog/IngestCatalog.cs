@@ -109,6 +109,15 @@ public sealed class IngestCatalog(NpgsqlDataSource db)
         return runId;
     }
 
+    /// <summary>Every path a run's video was ingested from (the same bytes can live under several names), newest first.</summary>
+    public async Task<IReadOnlyList<string>> GetRunPathsAsync(long runId, CancellationToken cancellationToken)
+    {
+        var rows = await Sql.ListAsync(db, """
+            SELECT path FROM (SELECT path, max(id) AS latest FROM sources WHERE run_id = $1 GROUP BY path) p ORDER BY latest DESC
+            """, r => r.GetString(0), cancellationToken, runId).ConfigureAwait(false);
+        return rows.Count > 0 ? rows : throw new KeyNotFoundException($"run {runId} does not exist; `concerto status` lists the runs");
+    }
+
     public async Task<VideoInfo> GetVideoInfoAsync(long videoId, CancellationToken cancellationToken)
     {
         var rows = await Sql.ListAsync(db, """

@@ -49,6 +49,11 @@ public sealed class StageLedger(NpgsqlDataSource db)
             WHERE owner_job = $1 AND state IN ('running', 'retrying')
             """, cancellationToken, jobId, reason);
 
+    /// <summary>A run's stage state (null when the run has no such stage).</summary>
+    public async Task<string?> StateAsync(long runId, string stage, CancellationToken cancellationToken) =>
+        (await Sql.ListAsync(db, "SELECT state FROM run_stages WHERE run_id = $1 AND stage = $2", r => r.GetString(0), cancellationToken, runId, stage)
+            .ConfigureAwait(false)).FirstOrDefault();
+
     /// <summary>The artifact folder the stage's committed row points at (null when none).</summary>
     public async Task<string?> ArtifactKeyAsync(long runId, string stage, CancellationToken cancellationToken)
     {

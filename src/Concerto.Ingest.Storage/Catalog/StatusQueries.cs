@@ -3,20 +3,21 @@ using Npgsql;
 
 namespace Concerto.Ingest.Storage.Catalog;
 
-/// <summary>One source of a batch as the progress display sees it: its own (probe) state and its run's decode stage.</summary>
+/// <summary>One source of a batch as the progress display sees it: its own state, the run's active stage (the first
+/// not yet succeeded, with its progress) and the state of the run's last stage.</summary>
 public sealed record SourceProgress(
     long SourceId, string Path, string SourceState, string? SourceError, long? VideoId, long? RunId,
-    string? DecodeState, string? DecodeError, long ProgressDone, long ProgressTotal, int Keyframes, int DecodeExecutions,
-    DateTime? StartedAt, DateTime? FinishedAt)
+    string? ActiveStage, string? ActiveState, long ProgressDone, long ProgressTotal, string? FinalState, string? StageError,
+    int Keyframes, int? ScenePoints, DateTime? StartedAt, DateTime? FinishedAt)
 {
-    /// <summary>Finished: ended by this source's own jobs, or linked to a run whose stage has ended.</summary>
+    /// <summary>Finished: ended by this source's own jobs, or linked to a run whose last stage has ended.</summary>
     public bool IsFinished => SourceState is Core.Pipeline.SourceState.Succeeded or Core.Pipeline.SourceState.Failed or Core.Pipeline.SourceState.Rejected
-                              || (SourceState == Core.Pipeline.SourceState.Linked && DecodeState is StageState.Succeeded or StageState.Failed);
+                              || (SourceState == Core.Pipeline.SourceState.Linked && FinalState is StageState.Succeeded or StageState.Failed);
 
     public bool Succeeded => SourceState == Core.Pipeline.SourceState.Succeeded
-                             || (SourceState == Core.Pipeline.SourceState.Linked && DecodeState == StageState.Succeeded);
+                             || (SourceState == Core.Pipeline.SourceState.Linked && FinalState == StageState.Succeeded);
 
-    public string? Error => SourceError ?? DecodeError;
+    public string? Error => SourceError ?? StageError;
 }
 
 public sealed record RunSummary(
@@ -32,19 +33,25 @@ public sealed class StatusQueries(NpgsqlDataSource db)
     public async Task<IReadOnlyList<SourceProgress>> BatchProgressAsync(long batchId, CancellationToken cancellationToken) =>
         await Sql.ListAsync(db, """
             SELECT s.id, s.path, s.state, s.error, s.video_id, s.run_id,
-                   rs.state AS decode_state, rs.error AS decode_error, rs.progress_done, rs.progress_total,
-                   (SELECT count(*) FROM keyframes k WHERE k.run_id = s.run_id)::int AS keyframes,
-                   coalesce(rs.executions, 0) AS executions, s.started_at, s.finished_at
+                   act.stage AS active_stage, act.state AS active_state, coalesce(act.progress_done, 0), coalesce(act.progress_total, 0),
+                   fin.state AS final_state,
+                   (SELECT e.error FROM run_stages e WHERE e.run_id = s.run_id AND e.state IN ('failed', 'retrying')
+                    ORDER BY array_position($2, e.stage) LIMIT 1) AS stage_error,
+                   (SELECT count(*) FROM keyframes k WHERE k.run_id = s.run_id)::int,
+                   (SELECT points FROM reconstructions r WHERE r.run_id = s.run_id) AS scene_points,
+                   s.started_at, s.finished_at
             FROM sources s
-            LEFT JOIN run_stages rs ON rs.run_id = s.run_id AND rs.stage = 'decode'
+            LEFT JOIN LATERAL (SELECT stage, state, progress_done, progress_total FROM run_stages r
+                               WHERE r.run_id = s.run_id AND r.state <> 'succeeded' ORDER BY array_position($2, r.stage) LIMIT 1) act ON true
+            LEFT JOIN run_stages fin ON fin.run_id = s.run_id AND fin.stage = $3
             WHERE s.batch_id = $1
             ORDER BY s.id
             """,
             r => new SourceProgress(r.GetInt64(0), r.GetString(1), r.GetString(2), r.Get<string>("error"), r.Get<long?>("video_id"),
-                r.Get<long?>("run_id"), r.Get<string>("decode_state"), r.Get<string>("decode_error"), r.Get<long?>("progress_done") ?? 0,
-                r.Get<long?>("progress_total") ?? 0, r.GetInt32(10), r.GetInt32(11), r.Get<DateTime?>("started_at"),
-                r.Get<DateTime?>("finished_at")),
-            cancellationToken, batchId).ConfigureAwait(false);
+                r.Get<long?>("run_id"), r.Get<string>("active_stage"), r.Get<string>("active_state"), r.GetInt64(8), r.GetInt64(9),
+                r.Get<string>("final_state"), r.Get<string>("stage_error"), r.GetInt32(12), r.Get<int?>("scene_points"),
+                r.Get<DateTime?>("started_at"), r.Get<DateTime?>("finished_at")),
+            cancellationToken, batchId, Stage.All.ToArray(), Stage.Last).ConfigureAwait(false);
 
     public async Task<IReadOnlyList<RunSummary>> RecentRunsAsync(int limit, CancellationToken cancellationToken)
     {

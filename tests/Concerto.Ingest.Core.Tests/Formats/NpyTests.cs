@@ -38,6 +38,24 @@ public class NpyTests
     }
 
     [Fact]
+    public void Read_ReturnsWhatWriteWrote()
+    {
+        var path = Path.GetTempFileName();
+        try
+        {
+            Npy.Write<float>(path, [1f, 2f, 3f, 4f, 5f, 6f], 2, 3);
+            var (data, shape) = Npy.Read<float>(path);
+            Assert.Equal([2, 3], shape);
+            Assert.Equal([1f, 2f, 3f, 4f, 5f, 6f], data);
+            Assert.Throws<InvalidDataException>(() => Npy.Read<int>(path)); // wrong element type
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
+
+    [Fact]
     public void Write_Throws_WhenShapeDoesNotMatchData()
     {
         using var stream = new MemoryStream();

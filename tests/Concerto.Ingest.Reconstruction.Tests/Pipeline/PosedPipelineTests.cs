@@ -14,7 +14,7 @@ namespace Concerto.Ingest.Reconstruction.Tests.Pipeline;
 /// <summary>One synthetic capture run through the posed reconstructor and the fusion chain, shared by the tests.</summary>
 public sealed class PosedPipelineFixture : IAsyncLifetime
 {
-    public static readonly SynthSettings Settings = new(Seed: 4, Frames: 60, Width: 320, Height: 240, Fps: 10, Points: 1000);
+    public static readonly SynthSettings Settings = new(Seed: 4, Frames: 60, Width: 320, Height: 240, Fps: 10, Points: 100_000);
     public string Folder { get; } = Directory.CreateTempSubdirectory("concerto-posed-").FullName;
     public FfmpegTools Tools { get; } = FfmpegTools.Locate();
     public ReconstructionResult Result { get; private set; } = null!;
@@ -101,6 +101,21 @@ public sealed class PosedPipelineTests(PosedPipelineFixture fixture) : IClassFix
         Assert.True(chamfer.Accuracy < 0.01, $"accuracy {chamfer.Accuracy * 100:0.00} cm");
         // Completeness counts surfaces the 12 keyframes never saw (each capped at 10 cm): larger, and only bounded.
         Assert.True(chamfer.Completeness < 0.1, $"completeness {chamfer.Completeness * 100:0.00} cm");
+    }
+
+    [Fact]
+    public void GroundTruthEvaluation_AlignsByCameras_AndMeasuresAgainstTheCapturesCloud()
+    {
+        Assert.True(GroundTruthEvaluation.HasGroundTruth(_folder));
+        var cameras = _result.Views.Select(v => (v.Time, v.CameraToWorld.T)).ToList();
+        var report = GroundTruthEvaluation.Evaluate(_folder, cameras, _result.Cloud.Coord, maxDistance: 0.1);
+
+        Assert.Equal((12, 100_000), (report.Cameras, report.TruthPoints));
+        Assert.True(report.Alignment.RmsPositionError < 1e-6);                 // posed: the cameras are the truth's
+        Assert.Equal(1 / _result.ToScene.Scale, report.Alignment.EstimatedToTruth.Scale, 6);
+        // 100k truth points over ~150 m2 are ~4 cm apart: a perfect cloud's accuracy is ~2 cm against them.
+        Assert.True(report.Chamfer.Accuracy < 0.03, $"accuracy {report.Chamfer.Accuracy * 100:0.00} cm");
+        Assert.InRange(report.Chamfer.Completeness, report.Chamfer.Accuracy, 0.1);
     }
 
     [Fact]

@@ -185,7 +185,7 @@ public sealed class StageLedgerTests(TestDatabase database) : IClassFixture<Test
         var run = await CatalogSeed.ProbedRunAsync(database.DataSource);
 
         Assert.False(await _ledger.TryClaimAsync(run.RunId + 1_000_000, Stage.Decode, "job-a", run.BatchId, false, "w", None));
-        Assert.False(await _ledger.TryClaimAsync(run.RunId, "reconstruct", "job-a", run.BatchId, false, "w", None));
+        Assert.False(await _ledger.TryClaimAsync(run.RunId, "no-such-stage", "job-a", run.BatchId, false, "w", None));
         Assert.Equal(StageState.Pending, (await CatalogSeed.ReadStageAsync(database.DataSource, run.RunId)).State);
     }
 

@@ -29,12 +29,12 @@ public sealed class StatusQueriesTests(TestDatabase database) : IClassFixture<Te
 
         Assert.Equal(sourceIds, progress.Select(p => p.SourceId));
         var good = progress[0];
-        Assert.Equal((runId, StageState.Succeeded, 2, 1), (good.RunId!.Value, good.DecodeState, good.Keyframes, good.DecodeExecutions));
+        Assert.Equal((runId, Stage.Reconstruct, StageState.Pending, 2), (good.RunId!.Value, good.ActiveStage, good.ActiveState, good.Keyframes));
         Assert.True(good.IsFinished);
         Assert.True(good.Succeeded);
         var bad = progress[1];
         Assert.Null(bad.RunId);
-        Assert.Null(bad.DecodeState);
+        Assert.Null(bad.ActiveStage);
         Assert.True(bad.IsFinished);
         Assert.False(bad.Succeeded);
         Assert.Equal("/videos/bad.mp4: not a readable video", bad.Error);

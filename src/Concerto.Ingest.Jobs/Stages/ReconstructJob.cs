@@ -1,0 +1,190 @@
+using System.Diagnostics;
+using System.Text.Json;
+using Concerto.Ingest.Core.Captures;
+using Concerto.Ingest.Core.Media;
+using Concerto.Ingest.Core.Pipeline;
+using Concerto.Ingest.Core.Profiles;
+using Concerto.Ingest.Jobs.Hosting;
+using Concerto.Ingest.Reconstruction.Fusion;
+using Concerto.Ingest.Reconstruction.Pipeline;
+using Concerto.Ingest.Reconstruction.Posed;
+using Concerto.Ingest.Reconstruction.Vggt;
+using Concerto.Ingest.Storage.Artifacts;
+using Concerto.Ingest.Storage.Catalog;
+using Hangfire;
+using Hangfire.Server;
+using Microsoft.Extensions.Logging;
+
+namespace Concerto.Ingest.Jobs.Stages;
+
+/// <summary>Stage 3: lift the run's keyframes to cameras and depth (posed capture or VGGT), fuse them into a levelled,
+/// normalised scene cloud, and store the cloud (npy, PLY), cameras and metrics. A run with no reconstructor available
+/// (no capture.json, no model) ends the stage with that reason recorded instead of a scene.</summary>
+public sealed partial class ReconstructJob(
+    IngestCatalog catalog, StageLedger ledger, KeyframeIndex keyframes, ReconstructionIndex index, FolderArtifactStore artifacts,
+    CaptureReader captures, ReconstructionOptions options, ILogger<ReconstructJob> logger)
+{
+    [Queue(Stage.Reconstruct)]
+    [JobDisplayName("reconstruct source {0}")]
+    [AutomaticRetry(Attempts = StageRetry.Attempts, DelaysInSeconds = [5, 30, 120])]
+    public async Task RunAsync(long sourceId, PerformContext? context, CancellationToken cancellationToken)
+    {
+        var source = await catalog.GetSourceAsync(sourceId, cancellationToken).ConfigureAwait(false);
+        if (source.RunId is not { } runId || source.State is SourceState.Rejected or SourceState.Failed) return;
+
+        var jobId = StageRetry.JobId(context);
+        // Decode not done (another source's jobs are on this video) or this stage done or held elsewhere: follow that run.
+        if (await ledger.StateAsync(runId, Stage.Decode, cancellationToken).ConfigureAwait(false) != StageState.Succeeded
+            || !await ledger.TryClaimAsync(runId, Stage.Reconstruct, jobId, source.BatchId, source.Force, StageRetry.WorkerName, cancellationToken)
+                .ConfigureAwait(false))
+        {
+            await catalog.SetSourceStateAsync(sourceId, SourceState.Linked, cancellationToken).ConfigureAwait(false);
+            return;
+        }
+
+        var staging = artifacts.CreateStaging();
+        string? previous;
+        try
+        {
+            var profile = ProfileDocument.Parse(await catalog.GetProfileJsonAsync(source.ProfileHash, cancellationToken).ConfigureAwait(false),
+                $"profile {source.ProfileHash}").Profile.Reconstruct ?? ReconstructSettings.Default;
+            var frames = (await keyframes.ListKeyframesAsync(runId, cancellationToken).ConfigureAwait(false))
+                .Select(k => new KeyframeRef(k.FrameIndex, k.Time, artifacts.Resolve(k.ArtifactKey))).ToList();
+            var (reconstructor, model, skipped) = Choose(source.Path, profile, frames.Count);
+            using (model)
+            {
+                if (reconstructor is null)
+                {
+                    previous = await index.CommitAsync(runId, jobId, null, [], JsonSerializer.Serialize(new { skipped }), cancellationToken)
+                        .ConfigureAwait(false);
+                    LogSkipped(logger, source.Path, skipped!);
+                }
+                else
+                {
+                    previous = await ReconstructAsync(runId, jobId, reconstructor, frames, profile, staging, cancellationToken).ConfigureAwait(false);
+                }
+            }
+        }
+        catch (BadInputException e)
+        {
+            await FailAsync(sourceId, runId, jobId, e.Message, SourceState.Rejected).ConfigureAwait(false);
+            return;
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            var state = StageRetry.IsLastAttempt(context) ? SourceState.Failed : SourceState.Retrying;
+            await FailAsync(sourceId, runId, jobId, $"{source.Path}: reconstruct failed: {e.Message}", state).ConfigureAwait(false);
+            throw;
+        }
+        finally
+        {
+            FolderArtifactStore.DiscardStaging(staging);
+        }
+
+        try
+        {
+            if (previous is not null) artifacts.Delete(previous);
+        }
+        catch (IOException e)
+        {
+            LogCleanupFailed(logger, previous!, e.Message);
+        }
+
+        await catalog.SetSourceStateAsync(sourceId, SourceState.Succeeded, CancellationToken.None).ConfigureAwait(false);
+    }
+
+    private async Task<string?> ReconstructAsync(long runId, string jobId, IReconstructor reconstructor, List<KeyframeRef> frames,
+        ReconstructSettings profile, string staging, CancellationToken cancellationToken)
+    {
+        var clock = Stopwatch.StartNew();
+        var settings = ReconstructionSettings.Default with
+        {
+            VoxelSize = profile.VoxelSize,
+            Confidence = new ConfidenceFilterSettings(Percentile: profile.ConfidencePercentile),
+            Normalisation = new SceneNormalisationSettings(profile.TargetZRange),
+        };
+        ReconstructionResult result;
+        var progress = new StageProgress(ledger, runId, Stage.Reconstruct, jobId);
+        await using (progress.ConfigureAwait(false))
+        {
+            progress.Report((0, frames.Count));
+            result = await ReconstructionPipeline.RunAsync(reconstructor, frames, settings, cancellationToken,
+                new Progress<int>(n => progress.Report((n, frames.Count)))).ConfigureAwait(false);
+        }
+
+        var cameras = result.Views.Select(v => new CameraRow(v.FrameIndex, v.Time, v.CameraToWorld.ToMatrix4(), v.Intrinsics.Fx, v.Intrinsics.Fy,
+            v.Intrinsics.Cx, v.Intrinsics.Cy, v.Intrinsics.Width, v.Intrinsics.Height)).ToList();
+        CloudFiles.WriteNpy(staging, result.Cloud);
+        CloudFiles.WritePly(Path.Combine(staging, "scene.ply"), result.Cloud);
+        await File.WriteAllTextAsync(Path.Combine(staging, "cameras.json"), JsonSerializer.Serialize(cameras), cancellationToken).ConfigureAwait(false);
+
+        var metrics = JsonSerializer.Serialize(new
+        {
+            result.Method,
+            result.Metrics.Frames,
+            result.Metrics.Points,
+            result.Metrics.PointsUnprojected,
+            result.Metrics.NormalFallbacks,
+            result.Metrics.FloorFound,
+            result.Metrics.FloorTiltDegrees,
+            result.Metrics.FloorFailure,
+            result.Metrics.Scale,
+            confidenceP50 = result.Metrics.PerFrame.Select(f => f.ConfidenceP50).ToArray(),
+            windows = (reconstructor as VggtKeyframeReconstructor)?.WindowAlignments.Select(w => new { w.Window, w.Pairs, w.WeightedRmsResidual }).ToArray(),
+            seconds = Math.Round(clock.Elapsed.TotalSeconds, 3),
+        });
+        var key = artifacts.Publish(staging, $"runs/{runId}/reconstruct");
+        try
+        {
+            var row = new ReconstructionRow(result.Method, result.ModelHash, result.Cloud.Count, result.ToScene.Scale, result.Metrics.FloorFound, key, metrics);
+            var previous = await index.CommitAsync(runId, jobId, row, cameras, metrics, cancellationToken).ConfigureAwait(false);
+            LogReconstructed(logger, runId, result.Method, result.Cloud.Count, clock.Elapsed.TotalSeconds);
+            return previous;
+        }
+        catch
+        {
+            if (await ledger.ArtifactKeyAsync(runId, Stage.Reconstruct, CancellationToken.None).ConfigureAwait(false) != key) artifacts.Delete(key);
+            throw;
+        }
+    }
+
+    /// <summary>posed when a capture.json beside the video describes it; vggt when a model is set; else none (with why).</summary>
+    private (IReconstructor? Reconstructor, IDisposable? Model, string? Skipped) Choose(string videoPath, ReconstructSettings profile, int keyframeCount)
+    {
+        var folder = Path.GetDirectoryName(Path.GetFullPath(videoPath))!;
+        var capture = Path.Combine(folder, CaptureManifest.FileName);
+        var describesVideo = File.Exists(capture) && CaptureReader.Load(folder).Video == Path.GetFileName(videoPath);
+        if (profile.Method is ReconstructMethod.Posed or ReconstructMethod.Auto && describesVideo)
+            return (new PosedReconstructor(folder, captures), null, null);
+        if (profile.Method == ReconstructMethod.Posed)
+            throw new BadInputException($"{videoPath}: the profile asks for the posed reconstructor, but no {CaptureManifest.FileName} beside it describes this video.");
+
+        var modelPath = string.IsNullOrWhiteSpace(profile.ModelPath) ? options.VggtModel : profile.ModelPath;
+        if (profile.Method is ReconstructMethod.Vggt or ReconstructMethod.Auto && !string.IsNullOrWhiteSpace(modelPath))
+        {
+            var model = VggtModel.Open(new VggtSettings { ModelPath = modelPath, Device = VggtSettings.ParseDevice(options.Device) }, logger);
+            return (new VggtKeyframeReconstructor(model, profile.WindowSize, profile.Overlap), model, null);
+        }
+
+        if (profile.Method == ReconstructMethod.Vggt)
+            throw new BadInputException($"{videoPath}: the profile asks for VGGT, but no model is set (reconstruct.modelPath or Concerto:Reconstruction:VggtModel).");
+        return (null, null, keyframeCount == 0
+            ? "no keyframes to reconstruct"
+            : $"no reconstructor: no {CaptureManifest.FileName} beside the video and no VGGT model set (reconstruct.modelPath or Concerto:Reconstruction:VggtModel)");
+    }
+
+    private async Task FailAsync(long sourceId, long runId, string jobId, string error, string sourceState)
+    {
+        await ledger.FailAsync(runId, Stage.Reconstruct, jobId, error, sourceState != SourceState.Retrying, CancellationToken.None).ConfigureAwait(false);
+        await catalog.FailSourceAsync(sourceId, sourceState, error, CancellationToken.None).ConfigureAwait(false);
+    }
+
+    [LoggerMessage(EventId = 2201, Level = LogLevel.Information, Message = "Reconstructed run {RunId} ({Method}): {Points} points in {Seconds:0.00} s")]
+    private static partial void LogReconstructed(ILogger logger, long runId, string method, int points, double seconds);
+
+    [LoggerMessage(EventId = 2202, Level = LogLevel.Information, Message = "Reconstruct skipped for {Path}: {Reason}")]
+    private static partial void LogSkipped(ILogger logger, string path, string reason);
+
+    [LoggerMessage(EventId = 2203, Level = LogLevel.Warning, Message = "Could not delete the previous outputs {Key}: {Reason}")]
+    private static partial void LogCleanupFailed(ILogger logger, string key, string reason);
+}
