@@ -162,6 +162,13 @@ public sealed class IngestPipelineTests : IAsyncLifetime
             Assert.Equal(posed.ScenePoints, scene.Value.Scene.Points);
             foreach (var file in new[] { "coord.npy", "color.npy", "normal.npy", "scene.ply", "cameras.json" })
                 Assert.True(File.Exists(Path.Combine(_artifacts, scene.Value.Scene.ArtifactKey, file)), file);
+            // Per-keyframe depth at the capture's resolution, in metres for a posed capture.
+            foreach (var camera in scene.Value.Cameras)
+            {
+                var (depth, shape) = Core.Formats.Npy.Read<float>(Path.Combine(_artifacts, scene.Value.Scene.ArtifactKey, "depth", $"{camera.FrameIndex:D7}.npy"));
+                Assert.Equal([240, 320], shape);
+                Assert.InRange(depth.Where(d => d > 0).Average(), 0.5, 8.0);
+            }
 
             // A plain video has no reconstructor here (no capture, no model): the stage ends, saying why.
             Assert.Null(await new ReconstructionIndex(_db.DataSource).GetAsync(rows[1].RunId!.Value, CancellationToken.None));

@@ -35,9 +35,11 @@ public sealed record ReconstructionResult(FusedCloud Cloud, IReadOnlyList<Recons
 /// floor levelling, normalisation; cameras carried along.</summary>
 public static class ReconstructionPipeline
 {
-    /// <summary>Runs the chain; <paramref name="framesDone"/> hears the number of keyframes fused so far.</summary>
+    /// <summary>Runs the chain; <paramref name="framesDone"/> hears the number of keyframes fused so far, and
+    /// <paramref name="onFrame"/> sees each frame as it streams by (to store per-frame depth without keeping it).</summary>
     public static async Task<ReconstructionResult> RunAsync(IReconstructor reconstructor, IReadOnlyList<KeyframeRef> keyframes,
-        ReconstructionSettings settings, CancellationToken cancellationToken, IProgress<int>? framesDone = null)
+        ReconstructionSettings settings, CancellationToken cancellationToken, IProgress<int>? framesDone = null,
+        Action<ReconstructedView, DepthFrame>? onFrame = null)
     {
         ArgumentNullException.ThrowIfNull(reconstructor);
         ArgumentNullException.ThrowIfNull(settings);
@@ -50,6 +52,7 @@ public static class ReconstructionPipeline
             if (keep is null || keep.Length != frame.Depth.Length) keep = new bool[frame.Depth.Length];
             var filter = ConfidenceFilter.Apply(frame, settings.Confidence, keep);
             fusion.Add(frame, keep);
+            onFrame?.Invoke(view, frame);
             views.Add(view);
             perFrame.Add(new FrameMetrics(view.FrameIndex, filter.Valid, filter.Kept, filter.P10, filter.P50, filter.P90));
             framesDone?.Report(views.Count);
