@@ -74,13 +74,14 @@ public sealed partial class DecodeJob(
         catch (BadInputException e)
         {
             LogRejected(logger, e.Message);
-            await FailAsync(sourceId, runId, jobId, e.Message, SourceState.Rejected).ConfigureAwait(false);
+            await StageEndings.FailAsync(catalog, ledger, Stage.Decode, sourceId, runId, jobId, e.Message, SourceState.Rejected).ConfigureAwait(false);
             return;
         }
         catch (Exception e) when (e is not OperationCanceledException)
         {
             var state = StageRetry.IsLastAttempt(context) ? SourceState.Failed : SourceState.Retrying;
-            await FailAsync(sourceId, runId, jobId, $"{source.Path}: decode failed: {e.Message}", state).ConfigureAwait(false);
+            await StageEndings.FailAsync(catalog, ledger, Stage.Decode, sourceId, runId, jobId, $"{source.Path}: decode failed: {e.Message}", state)
+                .ConfigureAwait(false);
             throw;
         }
         finally
@@ -88,23 +89,8 @@ public sealed partial class DecodeJob(
             FolderArtifactStore.DiscardStaging(staging);
         }
 
-        // Committed: what follows is housekeeping and must not turn a finished stage into a failure.
-        try
-        {
-            if (previous is not null) artifacts.Delete(previous);
-        }
-        catch (IOException e)
-        {
-            LogCleanupFailed(logger, previous!, e.Message);
-        }
-
-    }
-
-    private async Task FailAsync(long sourceId, long runId, string jobId, string error, string sourceState)
-    {
-        var final = sourceState != SourceState.Retrying;
-        await ledger.FailAsync(runId, Stage.Decode, jobId, error, final, CancellationToken.None).ConfigureAwait(false);
-        await catalog.FailSourceAsync(sourceId, sourceState, error, CancellationToken.None).ConfigureAwait(false);
+        // Committed: the source's end is the last stage's to record.
+        StageEndings.DeletePrevious(artifacts, previous, (key, reason) => LogCleanupFailed(logger, key, reason));
     }
 
     private static string Metrics(DecodeResult r, TimeSpan elapsed) => JsonSerializer.Serialize(new

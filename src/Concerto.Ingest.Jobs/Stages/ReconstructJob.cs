@@ -68,13 +68,15 @@ public sealed partial class ReconstructJob(
         }
         catch (BadInputException e)
         {
-            await FailAsync(sourceId, runId, jobId, e.Message, SourceState.Rejected).ConfigureAwait(false);
+            await StageEndings.FailAsync(catalog, ledger, Stage.Reconstruct, sourceId, runId, jobId, e.Message, SourceState.Rejected)
+                .ConfigureAwait(false);
             return;
         }
         catch (Exception e) when (e is not OperationCanceledException)
         {
             var state = StageRetry.IsLastAttempt(context) ? SourceState.Failed : SourceState.Retrying;
-            await FailAsync(sourceId, runId, jobId, $"{source.Path}: reconstruct failed: {e.Message}", state).ConfigureAwait(false);
+            await StageEndings.FailAsync(catalog, ledger, Stage.Reconstruct, sourceId, runId, jobId, $"{source.Path}: reconstruct failed: {e.Message}",
+                state).ConfigureAwait(false);
             throw;
         }
         finally
@@ -82,15 +84,7 @@ public sealed partial class ReconstructJob(
             FolderArtifactStore.DiscardStaging(staging);
         }
 
-        try
-        {
-            if (previous is not null) artifacts.Delete(previous);
-        }
-        catch (IOException e)
-        {
-            LogCleanupFailed(logger, previous!, e.Message);
-        }
-
+        StageEndings.DeletePrevious(artifacts, previous, (key, reason) => LogCleanupFailed(logger, key, reason));
         await catalog.SetSourceStateAsync(sourceId, SourceState.Succeeded, CancellationToken.None).ConfigureAwait(false);
     }
 
@@ -184,12 +178,6 @@ public sealed partial class ReconstructJob(
         return (null, null, keyframeCount == 0
             ? "no keyframes to reconstruct"
             : $"no reconstructor: no {CaptureManifest.FileName} beside the video and no VGGT model set (reconstruct.modelPath or Concerto:Reconstruction:VggtModel)");
-    }
-
-    private async Task FailAsync(long sourceId, long runId, string jobId, string error, string sourceState)
-    {
-        await ledger.FailAsync(runId, Stage.Reconstruct, jobId, error, sourceState != SourceState.Retrying, CancellationToken.None).ConfigureAwait(false);
-        await catalog.FailSourceAsync(sourceId, sourceState, error, CancellationToken.None).ConfigureAwait(false);
     }
 
     [LoggerMessage(EventId = 2201, Level = LogLevel.Information, Message = "Reconstructed run {RunId} ({Method}): {Points} points in {Seconds:0.00} s")]
