@@ -160,9 +160,9 @@ public sealed partial class ReconstructJob(
     {
         var folder = Path.GetDirectoryName(Path.GetFullPath(videoPath))!;
         var capture = Path.Combine(folder, CaptureManifest.FileName);
-        var describesVideo = File.Exists(capture) && CaptureReader.Load(folder).Video == Path.GetFileName(videoPath);
-        if (profile.Method is ReconstructMethod.Posed or ReconstructMethod.Auto && describesVideo)
-            return (new PosedReconstructor(folder, captures), null, null);
+        var manifest = File.Exists(capture) ? CaptureReader.Load(folder) : null;
+        if (profile.Method is ReconstructMethod.Posed or ReconstructMethod.Auto && manifest?.Video == Path.GetFileName(videoPath))
+            return (new PosedReconstructor(folder, manifest!, captures), null, null);
         if (profile.Method == ReconstructMethod.Posed)
             throw new BadInputException($"{videoPath}: the profile asks for the posed reconstructor, but no {CaptureManifest.FileName} beside it describes this video.");
 

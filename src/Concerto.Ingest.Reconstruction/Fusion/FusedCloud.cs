@@ -1,3 +1,5 @@
+using Concerto.Ingest.Core.Geometry;
+
 namespace Concerto.Ingest.Reconstruction.Fusion;
 
 /// <summary>A point cloud as flat arrays (N x 3 each, Pointcept's coord/color/normal layout). <see cref="ViewDirection"/>
@@ -31,4 +33,6 @@ public sealed class FusedCloud
     public byte[] Color { get; }
     public float[] Normal { get; }
     public float[] ViewDirection { get; }
+
+    public V3 Point(int i) => new(Coord[3 * i], Coord[3 * i + 1], Coord[3 * i + 2]);
 }

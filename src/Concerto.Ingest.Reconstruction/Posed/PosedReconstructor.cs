@@ -8,9 +8,14 @@ namespace Concerto.Ingest.Reconstruction.Posed;
 
 /// <summary>The `posed` reconstructor: a capture folder already has cameras and depth, so each keyframe takes the
 /// capture frame at its time (the decode stage resamples at a constant rate, so times match the capture's frames).</summary>
-public sealed class PosedReconstructor(string captureFolder, CaptureReader reader) : IReconstructor
+public sealed class PosedReconstructor(string captureFolder, CaptureManifest manifest, CaptureReader reader) : IReconstructor
 {
-    private readonly CaptureManifest _manifest = CaptureReader.Load(captureFolder);
+    private readonly CaptureManifest _manifest = manifest;
+
+    public PosedReconstructor(string captureFolder, CaptureReader reader)
+        : this(captureFolder, CaptureReader.Load(captureFolder), reader)
+    {
+    }
 
     public string Method => "posed";
 

@@ -78,7 +78,7 @@ public sealed class PosedPipelineTests(PosedPipelineFixture fixture) : IClassFix
         var toWorld = _result.ToScene.Inverse();
         var scene = SceneGenerator.Generate(Settings.Seed);
         var distances = Enumerable.Range(0, _result.Cloud.Count)
-            .Select(i => scene.DistanceToSurface(toWorld.Apply(new V3(_result.Cloud.Coord[3 * i], _result.Cloud.Coord[3 * i + 1], _result.Cloud.Coord[3 * i + 2]))))
+            .Select(i => scene.DistanceToSurface(toWorld.Apply(_result.Cloud.Point(i))))
             .Order().ToList();
         Assert.True(distances.Average() < 0.001, $"mean {distances.Average() * 1000:0.00} mm");
         Assert.True(distances[(int)(0.95 * distances.Count)] < 0.002, $"95th percentile {distances[(int)(0.95 * distances.Count)] * 1000:0.00} mm");
@@ -91,7 +91,7 @@ public sealed class PosedPipelineTests(PosedPipelineFixture fixture) : IClassFix
         var estimated = new float[_result.Cloud.Coord.Length];
         for (var i = 0; i < _result.Cloud.Count; i++)
         {
-            var p = toWorld.Apply(new V3(_result.Cloud.Coord[3 * i], _result.Cloud.Coord[3 * i + 1], _result.Cloud.Coord[3 * i + 2]));
+            var p = toWorld.Apply(_result.Cloud.Point(i));
             (estimated[3 * i], estimated[3 * i + 1], estimated[3 * i + 2]) = ((float)p.X, (float)p.Y, (float)p.Z);
         }
 

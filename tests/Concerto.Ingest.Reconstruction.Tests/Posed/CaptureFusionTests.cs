@@ -44,7 +44,7 @@ public sealed class CaptureFusionTests : IAsyncLifetime
         var scene = SceneGenerator.Generate(Settings.Seed);
         var distances = new double[cloud.Count];
         for (var i = 0; i < cloud.Count; i++)
-            distances[i] = scene.DistanceToSurface(new V3(cloud.Coord[3 * i], cloud.Coord[3 * i + 1], cloud.Coord[3 * i + 2]));
+            distances[i] = scene.DistanceToSurface(cloud.Point(i));
         Array.Sort(distances);
         // A voxel's mean lies on a flat surface; only voxels straddling an edge or corner sit a few mm inside it.
         Assert.True(distances.Average() < 0.001, $"mean distance {distances.Average() * 1000:0.00} mm");

@@ -38,7 +38,7 @@ public sealed class VggtKeyframeReconstructorTests : IDisposable
         var toWorld = result.ToScene.Inverse();
         for (var i = 0; i < result.Cloud.Count; i++)
         {
-            var p = toWorld.Apply(new V3(result.Cloud.Coord[3 * i], result.Cloud.Coord[3 * i + 1], result.Cloud.Coord[3 * i + 2]));
+            var p = toWorld.Apply(result.Cloud.Point(i));
             Assert.True(Math.Abs(p.Z - PlaneScene.PlaneZ) < 1e-3, $"point {i} at z {p.Z}");
         }
 
