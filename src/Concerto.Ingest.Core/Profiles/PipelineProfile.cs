@@ -16,6 +16,8 @@ public sealed record PipelineProfile(
 /// <param name="VoxelSize">Fusion grid in the reconstructor's units (metres for posed captures).</param>
 /// <param name="ConfidencePercentile">Per-frame share (%) of the least confident depth dropped before fusion.</param>
 /// <param name="TargetZRange">Scene scale normalisation (Concerto: 3); null keeps the reconstructor's scale.</param>
+/// <param name="PointSource">What VGGT fusion takes: depth + cameras (the more accurate branch) or the point-map head
+/// (what Concerto's RE10K lift used).</param>
 public sealed record ReconstructSettings(
     ReconstructMethod Method = ReconstructMethod.Auto,
     string? ModelPath = null,
@@ -23,10 +25,14 @@ public sealed record ReconstructSettings(
     int Overlap = 8,
     double VoxelSize = 0.02,
     double ConfidencePercentile = 50,
-    double? TargetZRange = 3.0)
+    double? TargetZRange = 3.0,
+    PointSource PointSource = PointSource.Depth)
 {
     public static ReconstructSettings Default { get; } = new();
 }
+
+[JsonConverter(typeof(JsonStringEnumConverter<PointSource>))]
+public enum PointSource { Depth, PointMap }
 
 [JsonConverter(typeof(JsonStringEnumConverter<ReconstructMethod>))]
 public enum ReconstructMethod { Auto, Posed, Vggt, None }

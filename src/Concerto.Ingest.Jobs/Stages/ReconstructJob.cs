@@ -169,7 +169,12 @@ public sealed partial class ReconstructJob(
         var modelPath = string.IsNullOrWhiteSpace(profile.ModelPath) ? options.VggtModel : profile.ModelPath;
         if (profile.Method is ReconstructMethod.Vggt or ReconstructMethod.Auto && !string.IsNullOrWhiteSpace(modelPath))
         {
-            var model = VggtModel.Open(new VggtSettings { ModelPath = modelPath, Device = VggtSettings.ParseDevice(options.Device) }, logger);
+            var model = VggtModel.Open(new VggtSettings
+            {
+                ModelPath = modelPath,
+                Device = VggtSettings.ParseDevice(options.Device),
+                UsePointMap = profile.PointSource == PointSource.PointMap,
+            }, logger);
             return (new VggtKeyframeReconstructor(model, profile.WindowSize, profile.Overlap), model, null);
         }
 

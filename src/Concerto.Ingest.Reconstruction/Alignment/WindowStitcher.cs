@@ -43,7 +43,7 @@ public sealed class WindowStitcher(RobustSim3Settings? settings = null, int pixe
     }
 
     /// <summary>A frame seen from a world moved by a similarity: the rigid part moves the camera, the scale multiplies
-    /// depth (X = s R (R_c x + t_c) + t = (R R_c)(s x) + (s R t_c + t)).</summary>
+    /// depth (X = s R (R_c x + t_c) + t = (R R_c)(s x) + (s R t_c + t)); a point map moves point by point.</summary>
     public static DepthFrame Transform(DepthFrame frame, Sim3 sim)
     {
         ArgumentNullException.ThrowIfNull(frame);
@@ -55,7 +55,19 @@ public sealed class WindowStitcher(RobustSim3Settings? settings = null, int pixe
             for (var i = 0; i < depth.Length; i++) depth[i] = (float)(frame.Depth[i] * sim.Scale);
         }
 
-        return new DepthFrame(frame.Width, frame.Height, depth, frame.Confidence, frame.Rgb, frame.Intrinsics, sim.TransformCamera(frame.CameraToWorld));
+        var points = frame.WorldPoints;
+        if (points is not null)
+        {
+            points = new float[points.Length];
+            for (var i = 0; i < points.Length; i += 3)
+            {
+                var p = sim.Apply(new V3(frame.WorldPoints![i], frame.WorldPoints[i + 1], frame.WorldPoints[i + 2]));
+                (points[i], points[i + 1], points[i + 2]) = ((float)p.X, (float)p.Y, (float)p.Z);
+            }
+        }
+
+        return new DepthFrame(frame.Width, frame.Height, depth, frame.Confidence, frame.Rgb, frame.Intrinsics, sim.TransformCamera(frame.CameraToWorld),
+            points);
     }
 
     private (List<V3>, List<double>, List<V3>, List<double>) Pairs(List<(int FrameIndex, DepthFrame Frame)> shared)
@@ -72,8 +84,8 @@ public sealed class WindowStitcher(RobustSim3Settings? settings = null, int pixe
             {
                 var i = v * current.Width + u;
                 if (!DepthFrame.IsValidDepth(current.Depth[i]) || !DepthFrame.IsValidDepth(previous.Depth[i])) continue;
-                source.Add(Unproject(current, u, v, i));
-                target.Add(Unproject(previous, u, v, i));
+                source.Add(current.WorldPoint(u, v, i));
+                target.Add(previous.WorldPoint(u, v, i));
                 sourceConfidence.Add(current.Confidence?[i] ?? 1);
                 targetConfidence.Add(previous.Confidence?[i] ?? 1);
             }
@@ -81,6 +93,4 @@ public sealed class WindowStitcher(RobustSim3Settings? settings = null, int pixe
 
         return (source, sourceConfidence, target, targetConfidence);
     }
-
-    private static V3 Unproject(DepthFrame frame, int u, int v, int i) => frame.CameraToWorld.Apply(frame.Intrinsics.Ray(u, v) * frame.Depth[i]);
 }

@@ -11,7 +11,7 @@ public sealed record VoxelFusionSettings(double VoxelSize = 0.01)
     }
 }
 
-/// <summary>Unprojects frames into a sparse voxel grid and averages position, colour and view direction per voxel.
+/// <summary>Unprojects frames (or takes their point maps) into a sparse voxel grid and averages position, colour and view direction per voxel.
 /// Add frames in a fixed order: the output order is the order voxels were first touched, so it is deterministic.</summary>
 public sealed class VoxelFusion
 {
@@ -60,6 +60,7 @@ public sealed class VoxelFusion
         double r0 = r[0], r1 = r[1], r2 = r[2], r3 = r[3], r4 = r[4], r5 = r[5], r6 = r[6], r7 = r[7], r8 = r[8];
         var c = frame.CameraToWorld.T;
         var depth = frame.Depth;
+        var points = frame.WorldPoints;
         var rgb = frame.Rgb;
         var added = 0;
         for (var v = 0; v < frame.Height; v++)
@@ -69,8 +70,18 @@ public sealed class VoxelFusion
             {
                 var d = depth[i];
                 if (!DepthFrame.IsValidDepth(d) || (keep is not null && !keep[i])) continue;
-                double xc = (u - cx) * fx * d, yc = yRay * d, zc = d;
-                double x = r0 * xc + r1 * yc + r2 * zc + c.X, y = r3 * xc + r4 * yc + r5 * zc + c.Y, z = r6 * xc + r7 * yc + r8 * zc + c.Z;
+                double x, y, z;
+                if (points is null)
+                {
+                    double xc = (u - cx) * fx * d, yc = yRay * d, zc = d;
+                    (x, y, z) = (r0 * xc + r1 * yc + r2 * zc + c.X, r3 * xc + r4 * yc + r5 * zc + c.Y, r6 * xc + r7 * yc + r8 * zc + c.Z);
+                }
+                else
+                {
+                    (x, y, z) = (points[3 * i], points[3 * i + 1], points[3 * i + 2]);
+                    if (!double.IsFinite(x + y + z)) continue;
+                }
+
                 long ix = (long)Math.Floor(x * _inverse), iy = (long)Math.Floor(y * _inverse), iz = (long)Math.Floor(z * _inverse);
                 if (!VoxelKey.InRange(ix, iy, iz)) { PointsOutOfRange++; continue; }
                 var slot = _map.GetOrAdd(VoxelKey.Pack(ix, iy, iz), out var isNew);

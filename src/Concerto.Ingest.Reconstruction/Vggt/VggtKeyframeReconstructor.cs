@@ -9,7 +9,8 @@ namespace Concerto.Ingest.Reconstruction.Vggt;
 
 /// <summary>The `vggt` reconstructor over a run's keyframe images: windows of <paramref name="windowSize"/> keyframes
 /// overlapping by <paramref name="overlap"/> (long videos exceed what one VGGT pass handles well), each window one
-/// ONNX Runtime call, windows stitched into the first one's world by robust Sim(3) on their shared frames.</summary>
+/// ONNX Runtime call, windows stitched into the first one's world by robust Sim(3) on their shared frames. Fuses depth +
+/// cameras, or the point-map head when the model's settings ask for it (<see cref="VggtSettings.UsePointMap"/>).</summary>
 public sealed class VggtKeyframeReconstructor : IReconstructor
 {
     private readonly VggtModel _model;
@@ -51,7 +52,8 @@ public sealed class VggtKeyframeReconstructor : IReconstructor
             var window = vggt.Reconstruct(images, cancellationToken);
             Timing = (Timing.Inference + window.InferenceTime, Timing.Total + window.TotalTime);
 
-            var global = _stitcher.Add(window.Frames.Select((f, i) => (batch[i].FrameIndex, f.Depth)).ToList());
+            var pointMap = _model.Settings.UsePointMap;
+            var global = _stitcher.Add(window.Frames.Select((f, i) => (batch[i].FrameIndex, f.ForFusion(pointMap))).ToList());
             for (var i = 0; i < global.Count; i++)
             {
                 if (!emitted.Add(global[i].FrameIndex)) continue;

@@ -39,7 +39,19 @@ public sealed record RgbFrame
 /// <para><see cref="WorldPoints"/> ([H*W*3], world frame) and <see cref="WorldPointsConfidence"/> are set only when
 /// <see cref="VggtSettings.UsePointMap"/> is on (confidence 0 in the padding).</para></summary>
 public sealed record VggtFrame(DepthFrame Depth, VggtCamera NetworkCamera, VggtCamera OriginalCamera, float[]? WorldPoints,
-    float[]? WorldPointsConfidence);
+    float[]? WorldPointsConfidence)
+{
+    /// <summary>What fusion takes: <see cref="Depth"/>, or with the point-map branch the same frame carrying the world
+    /// points and their confidence instead.</summary>
+    public DepthFrame ForFusion(bool pointMap)
+    {
+        if (!pointMap) return Depth;
+        if (WorldPoints is null || WorldPointsConfidence is null)
+            throw new InvalidOperationException("the point-map branch needs a window reconstructed with UsePointMap");
+        var d = Depth;
+        return new DepthFrame(d.Width, d.Height, d.Depth, WorldPointsConfidence, d.Rgb, d.Intrinsics, d.CameraToWorld, WorldPoints);
+    }
+}
 
 /// <summary>A reconstructed window, with the time spent inside <see cref="InferenceSession.Run(RunOptions, IReadOnlyCollection{string}, IReadOnlyCollection{OrtValue}, IReadOnlyCollection{string})"/>
 /// and in the whole call (preprocessing, tensor copies and decoding make the difference).</summary>

@@ -5,6 +5,7 @@ using Concerto.Ingest.Core.Captures;
 using Concerto.Ingest.Core.Formats;
 using Concerto.Ingest.Media.Ffmpeg;
 using Concerto.Ingest.Core.Geometry;
+using Concerto.Ingest.Synthetic.Models;
 using Concerto.Ingest.Synthetic.Rendering;
 using Concerto.Ingest.Synthetic.Scenes;
 using OpenCvSharp;
@@ -28,6 +29,9 @@ public sealed record SynthSettings(int Seed, int Frames, int Width = 640, int He
     }
 }
 
+/// <summary>Also write a VGGT-signature model that returns this capture's ground truth (see <see cref="VggtOracleModel"/>).</summary>
+public sealed record OracleModelRequest(string Path, OracleWork? Work = null);
+
 public sealed record SynthResult(string Folder, int Frames, TimeSpan RenderTime, TimeSpan TotalTime, long VideoBytes, int Points);
 
 /// <summary>Renders a synthetic scene along its camera path into a capture folder: video.mp4 (H.264, frames piped
@@ -37,7 +41,8 @@ public sealed class SyntheticCaptureWriter(FfmpegTools tools)
 {
     public const string VideoFile = "video.mp4";
 
-    public async Task<SynthResult> WriteAsync(SynthSettings settings, string folder, IProgress<int>? progress, CancellationToken cancellationToken)
+    public async Task<SynthResult> WriteAsync(SynthSettings settings, string folder, IProgress<int>? progress, CancellationToken cancellationToken,
+        OracleModelRequest? oracleModel = null)
     {
         ArgumentNullException.ThrowIfNull(settings);
         settings.Validate();
@@ -59,6 +64,7 @@ public sealed class SyntheticCaptureWriter(FfmpegTools tools)
         var frames = new List<CaptureFrame>(settings.Frames);
         var renderTime = TimeSpan.Zero;
 
+        using var oracle = oracleModel is null ? null : new VggtOracleModel(oracleModel.Path, scene, intrinsics, oracleModel.Work);
         var videoPath = Path.Combine(folder, VideoFile);
         using (var encoder = ToolProcess.Start(tools.Ffmpeg, EncoderArguments(settings, videoPath), cancellationToken, redirectInput: true))
         {
@@ -71,6 +77,7 @@ public sealed class SyntheticCaptureWriter(FfmpegTools tools)
                 renderTime += renderClock.Elapsed;
 
                 await encoder.Input.WriteAsync(frame.Rgb, cancellationToken).ConfigureAwait(false);
+                oracle?.Add(pose, frame);
                 for (var p = 0; p < depthMm.Length; p++) depthMm[p] = (ushort)Math.Min(ushort.MaxValue, Math.Round(frame.Depth[p] * 1000));
                 var name = $"{i:D6}.png";
                 WritePng(Path.Combine(folder, "depth", name), depthMm, settings, MatType.CV_16UC1);
@@ -84,6 +91,8 @@ public sealed class SyntheticCaptureWriter(FfmpegTools tools)
             var exit = await encoder.WaitForExitAsync(cancellationToken).ConfigureAwait(false);
             if (exit != 0) throw new IOException($"ffmpeg could not encode {videoPath} (exit {exit}): {encoder.ErrorTail}");
         }
+
+        oracle?.Complete();
 
         var cloud = GroundTruthCloud.Sample(scene, settings.Points, settings.Seed);
         var cloudFolder = Path.Combine(folder, "pointcloud");
