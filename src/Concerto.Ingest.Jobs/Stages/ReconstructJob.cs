@@ -103,10 +103,8 @@ public sealed partial class ReconstructJob(
         await using (progress.ConfigureAwait(false))
         {
             progress.Report((0, frames.Count));
-            Directory.CreateDirectory(Path.Combine(staging, "depth"));
-            Directory.CreateDirectory(Path.Combine(staging, "confidence"));
             result = await ReconstructionPipeline.RunAsync(reconstructor, frames, settings, cancellationToken,
-                new Progress<int>(n => progress.Report((n, frames.Count))), (view, frame) => WriteDepth(staging, view, frame)).ConfigureAwait(false);
+                new Progress<int>(n => progress.Report((n, frames.Count))), (view, frame) => CloudFiles.WriteFrame(staging, view, frame)).ConfigureAwait(false);
         }
 
         var cameras = result.Views.Select(v => new CameraRow(v.FrameIndex, v.Time, v.CameraToWorld.ToMatrix4(), v.Intrinsics.Fx, v.Intrinsics.Fy,
@@ -143,16 +141,6 @@ public sealed partial class ReconstructJob(
             if (await ledger.ArtifactKeyAsync(runId, Stage.Reconstruct, CancellationToken.None).ConfigureAwait(false) != key) artifacts.Delete(key);
             throw;
         }
-    }
-
-    /// <summary>Per-frame depth (and confidence, when the reconstructor gives one) as float32 H x W arrays named by
-    /// frame index, in the reconstructor's units: multiply by the reconstruction's scale for scene units.</summary>
-    private static void WriteDepth(string staging, ReconstructedView view, DepthFrame frame)
-    {
-        var name = $"{view.FrameIndex:D7}.npy";
-        Npy.Write<float>(Path.Combine(staging, "depth", name), frame.Depth, frame.Height, frame.Width);
-        if (frame.Confidence is { } confidence)
-            Npy.Write<float>(Path.Combine(staging, "confidence", name), confidence, frame.Height, frame.Width);
     }
 
     /// <summary>posed when a capture.json beside the video describes it; vggt when a model is set; else none (with why).</summary>

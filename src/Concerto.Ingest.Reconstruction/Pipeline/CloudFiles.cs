@@ -5,8 +5,8 @@ using Concerto.Ingest.Reconstruction.Fusion;
 
 namespace Concerto.Ingest.Reconstruction.Pipeline;
 
-/// <summary>Scene cloud files: Pointcept arrays (coord.npy float32, color.npy uint8, normal.npy float32) for trainers,
-/// and a binary PLY for viewers.</summary>
+/// <summary>Scene files: Pointcept arrays (coord.npy float32, color.npy uint8, normal.npy float32) for trainers, a
+/// binary PLY for viewers, and per-keyframe depth.</summary>
 public static class CloudFiles
 {
     public static void WriteNpy(string folder, FusedCloud cloud)
@@ -16,6 +16,23 @@ public static class CloudFiles
         Npy.Write<float>(Path.Combine(folder, "coord.npy"), cloud.Coord, cloud.Count, 3);
         Npy.Write<byte>(Path.Combine(folder, "color.npy"), cloud.Color, cloud.Count, 3);
         Npy.Write<float>(Path.Combine(folder, "normal.npy"), cloud.Normal, cloud.Count, 3);
+    }
+
+    /// <summary>A keyframe's depth (and confidence, when the reconstructor gives one) as float32 H x W arrays named by
+    /// frame index under depth/ and confidence/, in the reconstructor's units: multiply by the scene's scale for scene
+    /// units.</summary>
+    public static void WriteFrame(string folder, ReconstructedView view, DepthFrame frame)
+    {
+        ArgumentNullException.ThrowIfNull(view);
+        ArgumentNullException.ThrowIfNull(frame);
+        var name = $"{view.FrameIndex:D7}.npy";
+        Directory.CreateDirectory(Path.Combine(folder, "depth"));
+        Npy.Write<float>(Path.Combine(folder, "depth", name), frame.Depth, frame.Height, frame.Width);
+        if (frame.Confidence is { } confidence)
+        {
+            Directory.CreateDirectory(Path.Combine(folder, "confidence"));
+            Npy.Write<float>(Path.Combine(folder, "confidence", name), confidence, frame.Height, frame.Width);
+        }
     }
 
     public static void WritePly(string path, FusedCloud cloud)

@@ -36,7 +36,8 @@ public sealed record ReconstructionResult(FusedCloud Cloud, IReadOnlyList<Recons
 public static class ReconstructionPipeline
 {
     /// <summary>Runs the chain; <paramref name="framesDone"/> hears the number of keyframes fused so far, and
-    /// <paramref name="onFrame"/> sees each frame as it streams by (to store per-frame depth without keeping it).</summary>
+    /// <paramref name="onFrame"/> sees each frame as it streams by (to store per-frame depth without keeping it; it may
+    /// run on several threads at once, for different frames).</summary>
     public static async Task<ReconstructionResult> RunAsync(IReconstructor reconstructor, IReadOnlyList<KeyframeRef> keyframes,
         ReconstructionSettings settings, CancellationToken cancellationToken, IProgress<int>? framesDone = null,
         Action<ReconstructedView, DepthFrame>? onFrame = null)
@@ -46,16 +47,38 @@ public static class ReconstructionPipeline
         var fusion = new VoxelFusion(new VoxelFusionSettings(settings.VoxelSize));
         var views = new List<ReconstructedView>();
         var perFrame = new List<FrameMetrics>();
-        bool[]? keep = null;
-        await foreach (var (view, frame) in reconstructor.ReconstructAsync(keyframes, cancellationToken).ConfigureAwait(false))
+
+        // Each frame's confidence filter and onFrame run on the thread pool, a few frames ahead of fusion, which takes
+        // them in arrival order (so the cloud does not depend on scheduling).
+        var ahead = new Queue<Task<Filtered>>();
+        void Fuse(Filtered f)
         {
-            if (keep is null || keep.Length != frame.Depth.Length) keep = new bool[frame.Depth.Length];
-            var filter = ConfidenceFilter.Apply(frame, settings.Confidence, keep);
-            fusion.Add(frame, keep);
-            onFrame?.Invoke(view, frame);
-            views.Add(view);
-            perFrame.Add(new FrameMetrics(view.FrameIndex, filter.Valid, filter.Kept, filter.P10, filter.P50, filter.P90));
+            fusion.Add(f.Frame, f.Keep);
+            views.Add(f.View);
+            perFrame.Add(new FrameMetrics(f.View.FrameIndex, f.Result.Valid, f.Result.Kept, f.Result.P10, f.Result.P50, f.Result.P90));
             framesDone?.Report(views.Count);
+        }
+
+        try
+        {
+            await foreach (var (view, frame) in reconstructor.ReconstructAsync(keyframes, cancellationToken).ConfigureAwait(false))
+            {
+                ahead.Enqueue(Task.Run(() =>
+                {
+                    var keep = new bool[frame.Depth.Length];
+                    var result = ConfidenceFilter.Apply(frame, settings.Confidence, keep);
+                    onFrame?.Invoke(view, frame);
+                    return new Filtered(view, frame, keep, result);
+                }, cancellationToken));
+                while (ahead.Count > Environment.ProcessorCount) Fuse(await ahead.Dequeue().ConfigureAwait(false));
+            }
+
+            while (ahead.Count > 0) Fuse(await ahead.Dequeue().ConfigureAwait(false));
+        }
+        finally
+        {
+            // On failure, let frames still being filtered or written finish before the caller cleans up.
+            await Task.WhenAll(ahead.Select(t => t.ContinueWith(_ => { }, TaskScheduler.Default))).ConfigureAwait(false);
         }
 
         if (views.Count == 0) throw new InvalidOperationException("the reconstructor produced no frames");
@@ -74,6 +97,8 @@ public static class ReconstructionPipeline
             floor.Found ? floor.Floor.TiltDegrees : null, floor.Failure, toScene.Scale, perFrame);
         return new ReconstructionResult(cloud, sceneViews, toScene, reconstructor.Method, reconstructor.ModelHash, metrics);
     }
+
+    private sealed record Filtered(ReconstructedView View, DepthFrame Frame, bool[] Keep, ConfidenceFilterResult Result);
 
     /// <summary>Without a floor, level by the cameras' mean up direction alone.</summary>
     private static RigidTransform Levelling(V3 up) => new(GravityAlignment.RotationTo(up.Normalized, V3.UnitZ), V3.Zero);

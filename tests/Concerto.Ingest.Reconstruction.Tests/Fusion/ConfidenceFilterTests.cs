@@ -25,6 +25,36 @@ public class ConfidenceFilterTests
         Assert.Equal(5, result.Kept);
     }
 
+    [Theory]
+    [InlineData(1, 200_000, 30)]   // few distinct values: long runs of ties at the cut
+    [InlineData(2, 150_000, 50)]
+    [InlineData(3, 77_777, 90)]
+    public void Apply_DropsExactlyThePercentile_AndNothingAboveTheCut_OnLargeFrames(int seed, int n, double percentile)
+    {
+        var random = new Random(seed);
+        var depth = new float[n];
+        var conf = new float[n];
+        for (var i = 0; i < n; i++)
+        {
+            depth[i] = random.Next(20) == 0 ? 0 : 1;
+            conf[i] = seed == 1 ? random.Next(7) : (float)(1 + 10 * random.NextDouble());
+        }
+
+        var keep = new bool[n];
+        var result = ConfidenceFilter.Apply(Frame(depth, conf), new ConfidenceFilterSettings(Percentile: percentile), keep);
+
+        var valid = Enumerable.Range(0, n).Where(i => depth[i] > 0).ToList();
+        var drop = (int)Math.Floor(valid.Count * percentile / 100);
+        Assert.Equal((valid.Count, valid.Count - drop), (result.Valid, result.Kept));
+        Assert.Equal(valid.Count - drop, keep.Count(k => k));
+        var lowestKept = valid.Where(i => keep[i]).Min(i => conf[i]);
+        var highestDropped = valid.Where(i => !keep[i]).Max(i => conf[i]);
+        Assert.True(highestDropped <= lowestKept);
+        var sorted = valid.Select(i => conf[i]).Order().ToArray();
+        Assert.Equal(sorted[drop - 1], highestDropped);
+        Assert.InRange(result.P50!.Value, sorted[(int)(0.45 * sorted.Length)], sorted[(int)(0.55 * sorted.Length)]);
+    }
+
     [Fact]
     public void Apply_KeepsAtOrAboveThreshold_WhenAbsolute()
     {
