@@ -71,6 +71,18 @@ public sealed record PinholeIntrinsics(int Width, int Height, double Fx, double 
 
     public V3 Ray(double u, double v) => new((u - Cx) / Fx, (v - Cy) / Fy, 1);
 
+    /// <summary>The same camera for the image resized to <paramref name="width"/> x <paramref name="height"/>
+    /// (centre-aligned resize: u' + 0.5 = (u + 0.5) * width / Width).</summary>
+    public PinholeIntrinsics ScaledTo(int width, int height)
+    {
+        if (width == Width && height == Height) return this;
+        double sx = (double)width / Width, sy = (double)height / Height;
+        return new PinholeIntrinsics(width, height, Fx * sx, Fy * sy, (Cx + 0.5) * sx - 0.5, (Cy + 0.5) * sy - 0.5);
+    }
+
+    /// <summary>Row-major 3x3 camera matrix.</summary>
+    public double[] ToMatrix3() => [Fx, 0, Cx, 0, Fy, Cy, 0, 0, 1];
+
     /// <summary>Pixel coordinates of a camera-frame point (z must be positive).</summary>
     public (double U, double V) Project(V3 camera) => (Fx * camera.X / camera.Z + Cx, Fy * camera.Y / camera.Z + Cy);
 }

@@ -8,7 +8,8 @@ public sealed record PipelineProfile(
     string Name,
     int Version,
     DecodeSettings Decode,
-    ReconstructSettings? Reconstruct = null);
+    ReconstructSettings? Reconstruct = null,
+    SegmentSettings? Segment = null);
 
 /// <summary>How the reconstruct stage lifts keyframes to a scene cloud.</summary>
 /// <param name="Method">auto: posed when a capture.json describes the video, else vggt when a model is set, else none.</param>
@@ -30,6 +31,35 @@ public sealed record ReconstructSettings(
 {
     public static ReconstructSettings Default { get; } = new();
 }
+
+/// <summary>How the segment stage cuts a scene into training samples of 1 point cloud + 4 views.</summary>
+/// <param name="Views">covisibility: every pair of the 4 views shares at least <see cref="MinCovisibility"/> of the
+/// smaller view's visible points and lies at least <see cref="MinBaseline"/> apart; poseGap: the RealEstate10K rule,
+/// consecutive views <see cref="MinFrameGap"/>-<see cref="MaxFrameGap"/> video frames apart with rotation (degrees) +
+/// 20 x translation in [<see cref="MinPoseScore"/>, <see cref="MaxPoseScore"/>].</param>
+/// <param name="MaxOverlap">A segment shares at most this fraction of its points with any earlier segment of the scene.</param>
+/// <param name="GridSize">Optional grid sampling of the segment cloud (scene units); null keeps every visible point.</param>
+/// <param name="MinPoints">Segments with fewer points are not kept.</param>
+/// <param name="MaxSegments">Per scene; 0 = no limit.</param>
+public sealed record SegmentSettings(
+    ViewSelectionMode Views = ViewSelectionMode.Covisibility,
+    int ViewsPerSegment = 4,
+    double MinCovisibility = 0.3,
+    double MinBaseline = 0.1,
+    int MinFrameGap = 15,
+    int MaxFrameGap = 135,
+    double MinPoseScore = 5,
+    double MaxPoseScore = 40,
+    double MaxOverlap = 0.5,
+    double? GridSize = null,
+    int MinPoints = 1000,
+    int MaxSegments = 0)
+{
+    public static SegmentSettings Default { get; } = new();
+}
+
+[JsonConverter(typeof(JsonStringEnumConverter<ViewSelectionMode>))]
+public enum ViewSelectionMode { Covisibility, PoseGap }
 
 [JsonConverter(typeof(JsonStringEnumConverter<PointSource>))]
 public enum PointSource { Depth, PointMap }

@@ -48,7 +48,8 @@ public sealed record ProfileDocument(PipelineProfile Profile, string CanonicalJs
             throw new ProfileException($"{source}: {e.Message}", e);
         }
 
-        profile = profile with { Decode = profile.Decode ?? DecodeSettings.Default, Reconstruct = profile.Reconstruct ?? ReconstructSettings.Default };
+        profile = profile with { Decode = profile.Decode ?? DecodeSettings.Default, Reconstruct = profile.Reconstruct ?? ReconstructSettings.Default,
+            Segment = profile.Segment ?? SegmentSettings.Default };
         Validate(profile, source);
 
         var canonical = Canonicalize(obj)!.ToJsonString();
@@ -75,6 +76,16 @@ public sealed record ProfileDocument(PipelineProfile Profile, string CanonicalJs
         if (r.VoxelSize <= 0) errors.Add("reconstruct.voxelSize must be > 0");
         if (r.ConfidencePercentile is < 0 or >= 100) errors.Add("reconstruct.confidencePercentile must be in [0, 100)");
         if (r.TargetZRange is <= 0) errors.Add("reconstruct.targetZRange must be > 0 or null");
+        var g = p.Segment ?? SegmentSettings.Default;
+        if (g.ViewsPerSegment is < 1 or > 4) errors.Add("segment.viewsPerSegment must be in [1, 4]");
+        if (g.MinCovisibility is < 0 or > 1) errors.Add("segment.minCovisibility must be in [0, 1]");
+        if (g.MinBaseline < 0) errors.Add("segment.minBaseline must be >= 0");
+        if (g.MinFrameGap < 1 || g.MaxFrameGap < g.MinFrameGap) errors.Add("segment.minFrameGap must be >= 1 and <= maxFrameGap");
+        if (g.MinPoseScore < 0 || g.MaxPoseScore < g.MinPoseScore) errors.Add("segment.minPoseScore must be >= 0 and <= maxPoseScore");
+        if (g.MaxOverlap is < 0 or > 1) errors.Add("segment.maxOverlap must be in [0, 1]");
+        if (g.GridSize is <= 0) errors.Add("segment.gridSize must be > 0 or null");
+        if (g.MinPoints < 1) errors.Add("segment.minPoints must be >= 1");
+        if (g.MaxSegments < 0) errors.Add("segment.maxSegments must be >= 0 (0 = no limit)");
         if (errors.Count > 0)
             throw new ProfileException($"{source}: invalid profile: {string.Join("; ", errors)}.");
     }

@@ -62,7 +62,10 @@ public sealed class VggtKeyframeReconstructor : IReconstructor
                 {
                     if (!emitted.Add(global[i].FrameIndex)) continue;
                     var frame = global[i].Frame;
-                    yield return (new ReconstructedView(batch[i].FrameIndex, batch[i].Time, frame.CameraToWorld, frame.Intrinsics), frame);
+                    // The view's intrinsics are in the keyframe's own pixels (resize and crop/pad undone); the depth frame
+                    // keeps the network grid's.
+                    var keyframeIntrinsics = window.Frames[i].OriginalCamera.Intrinsics;
+                    yield return (new ReconstructedView(batch[i].FrameIndex, batch[i].Time, frame.CameraToWorld, keyframeIntrinsics), frame);
                 }
             }
         }
