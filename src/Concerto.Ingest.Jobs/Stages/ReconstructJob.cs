@@ -1,7 +1,6 @@
 using System.Diagnostics;
 using System.Text.Json;
 using Concerto.Ingest.Core.Captures;
-using Concerto.Ingest.Core.Formats;
 using Concerto.Ingest.Core.Media;
 using Concerto.Ingest.Core.Pipeline;
 using Concerto.Ingest.Core.Profiles;

@@ -87,7 +87,7 @@ public sealed class VggtOracleModel : IDisposable
 
         // In the model's world (first camera, scaled): X_c' = s X_c and X = C0 X', so E' = (R_wc R0, s (R_wc t0 + t_wc)).
         var worldToCamera = cameraToWorld.Inverse();
-        var local = new RigidTransform(Compose(worldToCamera.R, _worldFromFirst.R), worldToCamera.Apply(_worldFromFirst.T) * _scale);
+        var local = new RigidTransform((Mat3.FromArray(worldToCamera.R) * Mat3.FromArray(_worldFromFirst.R)).ToArray(), worldToCamera.Apply(_worldFromFirst.T) * _scale);
         _worldToCamera.Add(local);
         _poses.Add(PoseEncoding.Encode(local, _network));
 
@@ -217,15 +217,6 @@ public sealed class VggtOracleModel : IDisposable
         g.Node("Mul", ["work_mean", "zero"], ["work_zero"]);
         g.Node("Add", [depth, "work_zero"], ["depth_worked"]);
         return "depth_worked";
-    }
-
-    private static double[] Compose(double[] a, double[] b)
-    {
-        var m = new double[9];
-        for (var r = 0; r < 3; r++)
-        for (var c = 0; c < 3; c++)
-            m[3 * r + c] = a[3 * r] * b[c] + a[3 * r + 1] * b[3 + c] + a[3 * r + 2] * b[6 + c];
-        return m;
     }
 
     private static AttributeProto Int(string name, long value) =>
