@@ -15,42 +15,8 @@ using Microsoft.Extensions.Logging;
 namespace Concerto.Ingest.Jobs.Tests;
 
 /// <summary>The real job path: Hangfire on PostgreSQL, ffprobe/ffmpeg, OpenCV, binary COPY, artifact publishing.</summary>
-public sealed class IngestPipelineTests : IAsyncLifetime
+public sealed class IngestPipelineTests : PipelineTestBase
 {
-    private readonly TestDatabase _db = new();
-    private readonly string _artifacts = Directory.CreateTempSubdirectory("concerto-artifacts-").FullName;
-    private PipelineHost _pipeline = null!;
-
-    private static readonly ProfileDocument Profile = ProfileDocument.Parse(
-        File.ReadAllText(Path.Combine(AppContext.BaseDirectory, "pipelines", "video-default.json")), "video-default.json");
-
-    public async Task InitializeAsync()
-    {
-        await _db.InitializeAsync();
-        _pipeline = await PipelineHost.StartAsync(_db.ConnectionString, new StorageOptions { ArtifactRoot = _artifacts }, new MediaOptions(), new ReconstructionOptions(),
-            b => b.SetMinimumLevel(LogLevel.Warning), CancellationToken.None);
-        _pipeline.StartWorkers(Core.Pipeline.Stage.All, workerCount: 2, temporary: false);
-    }
-
-    public async Task DisposeAsync()
-    {
-        await _pipeline.DisposeAsync();
-        await _db.DisposeAsync();
-        Directory.Delete(_artifacts, recursive: true);
-    }
-
-    private async Task<IReadOnlyList<SourceProgress>> IngestAsync(ProfileDocument profile, bool force, params string[] inputs)
-    {
-        var submission = await _pipeline.Submitter.SubmitAsync(inputs, profile, force, CancellationToken.None);
-        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(120));
-        while (true)
-        {
-            var rows = await _pipeline.Status.BatchProgressAsync(submission.BatchId, timeout.Token);
-            if (rows.All(r => r.IsFinished)) return rows;
-            await Task.Delay(100, timeout.Token);
-        }
-    }
-
     [Fact]
     public async Task Ingest_IndexesKeyframesAndFiles_WhenVideoIsValid()
     {
@@ -60,14 +26,14 @@ public sealed class IngestPipelineTests : IAsyncLifetime
         var row = Assert.Single(rows);
         Assert.True(row.Succeeded, row.Error);
         Assert.Equal(8, row.Keyframes);
-        Assert.Equal(1, await _db.CountAsync("SELECT count(*) FROM videos"));
-        Assert.Equal(120, await _db.CountAsync("SELECT count(*) FROM frame_scores WHERE run_id = $1", row.RunId!.Value));
+        Assert.Equal(1, await Db.CountAsync("SELECT count(*) FROM videos"));
+        Assert.Equal(120, await Db.CountAsync("SELECT count(*) FROM frame_scores WHERE run_id = $1", row.RunId!.Value));
 
-        var keyframes = await new KeyframeIndex(_db.DataSource).ListKeyframesAsync(row.RunId.Value, CancellationToken.None);
+        var keyframes = await new KeyframeIndex(Db.DataSource).ListKeyframesAsync(row.RunId.Value, CancellationToken.None);
         Assert.Equal(8, keyframes.Count);
-        Assert.All(keyframes, k => Assert.True(File.Exists(Path.Combine(_artifacts, k.ArtifactKey)), k.ArtifactKey));
+        Assert.All(keyframes, k => Assert.True(File.Exists(Path.Combine(Artifacts, k.ArtifactKey)), k.ArtifactKey));
         Assert.All(keyframes, k => Assert.Equal((518, 292), (k.Width, k.Height)));
-        Assert.Empty(Directory.EnumerateFileSystemEntries(Path.Combine(_artifacts, ".staging")));
+        Assert.Empty(Directory.EnumerateFileSystemEntries(Path.Combine(Artifacts, ".staging")));
     }
 
     [Fact]
@@ -83,11 +49,11 @@ public sealed class IngestPipelineTests : IAsyncLifetime
         var second = await IngestAsync(Profile, false, video);        // and again later
 
         Assert.True(Assert.Single(second).Succeeded);
-        Assert.Equal(1, await _db.CountAsync("SELECT count(*) FROM videos"));
-        Assert.Equal(1, await _db.CountAsync("SELECT count(*) FROM runs"));
-        Assert.Equal(1, await _db.CountAsync("SELECT executions FROM run_stages WHERE stage = 'decode'"));
-        Assert.Equal(90, await _db.CountAsync("SELECT count(*) FROM frame_scores"));
-        Assert.Equal(6, await _db.CountAsync("SELECT count(*) FROM keyframes"));
+        Assert.Equal(1, await Db.CountAsync("SELECT count(*) FROM videos"));
+        Assert.Equal(1, await Db.CountAsync("SELECT count(*) FROM runs"));
+        Assert.Equal(1, await Db.CountAsync("SELECT executions FROM run_stages WHERE stage = 'decode'"));
+        Assert.Equal(90, await Db.CountAsync("SELECT count(*) FROM frame_scores"));
+        Assert.Equal(6, await Db.CountAsync("SELECT count(*) FROM keyframes"));
     }
 
     [Fact]
@@ -101,15 +67,15 @@ public sealed class IngestPipelineTests : IAsyncLifetime
         var forcedKey = await ScalarTextAsync("SELECT artifact_key FROM run_stages WHERE stage = 'decode' AND run_id = $1", forced.RunId!.Value);
         Assert.Equal(first.RunId, forced.RunId);
         Assert.NotEqual(firstKey, forcedKey);
-        Assert.False(Directory.Exists(Path.Combine(_artifacts, firstKey)));   // old outputs removed
-        Assert.Equal(6, await _db.CountAsync("SELECT count(*) FROM keyframes"));  // replaced, not added
-        Assert.Equal(2, await _db.CountAsync("SELECT executions FROM run_stages WHERE stage = 'decode' AND run_id = $1", first.RunId.Value));
+        Assert.False(Directory.Exists(Path.Combine(Artifacts, firstKey)));   // old outputs removed
+        Assert.Equal(6, await Db.CountAsync("SELECT count(*) FROM keyframes"));  // replaced, not added
+        Assert.Equal(2, await Db.CountAsync("SELECT executions FROM run_stages WHERE stage = 'decode' AND run_id = $1", first.RunId.Value));
 
         var json = Profile.CanonicalJson.Replace("\"fps\":2", "\"fps\":1", StringComparison.Ordinal);
         var other = Assert.Single(await IngestAsync(ProfileDocument.Parse(json, "fps1"), false, video));
         Assert.NotEqual(first.RunId, other.RunId);                 // another profile = another run of the same video
         Assert.Equal(3, other.Keyframes);
-        Assert.Equal(1, await _db.CountAsync("SELECT count(*) FROM videos"));
+        Assert.Equal(1, await Db.CountAsync("SELECT count(*) FROM videos"));
     }
 
     [Fact]
@@ -154,7 +120,7 @@ public sealed class IngestPipelineTests : IAsyncLifetime
             Assert.All(rows, r => Assert.True(r.Succeeded, r.Error));
 
             var posed = rows[0];
-            var scene = await new ReconstructionIndex(_db.DataSource).GetAsync(posed.RunId!.Value, CancellationToken.None);
+            var scene = await new ReconstructionIndex(Db.DataSource).GetAsync(posed.RunId!.Value, CancellationToken.None);
             Assert.NotNull(scene);
             Assert.Equal(("posed", (string?)null), (scene.Value.Scene.Method, scene.Value.Scene.ModelHash));
             Assert.True(scene.Value.Scene.Points > 5000, $"{scene.Value.Scene.Points} points");
@@ -162,18 +128,18 @@ public sealed class IngestPipelineTests : IAsyncLifetime
             Assert.Equal(posed.Keyframes, scene.Value.Cameras.Count);            // one camera per keyframe
             Assert.Equal(posed.ScenePoints, scene.Value.Scene.Points);
             foreach (var file in new[] { "coord.npy", "color.npy", "normal.npy", "scene.ply", "cameras.json" })
-                Assert.True(File.Exists(Path.Combine(_artifacts, scene.Value.Scene.ArtifactKey, file)), file);
+                Assert.True(File.Exists(Path.Combine(Artifacts, scene.Value.Scene.ArtifactKey, file)), file);
             // Per-keyframe depth at the capture's resolution, in metres for a posed capture.
             foreach (var camera in scene.Value.Cameras)
             {
-                var (depth, shape) = Core.Formats.Npy.Read<float>(Path.Combine(_artifacts, scene.Value.Scene.ArtifactKey, "depth", $"{camera.FrameIndex:D7}.npy"));
+                var (depth, shape) = Core.Formats.Npy.Read<float>(Path.Combine(Artifacts, scene.Value.Scene.ArtifactKey, "depth", $"{camera.FrameIndex:D7}.npy"));
                 Assert.Equal([240, 320], shape);
                 Assert.InRange(depth.Where(d => d > 0).Average(), 0.5, 8.0);
             }
 
             // A plain video has no reconstructor here (no capture, no model): the stage ends, saying why.
-            Assert.Null(await new ReconstructionIndex(_db.DataSource).GetAsync(rows[1].RunId!.Value, CancellationToken.None));
-            Assert.Equal(1, await _db.CountAsync(
+            Assert.Null(await new ReconstructionIndex(Db.DataSource).GetAsync(rows[1].RunId!.Value, CancellationToken.None));
+            Assert.Equal(1, await Db.CountAsync(
                 "SELECT count(*) FROM run_stages WHERE run_id = $1 AND stage = 'reconstruct' AND state = 'succeeded' AND metrics->>'skipped' LIKE 'no reconstructor%'",
                 rows[1].RunId!.Value));
         }
@@ -214,7 +180,7 @@ public sealed class IngestPipelineTests : IAsyncLifetime
 
             var row = Assert.Single(await IngestAsync(profile, false, Path.Combine(capture, SyntheticCaptureWriter.VideoFile)));
             Assert.True(row.Succeeded, row.Error);
-            var stored = await new ReconstructionIndex(_db.DataSource).GetAsync(row.RunId!.Value, CancellationToken.None);
+            var stored = await new ReconstructionIndex(Db.DataSource).GetAsync(row.RunId!.Value, CancellationToken.None);
             Assert.NotNull(stored);
             var (scene, cameras) = stored.Value;
             Assert.Equal("vggt", scene.Method);
@@ -223,7 +189,7 @@ public sealed class IngestPipelineTests : IAsyncLifetime
             Assert.True(cameras.Count >= 7, $"{cameras.Count} keyframes: too few for several windows");
             Assert.True(scene.FloorFound);
 
-            var (coord, _) = Core.Formats.Npy.Read<float>(Path.Combine(_artifacts, scene.ArtifactKey, "coord.npy"));
+            var (coord, _) = Core.Formats.Npy.Read<float>(Path.Combine(Artifacts, scene.ArtifactKey, "coord.npy"));
             var report = Reconstruction.Evaluation.GroundTruthEvaluation.Evaluate(capture,
                 cameras.Select(c => (c.Time, new Core.Geometry.V3(c.CameraToWorld[3], c.CameraToWorld[7], c.CameraToWorld[11]))).ToList(), coord);
             Assert.True(report.Alignment.MaxPositionError < 0.00001, $"camera error {report.Alignment.MaxPositionError * 1000:0.0000} mm");
@@ -247,10 +213,9 @@ public sealed class IngestPipelineTests : IAsyncLifetime
     public async Task GivingUpOnAJob_FailsItsSource_SoNobodyWaitsForever()
     {
         // Replace this class's pipeline by one with no workers: its jobs stay queued until we fail one.
-        await _pipeline.DisposeAsync();
-        var idle = await PipelineHost.StartAsync(_db.ConnectionString, new StorageOptions { ArtifactRoot = _artifacts },
-            new MediaOptions(), new ReconstructionOptions(), b => b.SetMinimumLevel(LogLevel.Warning), CancellationToken.None);
-        _pipeline = idle; // disposed with the class
+        await Pipeline.DisposeAsync();
+        var idle = await StartPipelineAsync();
+        Pipeline = idle; // disposed with the class
         var video = await TestVideos.PatternAsync(seconds: 1);
         var submission = await idle.Submitter.SubmitAsync([video], Profile, false, CancellationToken.None);
 
@@ -270,7 +235,7 @@ public sealed class IngestPipelineTests : IAsyncLifetime
 
     private async Task<string> ScalarTextAsync(string sql, long arg)
     {
-        await using var command = _db.DataSource.CreateCommand(sql);
+        await using var command = Db.DataSource.CreateCommand(sql);
         command.Parameters.Add(new Npgsql.NpgsqlParameter { Value = arg });
         return (string)(await command.ExecuteScalarAsync())!;
     }

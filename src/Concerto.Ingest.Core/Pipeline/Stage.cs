@@ -10,8 +10,11 @@ public static class Stage
     /// <summary>Keyframes to cameras, depth and a fused scene cloud; the GPU queue when a VGGT model runs.</summary>
     public const string Reconstruct = "reconstruct";
 
+    /// <summary>The scene cut into training segments (1 point cloud + 4 images with correspondences), indexed.</summary>
+    public const string Segment = "segment";
+
     /// <summary>Every stage queue, in pipeline order.</summary>
-    public static IReadOnlyList<string> All { get; } = [Probe, Decode, Reconstruct];
+    public static IReadOnlyList<string> All { get; } = [Probe, Decode, Reconstruct, Segment];
 
     /// <summary>The stage whose end is the end of a source's pipeline.</summary>
     public static string Last => All[^1];

@@ -69,6 +69,8 @@ public static class PipelineServices
         services.AddTransient<DecodeJob>();
         services.AddTransient<ReconstructJob>();
         services.AddSingleton<ReconstructionIndex>();
+        services.AddTransient<SegmentJob>();
+        services.AddSingleton<SegmentIndex>();
         services.AddSingleton<Reconstruction.Posed.CaptureReader>();
         services.AddSingleton<IngestSubmitter>();
         services.AddSingleton<StageOutcomeFilter>();

@@ -11,12 +11,14 @@ namespace Concerto.Ingest.Jobs.Hosting;
 /// reason, so a watching `concerto ingest` and `concerto status` never wait on them forever.</summary>
 public sealed class StageOutcomeFilter(IngestCatalog catalog, StageLedger ledger) : IApplyStateFilter
 {
+    private static readonly Type[] StageJobs = [typeof(ProbeJob), typeof(DecodeJob), typeof(ReconstructJob), typeof(SegmentJob)];
+
     public void OnStateApplied(ApplyStateContext context, IWriteOnlyTransaction transaction)
     {
         ArgumentNullException.ThrowIfNull(context);
         if (context.NewState is not FailedState failed) return;
         var job = context.BackgroundJob.Job;
-        if (job is null || (job.Type != typeof(ProbeJob) && job.Type != typeof(DecodeJob)) || job.Args.Count == 0 || job.Args[0] is not long sourceId)
+        if (job is null || !StageJobs.Contains(job.Type) || job.Args.Count == 0 || job.Args[0] is not long sourceId)
             return;
 
         var reason = $"{job.Type.Name} gave up: {failed.Exception.Message}";

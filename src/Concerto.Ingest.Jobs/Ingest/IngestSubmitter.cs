@@ -26,7 +26,8 @@ public sealed class IngestSubmitter(IngestCatalog catalog, IBackgroundJobClient 
         {
             var probe = jobs.Enqueue<ProbeJob>(j => j.RunAsync(sourceId, null, CancellationToken.None));
             var decode = jobs.ContinueJobWith<DecodeJob>(probe, j => j.RunAsync(sourceId, null, CancellationToken.None));
-            jobs.ContinueJobWith<ReconstructJob>(decode, j => j.RunAsync(sourceId, null, CancellationToken.None));
+            var reconstruct = jobs.ContinueJobWith<ReconstructJob>(decode, j => j.RunAsync(sourceId, null, CancellationToken.None));
+            jobs.ContinueJobWith<SegmentJob>(reconstruct, j => j.RunAsync(sourceId, null, CancellationToken.None));
         }
 
         return new IngestSubmission(batchId, paths);

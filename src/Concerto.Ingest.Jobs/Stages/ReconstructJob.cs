@@ -19,7 +19,7 @@ namespace Concerto.Ingest.Jobs.Stages;
 
 /// <summary>Stage 3: lift the run's keyframes to cameras and depth (posed capture or VGGT), fuse them into a levelled,
 /// normalised scene cloud, and store the cloud (npy, PLY), cameras and metrics. A run with no reconstructor available
-/// (no capture.json, no model) ends the stage with that reason recorded instead of a scene.</summary>
+/// (no capture.json, no model) ends the stage with that reason recorded instead of a scene. The segment stage follows.</summary>
 public sealed partial class ReconstructJob(
     IngestCatalog catalog, StageLedger ledger, KeyframeIndex keyframes, ReconstructionIndex index, FolderArtifactStore artifacts,
     CaptureReader captures, ReconstructionOptions options, ILogger<ReconstructJob> logger)
@@ -83,8 +83,8 @@ public sealed partial class ReconstructJob(
             FolderArtifactStore.DiscardStaging(staging);
         }
 
+        // Committed: the source's end is the last stage's to record.
         StageEndings.DeletePrevious(artifacts, previous, (key, reason) => LogCleanupFailed(logger, key, reason));
-        await catalog.SetSourceStateAsync(sourceId, SourceState.Succeeded, CancellationToken.None).ConfigureAwait(false);
     }
 
     private async Task<string?> ReconstructAsync(long runId, string jobId, IReconstructor reconstructor, List<KeyframeRef> frames,

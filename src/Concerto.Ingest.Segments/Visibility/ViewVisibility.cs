@@ -61,20 +61,18 @@ public sealed record ViewVisibility(int[] Points, float[] U, float[] V, float[] 
             var yc = r[3] * x + r[4] * y + r[5] * zz + t.Y;
             var pu = k.Fx * xc / zc + k.Cx;
             var pv = k.Fy * yc / zc + k.Cy;
+            var radius = Math.Min(settings.MaxSplatRadius, (int)Math.Ceiling(spread / zc));
+            // A point just outside the image still splats into it: its square is what hides the border pixels.
+            if (!(pu > -0.5 - radius && pu < w - 0.5 + radius && pv > -0.5 - radius && pv < h - 0.5 + radius)) continue;
             var iu = (int)Math.Round(pu);
             var iv = (int)Math.Round(pv);
-            if (iu < 0 || iv < 0 || iu >= w || iv >= h) continue;
-            pixel[i] = iv * w + iu;
-            (u[i], v[i], z[i]) = ((float)pu, (float)pv, (float)zc);
-
-            var radius = Math.Min(settings.MaxSplatRadius, (int)Math.Ceiling(spread / zc));
-            var depth = (float)zc;
-            if (radius <= 0)
+            if (iu >= 0 && iv >= 0 && iu < w && iv < h)
             {
-                if (depth < buffer[pixel[i]]) buffer[pixel[i]] = depth;
-                continue;
+                pixel[i] = iv * w + iu;
+                (u[i], v[i], z[i]) = ((float)pu, (float)pv, (float)zc);
             }
 
+            var depth = (float)zc;
             for (int y0 = Math.Max(0, iv - radius), y1 = Math.Min(h - 1, iv + radius), yy = y0; yy <= y1; yy++)
             for (int x0 = Math.Max(0, iu - radius), x1 = Math.Min(w - 1, iu + radius), xx = x0; xx <= x1; xx++)
             {

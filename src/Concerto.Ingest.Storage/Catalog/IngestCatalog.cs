@@ -128,6 +128,14 @@ public sealed class IngestCatalog(NpgsqlDataSource db)
         return rows.Count == 1 ? rows[0] : throw new KeyNotFoundException($"video {videoId} does not exist");
     }
 
+    /// <summary>The SHA-256 (hex) of a video's bytes: its identity across databases.</summary>
+    public async Task<string> GetVideoHashAsync(long videoId, CancellationToken cancellationToken)
+    {
+        var rows = await Sql.ListAsync(db, "SELECT encode(sha256, 'hex') FROM videos WHERE id = $1", r => r.GetString(0), cancellationToken, videoId)
+            .ConfigureAwait(false);
+        return rows.Count == 1 ? rows[0] : throw new KeyNotFoundException($"video {videoId} does not exist");
+    }
+
     /// <summary>Sets where a source stands after its own jobs ran (see <see cref="SourceState"/>).</summary>
     public Task SetSourceStateAsync(long sourceId, string state, CancellationToken cancellationToken) =>
         Sql.ExecuteAsync(db, "UPDATE sources SET state = $2, finished_at = now(), updated_at = now() WHERE id = $1",

@@ -1,0 +1,172 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text.Json;
+using Concerto.Ingest.Core.Formats;
+using Concerto.Ingest.Core.Geometry;
+using Concerto.Ingest.Core.Media;
+using Concerto.Ingest.Core.Pipeline;
+using Concerto.Ingest.Core.Profiles;
+using Concerto.Ingest.Segments.Pipeline;
+using Concerto.Ingest.Segments.Scenes;
+using Concerto.Ingest.Storage.Artifacts;
+using Concerto.Ingest.Storage.Catalog;
+using Hangfire;
+using Hangfire.Server;
+using Microsoft.Extensions.Logging;
+
+namespace Concerto.Ingest.Jobs.Stages;
+
+/// <summary>Stage 4: cut the run's scene into training segments (1 point cloud + 4 keyframes with depth-tested
+/// correspondences, labels when the source has label images), write them in the Pointcept layout and index them with
+/// binary COPY. The last stage: its end is the source's end.</summary>
+public sealed partial class SegmentJob(
+    IngestCatalog catalog, StageLedger ledger, KeyframeIndex keyframes, ReconstructionIndex reconstructions, SegmentIndex index,
+    FolderArtifactStore artifacts, ILogger<SegmentJob> logger)
+{
+    [Queue(Stage.Segment)]
+    [JobDisplayName("segment source {0}")]
+    [AutomaticRetry(Attempts = StageRetry.Attempts, DelaysInSeconds = [5, 30, 120])]
+    public async Task RunAsync(long sourceId, PerformContext? context, CancellationToken cancellationToken)
+    {
+        var source = await catalog.GetSourceAsync(sourceId, cancellationToken).ConfigureAwait(false);
+        if (source.RunId is not { } runId || source.VideoId is not { } videoId || source.State is SourceState.Rejected or SourceState.Failed) return;
+
+        var jobId = StageRetry.JobId(context);
+        if (await ledger.StateAsync(runId, Stage.Reconstruct, cancellationToken).ConfigureAwait(false) != StageState.Succeeded
+            || !await ledger.TryClaimAsync(runId, Stage.Segment, jobId, source.BatchId, source.Force, StageRetry.WorkerName, cancellationToken)
+                .ConfigureAwait(false))
+        {
+            await catalog.SetSourceStateAsync(sourceId, SourceState.Linked, cancellationToken).ConfigureAwait(false);
+            return;
+        }
+
+        var staging = artifacts.CreateStaging();
+        string? previous;
+        try
+        {
+            var profile = ProfileDocument.Parse(await catalog.GetProfileJsonAsync(source.ProfileHash, cancellationToken).ConfigureAwait(false),
+                $"profile {source.ProfileHash}").Profile;
+            var scene = await reconstructions.GetAsync(runId, cancellationToken).ConfigureAwait(false);
+            if (scene is null)
+            {
+                previous = await index.CommitAsync(runId, jobId, null, [], JsonSerializer.Serialize(new { skipped = "no reconstructed scene" }),
+                    cancellationToken).ConfigureAwait(false);
+            }
+            else
+            {
+                var keyPrefix = $"{(await catalog.GetVideoHashAsync(videoId, cancellationToken).ConfigureAwait(false))[..16]}-{source.ProfileHash[..8]}";
+                previous = await SegmentAsync(runId, jobId, source.Path, keyPrefix, scene.Value.Scene, scene.Value.Cameras, profile, staging,
+                    cancellationToken).ConfigureAwait(false);
+            }
+        }
+        catch (BadInputException e)
+        {
+            await StageEndings.FailAsync(catalog, ledger, Stage.Segment, sourceId, runId, jobId, e.Message, SourceState.Rejected).ConfigureAwait(false);
+            return;
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            var state = StageRetry.IsLastAttempt(context) ? SourceState.Failed : SourceState.Retrying;
+            await StageEndings.FailAsync(catalog, ledger, Stage.Segment, sourceId, runId, jobId, $"{source.Path}: segment failed: {e.Message}", state)
+                .ConfigureAwait(false);
+            throw;
+        }
+        finally
+        {
+            FolderArtifactStore.DiscardStaging(staging);
+        }
+
+        StageEndings.DeletePrevious(artifacts, previous, (key, reason) => LogCleanupFailed(logger, key, reason));
+        await catalog.SetSourceStateAsync(sourceId, SourceState.Succeeded, CancellationToken.None).ConfigureAwait(false);
+    }
+
+    private async Task<string?> SegmentAsync(long runId, string jobId, string videoPath, string keyPrefix, ReconstructionRow scene,
+        IReadOnlyList<CameraRow> cameras, PipelineProfile profile, string staging, CancellationToken cancellationToken)
+    {
+        var clock = Stopwatch.StartNew();
+        var settings = profile.Segment ?? SegmentSettings.Default;
+        var cloud = LoadCloud(artifacts.Resolve(scene.ArtifactKey));
+        var frames = (await keyframes.ListKeyframesAsync(runId, cancellationToken).ConfigureAwait(false)).ToDictionary(k => k.FrameIndex);
+        var views = cameras.Where(c => frames.ContainsKey(c.FrameIndex)).Select(c => ToView(c, frames[c.FrameIndex])).ToList();
+        var labels = CaptureLabels.Find(videoPath, views);
+        var spacing = (profile.Reconstruct ?? ReconstructSettings.Default).VoxelSize * scene.Scale;
+
+        SegmentationResult result;
+        var progress = new StageProgress(ledger, runId, Stage.Segment, jobId);
+        await using (progress.ConfigureAwait(false))
+        {
+            progress.Report((0, views.Count));
+            result = await Task.Run(() => SceneSegmenter.Run(cloud, views, settings, spacing, labels, staging, progress, cancellationToken),
+                cancellationToken).ConfigureAwait(false);
+        }
+
+        var projectionsPerSecond = result.Projections / Math.Max(result.VisibilityTime.TotalSeconds, 1e-9);
+        var metrics = JsonSerializer.Serialize(new
+        {
+            views = views.Count,
+            scenePoints = cloud.Count,
+            segments = result.Segments.Count,
+            meanPoints = result.Segments.Count > 0 ? Math.Round(result.Segments.Average(s => s.Points)) : 0,
+            correspondences = result.Segments.Sum(s => s.Images.Sum(i => (long)i.Rows)),
+            result.Labelled,
+            pointSpacing = spacing,
+            projections = result.Projections,
+            projectionsPerSecond = Math.Round(projectionsPerSecond),
+            visibilitySeconds = Math.Round(result.VisibilityTime.TotalSeconds, 3),
+            buildSeconds = Math.Round(result.BuildTime.TotalSeconds, 3),
+            seconds = Math.Round(clock.Elapsed.TotalSeconds, 3),
+        });
+
+        var key = artifacts.Publish(staging, $"runs/{runId}/segment");
+        try
+        {
+            var rows = result.Segments.Select((s, i) => ToRow(s, i, $"{keyPrefix}-{i:D4}", $"{key}/{SegmentationResult.FolderName(i)}", result.Labelled))
+                .ToList();
+            var previous = await index.CommitAsync(runId, jobId, key, rows, metrics, cancellationToken).ConfigureAwait(false);
+            LogSegmented(logger, runId, result.Segments.Count, views.Count, clock.Elapsed.TotalSeconds);
+            return previous;
+        }
+        catch
+        {
+            if (await ledger.ArtifactKeyAsync(runId, Stage.Segment, CancellationToken.None).ConfigureAwait(false) != key) artifacts.Delete(key);
+            throw;
+        }
+    }
+
+    private static SceneCloud LoadCloud(string folder)
+    {
+        var (coord, _) = Npy.Read<float>(Path.Combine(folder, "coord.npy"));
+        var (color, _) = Npy.Read<byte>(Path.Combine(folder, "color.npy"));
+        var (normal, _) = Npy.Read<float>(Path.Combine(folder, "normal.npy"));
+        return new SceneCloud(coord, color, normal);
+    }
+
+    /// <summary>The stored camera with its intrinsics in the keyframe image's pixels (posed captures store the capture's).</summary>
+    private SceneView ToView(CameraRow camera, KeyframeRow frame)
+    {
+        var intrinsics = new PinholeIntrinsics(camera.Width, camera.Height, camera.Fx, camera.Fy, camera.Cx, camera.Cy);
+        if (camera.Width != frame.Width || camera.Height != frame.Height) intrinsics = intrinsics.ScaledTo(frame.Width, frame.Height);
+        return new SceneView(camera.FrameIndex, camera.Time, RigidTransform.FromMatrix4(camera.CameraToWorld), intrinsics,
+            artifacts.Resolve(frame.ArtifactKey));
+    }
+
+    private static SegmentRow ToRow(Segments.Building.Segment s, int ordinal, string segmentKey, string artifactKey, bool labelled)
+    {
+        var images = s.Images.Select((m, slot) =>
+        {
+            var k = m.View.Intrinsics;
+            return new SegmentImageRow(slot, m.View.FrameIndex, m.View.Time, m.View.CameraToWorld.ToMatrix4(), k.Fx, k.Fy, k.Cx, k.Cy, k.Width,
+                k.Height, $"color/{slot.ToString(CultureInfo.InvariantCulture)}{Path.GetExtension(m.View.ImagePath)}", m.Rows, m.Coverage,
+                m.VisibleFraction);
+        }).ToList();
+        return new SegmentRow(segmentKey, ordinal, artifactKey, s.Points, images.Sum(i => (long)i.Correspondences), s.Group.MinCovisibility,
+            s.Group.MinBaseline, s.Group.MaxOverlap, images.Average(i => i.Coverage), images.Min(i => i.Coverage),
+            images.Average(i => i.VisibleFraction), labelled, images);
+    }
+
+    [LoggerMessage(EventId = 2301, Level = LogLevel.Information, Message = "Segmented run {RunId}: {Segments} segments from {Views} views in {Seconds:0.00} s")]
+    private static partial void LogSegmented(ILogger logger, long runId, int segments, int views, double seconds);
+
+    [LoggerMessage(EventId = 2302, Level = LogLevel.Warning, Message = "Could not delete the previous outputs {Key}: {Reason}")]
+    private static partial void LogCleanupFailed(ILogger logger, string key, string reason);
+}
