@@ -57,6 +57,7 @@ CREATE TABLE dataset_versions (
     seed        int NOT NULL,
     segments    int NOT NULL,
     counts      jsonb NOT NULL,                        -- members per split
+    hash        text NOT NULL,                         -- SHA-256 of the sorted (segment key, split) list: same hash, same data
     created_at  timestamptz NOT NULL DEFAULT now(),
     UNIQUE (name, version)
 );

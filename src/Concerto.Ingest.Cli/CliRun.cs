@@ -1,3 +1,4 @@
+using Concerto.Ingest.Core.Datasets.Filter;
 using Concerto.Ingest.Core.Profiles;
 using Microsoft.Extensions.Logging;
 using Npgsql;
@@ -20,8 +21,14 @@ public static class CliRun
             AnsiConsole.MarkupLine("[yellow]Cancelled.[/]");
             return 130;
         }
-        catch (Exception e) when (e is ProfileException or ArgumentException or FileNotFoundException or InvalidOperationException
-                                       or NpgsqlException)
+        catch (FilterException e)
+        {
+            // Not through Spectre: its line wrapping would move the caret away from the text it points at.
+            await System.Console.Error.WriteLineAsync("error: " + e.Message).ConfigureAwait(false);
+            return 1;
+        }
+        catch (Exception e) when (e is ProfileException or ArgumentException or IOException or InvalidOperationException or NpgsqlException
+                                       or KeyNotFoundException)
         {
             AnsiConsole.MarkupLineInterpolated($"[red]error:[/] {e.Message}");
             return 1;

@@ -11,6 +11,7 @@ var root = new RootCommand("Concerto.Ingest: video corpora to 3D self-supervised
     BenchCommand.Create(),
     SynthCommand.Create(),
     EvalCommand.Create(),
+    DatasetCommand.Create(),
 };
 
 // Ctrl+C / SIGTERM cancel the command's token; the process then gets 30 s (not the default 2 s) to finish, so a

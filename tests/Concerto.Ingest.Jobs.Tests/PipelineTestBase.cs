@@ -24,7 +24,7 @@ public abstract class PipelineTestBase : IAsyncLifetime
         Pipeline.StartWorkers(Core.Pipeline.Stage.All, workerCount: 2, temporary: false);
     }
 
-    public async Task DisposeAsync()
+    public virtual async Task DisposeAsync()
     {
         await Pipeline.DisposeAsync();
         await Db.DisposeAsync();

@@ -71,6 +71,8 @@ public static class PipelineServices
         services.AddSingleton<ReconstructionIndex>();
         services.AddTransient<SegmentJob>();
         services.AddSingleton<SegmentIndex>();
+        services.AddSingleton<DatasetCatalog>();
+        services.AddSingleton<Datasets.DatasetExporter>();
         services.AddSingleton<Reconstruction.Posed.CaptureReader>();
         services.AddSingleton<IngestSubmitter>();
         services.AddSingleton<StageOutcomeFilter>();

@@ -41,7 +41,7 @@ public sealed class SegmentIndex(NpgsqlDataSource db)
 
     /// <summary>Binary COPY of segment rows and their image rows. Ids are reserved from the identity sequence first, so
     /// both tables stream in one pass each.</summary>
-    internal static async Task CopyAsync(NpgsqlConnection connection, NpgsqlTransaction? tx, long runId, string stageKey,
+    public static async Task CopyAsync(NpgsqlConnection connection, NpgsqlTransaction? tx, long runId, string stageKey,
         IReadOnlyList<SegmentRow> segments, CancellationToken cancellationToken)
     {
         if (segments.Count == 0) return;

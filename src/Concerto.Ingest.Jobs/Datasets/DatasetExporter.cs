@@ -1,0 +1,157 @@
+using System.Globalization;
+using System.Text.Json;
+using Concerto.Ingest.Segments.Export;
+using Concerto.Ingest.Segments.Manifests;
+using Concerto.Ingest.Storage.Artifacts;
+using Concerto.Ingest.Storage.Catalog;
+
+namespace Concerto.Ingest.Jobs.Datasets;
+
+/// <summary>What `concerto dataset pull` wrote.</summary>
+public sealed record PullResult(string Folder, int Segments, long Bytes);
+
+/// <summary>Writes a dataset version out: a manifest (Parquet or JSONL, one row per segment, artifact URIs), the Pointcept
+/// layout Python trainers read (spec section 4), or both in one folder for a trainer (`pull`). Output depends only on
+/// the version and the artifact root, so exporting twice gives the same bytes.</summary>
+public sealed class DatasetExporter(DatasetCatalog catalog, FolderArtifactStore artifacts)
+{
+    public const string ManifestFile = "manifest.parquet";
+    public const string VersionFile = "dataset.json";
+
+    /// <summary>A manifest whose URIs are file URIs into the artifact store (the point cloud's is its folder).</summary>
+    public async Task WriteManifestAsync(DatasetVersion version, ManifestFormat format, Stream output, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(version);
+        var members = await catalog.MembersAsync(version.Id, cancellationToken).ConfigureAwait(false);
+        var rows = members.Select(m => ToRow(version, m, file => new Uri(Path.Combine(artifacts.Resolve(m.ArtifactKey), file)).AbsoluteUri));
+        await ManifestWriter.WriteAsync(output, format, rows, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>The Pointcept layout under <paramref name="folder"/> (which must not exist or be empty); with
+    /// <paramref name="withManifest"/>, also manifest.parquet (URIs relative to the folder) and dataset.json. Written in a
+    /// sibling staging folder and moved into place, so a failed export leaves nothing half-written.</summary>
+    public async Task<PullResult> WriteFolderAsync(DatasetVersion version, string folder, bool withManifest, IProgress<(int Done, int Total)>? progress,
+        CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(version);
+        var target = Path.GetFullPath(folder);
+        if (File.Exists(target) || (Directory.Exists(target) && Directory.EnumerateFileSystemEntries(target).Any()))
+            throw new IOException($"{target} already exists and is not empty; choose a new folder or remove it first.");
+        var members = await catalog.MembersAsync(version.Id, cancellationToken).ConfigureAwait(false);
+        var parent = Path.GetDirectoryName(target)!;
+        Directory.CreateDirectory(parent);
+        var staging = Path.Combine(parent, $".{Path.GetFileName(target)}.partial-{Guid.NewGuid():N}");
+        try
+        {
+            long bytes = 0;
+            var splitFiles = new SortedDictionary<string, SortedDictionary<string, SplitEntry>>(StringComparer.Ordinal);
+            for (var i = 0; i < members.Count; i++)
+            {
+                cancellationToken.ThrowIfCancellationRequested();
+                bytes += CopySegment(members[i], staging, out var entry);
+                if (!splitFiles.TryGetValue(members[i].Split, out var entries)) splitFiles[members[i].Split] = entries = new(StringComparer.Ordinal);
+                entries[members[i].SegmentKey] = entry;
+                progress?.Report((i + 1, members.Count));
+            }
+
+            Directory.CreateDirectory(Path.Combine(staging, "splits"));
+            foreach (var (split, entries) in splitFiles)
+                await File.WriteAllTextAsync(Path.Combine(staging, "splits", split + ".json"), JsonSerializer.Serialize(entries, Json), cancellationToken)
+                    .ConfigureAwait(false);
+
+            if (withManifest)
+            {
+                var rows = members.Select(m => ToRow(version, m, file => LayoutPath(m, file)));
+                await ManifestWriter.WriteAsync(Path.Combine(staging, ManifestFile), ManifestFormat.Parquet, rows, cancellationToken).ConfigureAwait(false);
+                await File.WriteAllTextAsync(Path.Combine(staging, VersionFile), JsonSerializer.Serialize(new
+                {
+                    name = version.Name,
+                    version = version.Version,
+                    filter = version.Filter,
+                    splits = version.Splits,
+                    seed = version.Seed,
+                    segments = version.Segments,
+                    counts = version.Counts,
+                    hash = version.Hash,
+                    createdAt = version.CreatedAt,
+                }, Json), cancellationToken).ConfigureAwait(false);
+            }
+
+            if (Directory.Exists(target)) Directory.Delete(target); // empty, checked above
+            Directory.Move(staging, target);
+            return new PullResult(target, members.Count, bytes);
+        }
+        finally
+        {
+            if (Directory.Exists(staging)) Directory.Delete(staging, recursive: true);
+        }
+    }
+
+    private static readonly JsonSerializerOptions Json = new() { WriteIndented = true, NewLine = "\n", PropertyNamingPolicy = JsonNamingPolicy.CamelCase };
+
+    /// <summary>An entry of splits/&lt;split&gt;.json, the keys the Pointcept loader reads.</summary>
+    private sealed record SplitEntry(
+        [property: System.Text.Json.Serialization.JsonPropertyName("pointclouds")] string PointClouds,
+        [property: System.Text.Json.Serialization.JsonPropertyName("images")] IReadOnlyList<string> Images,
+        [property: System.Text.Json.Serialization.JsonPropertyName("correspondences")] IReadOnlyList<string> Correspondences);
+
+    /// <summary>Copies a segment's cloud to &lt;split&gt;/&lt;key&gt;/ and its image side to images/&lt;split&gt;/&lt;key&gt;/.</summary>
+    private long CopySegment(DatasetMember member, string root, out SplitEntry entry)
+    {
+        var source = artifacts.Resolve(member.ArtifactKey);
+        long bytes = 0;
+        foreach (var file in Directory.EnumerateFiles(source, "*", SearchOption.AllDirectories))
+        {
+            var relative = Path.GetRelativePath(source, file).Replace('\\', '/');
+            var destination = Path.Combine(root, LayoutPath(member, relative));
+            Directory.CreateDirectory(Path.GetDirectoryName(destination)!);
+            File.Copy(file, destination);
+            bytes += new FileInfo(destination).Length;
+        }
+
+        entry = new SplitEntry(CloudFolder(member), member.Images.Select(i => LayoutPath(member, i.ImageFile)).ToList(),
+            member.Images.Select(i => LayoutPath(member, CorrespondenceFile(i.Slot))).ToList());
+        return bytes;
+    }
+
+    private static string CloudFolder(DatasetMember m) => $"{m.Split}/{m.SegmentKey}";
+
+    /// <summary>Where a file of a segment's folder goes in the layout: image-side folders under images/, the rest with the
+    /// cloud; "" is the cloud folder itself.</summary>
+    private static string LayoutPath(DatasetMember m, string file) =>
+        file.Length == 0 ? CloudFolder(m)
+        : SegmentFiles.ImageFolders.Any(f => file.StartsWith(f + "/", StringComparison.Ordinal)) ? $"images/{m.Split}/{m.SegmentKey}/{file}"
+        : $"{CloudFolder(m)}/{file}";
+
+    private static string CorrespondenceFile(int slot) => $"correspondence/{slot.ToString(CultureInfo.InvariantCulture)}.npy";
+
+    private static ManifestRow ToRow(DatasetVersion version, DatasetMember m, Func<string, string> uri) => new()
+    {
+        DatasetName = version.Name,
+        DatasetVersion = version.Version,
+        SegmentId = m.SegmentId,
+        SceneId = m.SegmentKey,
+        RunId = m.RunId,
+        VideoSha256 = m.VideoSha256,
+        SourcePath = m.SourcePath,
+        Split = m.Split,
+        PointCloudUri = uri(""),
+        Points = m.Points,
+        ImageUris = m.Images.Select(i => uri(i.ImageFile)).ToList(),
+        CorrespondenceUris = m.Images.Select(i => uri(CorrespondenceFile(i.Slot))).ToList(),
+        CameraToWorld = m.Images.Select(i => i.CameraToWorld).ToList(),
+        Intrinsics = m.Images.Select(i => new double[] { i.Fx, i.Fy, i.Cx, i.Cy, i.Width, i.Height }).ToList(),
+        FrameIndices = m.Images.Select(i => i.FrameIndex).ToList(),
+        Metrics = new Dictionary<string, double>
+        {
+            ["correspondences"] = m.Correspondences,
+            ["covisibility_min"] = m.MinCovisibility,
+            ["baseline_min"] = m.MinBaseline,
+            ["overlap_max"] = m.MaxOverlap,
+            ["coverage_mean"] = m.MeanCoverage,
+            ["coverage_min"] = m.MinCoverage,
+            ["visible_fraction_mean"] = m.MeanVisibleFraction,
+            ["labelled"] = m.Labelled ? 1 : 0,
+        },
+    };
+}
