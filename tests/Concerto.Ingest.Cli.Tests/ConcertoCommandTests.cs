@@ -62,7 +62,7 @@ public sealed class ConcertoCommandTests : IAsyncLifetime
     {
         var videos = await Task.WhenAll(Enumerable.Range(0, 3).Select(i => TestVideos.PatternAsync(seconds: 1, width: 200 + 16 * i, height: 120)));
         using var prober = ConcertoProcess.Start(_db.ConnectionString, _artifacts, "worker", "--queues", "probe");
-        using var decoder = ConcertoProcess.Start(_db.ConnectionString, _artifacts, "worker", "--queues", "decode,reconstruct");
+        using var decoder = ConcertoProcess.Start(_db.ConnectionString, _artifacts, "worker", "--queues", "decode,reconstruct,segment");
         await IngestDetachedAsync(videos);
 
         // With every queue served by live workers, a plain ingest only watches, and still completes.
@@ -92,6 +92,46 @@ public sealed class ConcertoCommandTests : IAsyncLifetime
         var (bad, message) = await ConcertoProcess.RunAsync(_db.ConnectionString, _artifacts, "synth", "--width", "63", "--out", output);
         Assert.Equal(1, bad);
         Assert.Contains("--width and --height must be even", message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Dataset_CreateRefusesABadFilterWithACaret_ThenCreatesExportsAndPulls()
+    {
+        var capture = Path.Combine(_artifacts, "capture");
+        var (synthExit, synth) = await ConcertoProcess.RunAsync(_db.ConnectionString, _artifacts,
+            "synth", "--seed", "6", "--frames", "150", "--width", "320", "--height", "240", "--fps", "10", "--points", "1000", "--out", capture);
+        Assert.True(synthExit == 0, synth);
+        var (ingestExit, ingest) = await ConcertoProcess.RunAsync(_db.ConnectionString, _artifacts, "ingest", Path.Combine(capture, "video.mp4"));
+        Assert.True(ingestExit == 0, ingest);
+
+        var (bad, message) = await ConcertoProcess.RunAsync(_db.ConnectionString, _artifacts,
+            "dataset", "create", "rooms", "--filter", "points >= 10 and scene.methd = 'posed'");
+        Assert.Equal(1, bad);
+        Assert.Contains("unknown field 'scene.methd' (did you mean 'scene.method'?)", message, StringComparison.Ordinal);
+        Assert.Contains("points >= 10 and scene.methd = 'posed'\n                 ^^^^^^^^^^^", message, StringComparison.Ordinal);
+        Assert.Equal(0, await _db.CountAsync("SELECT count(*) FROM dataset_versions"));
+
+        var (created, createOutput) = await ConcertoProcess.RunAsync(_db.ConnectionString, _artifacts,
+            "dataset", "create", "rooms", "--filter", "points >= 10 and scene.method = 'posed'", "--split", "train=0.8,val=0.2");
+        Assert.True(created == 0, createOutput);
+        Assert.Contains("created rooms@1", createOutput, StringComparison.Ordinal);
+        var segments = await _db.CountAsync("SELECT count(*) FROM segments");
+        Assert.Equal(segments, await _db.CountAsync("SELECT count(*) FROM dataset_members"));
+
+        var (exported, jsonl) = await ConcertoProcess.RunAsync(_db.ConnectionString, _artifacts, "dataset", "export", "rooms", "--format", "jsonl");
+        Assert.Equal(0, exported);
+        Assert.Equal(segments, jsonl.Split('\n', StringSplitOptions.RemoveEmptyEntries).Count(l => l.StartsWith("{\"datasetName\":\"rooms\"", StringComparison.Ordinal)));
+
+        var pulled = Path.Combine(_artifacts, "pulled rooms");
+        var (pullExit, pull) = await ConcertoProcess.RunAsync(_db.ConnectionString, _artifacts, "dataset", "pull", "rooms", "--out", pulled);
+        Assert.True(pullExit == 0, pull);
+        Assert.True(File.Exists(Path.Combine(pulled, "manifest.parquet")));
+        Assert.True(File.Exists(Path.Combine(pulled, "dataset.json")));
+        Assert.NotEmpty(Directory.GetFiles(Path.Combine(pulled, "splits"), "*.json"));
+
+        var (missing, missingOutput) = await ConcertoProcess.RunAsync(_db.ConnectionString, _artifacts, "dataset", "show", "rooms", "--version", "7");
+        Assert.Equal(1, missing);
+        Assert.Contains("dataset 'rooms' has no version 7; it has 1", missingOutput, StringComparison.Ordinal);
     }
 
     [Fact]
