@@ -64,7 +64,7 @@ public sealed class IngestProgressView(StatusQueries status)
     {
         var name = Path.GetFileName(row.Path);
         var stage = row.IsFinished
-            ? row.Succeeded ? $"done, {row.Keyframes} keyframes" + (row.ScenePoints is { } p ? $", {p} scene points" : "") : "failed"
+            ? row.Succeeded ? $"done, {row.Keyframes} keyframes" + (row.ScenePoints is { } p ? $", {p} scene points, {row.Segments} segments" : "") : "failed"
             : row.RunId is null ? $"probe: {row.SourceState}"
             : row.ActiveState == "running" && row.ProgressTotal > 0 ? $"{row.ActiveStage} {row.ProgressDone}/{row.ProgressTotal}"
             : $"{row.ActiveStage ?? "finishing"}: {row.ActiveState ?? row.SourceState}";
@@ -76,7 +76,7 @@ public sealed class IngestProgressView(StatusQueries status)
     {
         ArgumentNullException.ThrowIfNull(rows);
         var table = new Table().Border(TableBorder.Simple)
-            .AddColumns("file", "video", "run", "result", "keyframes", "scene points", "time");
+            .AddColumns("file", "video", "run", "result", "keyframes", "scene points", "segments", "time");
         foreach (var r in rows)
         {
             var result = r.Succeeded
@@ -84,7 +84,7 @@ public sealed class IngestProgressView(StatusQueries status)
                 : "[red]failed[/]";
             var time = r.SourceState != "linked" && r.StartedAt is { } s && r.FinishedAt is { } f ? $"{(f - s).TotalSeconds:0.0} s" : "-";
             table.AddRow(Markup.Escape(Path.GetFileName(r.Path)), r.VideoId?.ToString() ?? "-", r.RunId?.ToString() ?? "-", result,
-                r.Succeeded ? r.Keyframes.ToString() : "-", r.ScenePoints?.ToString() ?? "-", time);
+                r.Succeeded ? r.Keyframes.ToString() : "-", r.ScenePoints?.ToString() ?? "-", r.ScenePoints is null ? "-" : r.Segments.ToString(), time);
         }
 
         AnsiConsole.Write(table);

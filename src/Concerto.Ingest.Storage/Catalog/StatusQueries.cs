@@ -8,7 +8,7 @@ namespace Concerto.Ingest.Storage.Catalog;
 public sealed record SourceProgress(
     long SourceId, string Path, string SourceState, string? SourceError, long? VideoId, long? RunId,
     string? ActiveStage, string? ActiveState, long ProgressDone, long ProgressTotal, string? FinalState, string? StageError,
-    int Keyframes, int? ScenePoints, DateTime? StartedAt, DateTime? FinishedAt)
+    int Keyframes, int? ScenePoints, int Segments, DateTime? StartedAt, DateTime? FinishedAt)
 {
     /// <summary>Finished: ended by this source's own jobs, or linked to a run whose last stage has ended.</summary>
     public bool IsFinished => SourceState is Core.Pipeline.SourceState.Succeeded or Core.Pipeline.SourceState.Failed or Core.Pipeline.SourceState.Rejected
@@ -39,6 +39,7 @@ public sealed class StatusQueries(NpgsqlDataSource db)
                     ORDER BY array_position($2, e.stage) LIMIT 1) AS stage_error,
                    (SELECT count(*) FROM keyframes k WHERE k.run_id = s.run_id)::int,
                    (SELECT points FROM reconstructions r WHERE r.run_id = s.run_id) AS scene_points,
+                   (SELECT count(*) FROM segments g WHERE g.run_id = s.run_id AND g.retired_at IS NULL)::int,
                    s.started_at, s.finished_at
             FROM sources s
             LEFT JOIN LATERAL (SELECT stage, state, progress_done, progress_total FROM run_stages r
@@ -49,7 +50,7 @@ public sealed class StatusQueries(NpgsqlDataSource db)
             """,
             r => new SourceProgress(r.GetInt64(0), r.GetString(1), r.GetString(2), r.Get<string>("error"), r.Get<long?>("video_id"),
                 r.Get<long?>("run_id"), r.Get<string>("active_stage"), r.Get<string>("active_state"), r.GetInt64(8), r.GetInt64(9),
-                r.Get<string>("final_state"), r.Get<string>("stage_error"), r.GetInt32(12), r.Get<int?>("scene_points"),
+                r.Get<string>("final_state"), r.Get<string>("stage_error"), r.GetInt32(12), r.Get<int?>("scene_points"), r.GetInt32(14),
                 r.Get<DateTime?>("started_at"), r.Get<DateTime?>("finished_at")),
             cancellationToken, batchId, Stage.All.ToArray(), Stage.Last).ConfigureAwait(false);
 
