@@ -32,7 +32,7 @@ public static class DbCommand
         }
 
         var status = await Embedded(env).StatusAsync(cancellationToken).ConfigureAwait(false);
-        AnsiConsole.MarkupLineInterpolated($"embedded PostgreSQL: {(status.Running ? "[green]running[/]" : status.Initialised ? "[yellow]stopped[/]" : "not created yet")}");
+        AnsiConsole.MarkupLine("embedded PostgreSQL: " + (status.Running ? "[green]running[/]" : status.Initialised ? "[yellow]stopped[/]" : "not created yet"));
         AnsiConsole.MarkupLineInterpolated($"  data:  {status.DataDirectory}");
         if (status.Port is { } port) AnsiConsole.MarkupLineInterpolated($"  port:  127.0.0.1:{port}");
         return 0;
