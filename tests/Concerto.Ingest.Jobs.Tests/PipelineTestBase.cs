@@ -39,12 +39,15 @@ public abstract class PipelineTestBase : IAsyncLifetime
     protected async Task<IReadOnlyList<SourceProgress>> IngestAsync(ProfileDocument profile, bool force, params string[] inputs)
     {
         var submission = await Pipeline.Submitter.SubmitAsync(inputs, profile, force, CancellationToken.None);
-        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(120));
+        var deadline = DateTime.UtcNow.AddSeconds(120);
         while (true)
         {
-            var rows = await Pipeline.Status.BatchProgressAsync(submission.BatchId, timeout.Token);
+            var rows = await Pipeline.Status.BatchProgressAsync(submission.BatchId, CancellationToken.None);
             if (rows.All(r => r.IsFinished)) return rows;
-            await Task.Delay(100, timeout.Token);
+            if (DateTime.UtcNow > deadline)
+                throw new TimeoutException("batch not finished after 120 s: " + string.Join("; ", rows.Select(r =>
+                    $"{r.Path}: source {r.SourceState}, stage {r.ActiveStage} {r.ActiveState} {r.ProgressDone}/{r.ProgressTotal}, final {r.FinalState}, error {r.Error}")));
+            await Task.Delay(100);
         }
     }
 }
