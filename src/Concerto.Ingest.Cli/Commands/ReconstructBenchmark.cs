@@ -5,6 +5,7 @@ using Concerto.Ingest.Core.Profiles;
 using Concerto.Ingest.Media.Decode;
 using Concerto.Ingest.Media.Ffmpeg;
 using Concerto.Ingest.Media.Probe;
+using Concerto.Ingest.Reconstruction.Onnx;
 using Concerto.Ingest.Reconstruction.Pipeline;
 using Concerto.Ingest.Reconstruction.Vggt;
 using Concerto.Ingest.Synthetic.Capture;
@@ -72,7 +73,7 @@ public static class ReconstructBenchmark
             using var vggt = VggtModel.Open(new VggtSettings
             {
                 ModelPath = o.Model ?? oraclePath!,
-                Device = VggtSettings.ParseDevice(env.Reconstruction.Device),
+                Device = OnnxModelFile.ParseDevice(env.Reconstruction.Device),
             });
             var geometry = new VggtReconstructor(vggt).GeometryFor(decoded.Size.Width, decoded.Size.Height);
             var settings = ReconstructionSettings.Default;

@@ -6,6 +6,7 @@ using Concerto.Ingest.Core.Pipeline;
 using Concerto.Ingest.Core.Profiles;
 using Concerto.Ingest.Jobs.Hosting;
 using Concerto.Ingest.Reconstruction.Fusion;
+using Concerto.Ingest.Reconstruction.Onnx;
 using Concerto.Ingest.Reconstruction.Pipeline;
 using Concerto.Ingest.Reconstruction.Posed;
 using Concerto.Ingest.Reconstruction.Vggt;
@@ -159,7 +160,7 @@ public sealed partial class ReconstructJob(
             var model = VggtModel.Open(new VggtSettings
             {
                 ModelPath = modelPath,
-                Device = VggtSettings.ParseDevice(options.Device),
+                Device = OnnxModelFile.ParseDevice(options.Device),
                 UsePointMap = profile.PointSource == PointSource.PointMap,
             }, logger);
             return (new VggtKeyframeReconstructor(model, profile.WindowSize, profile.Overlap), model, null);

@@ -1,3 +1,5 @@
+using Concerto.Ingest.Reconstruction.Onnx;
+
 namespace Concerto.Ingest.Reconstruction.Vggt;
 
 /// <summary>How frames are fitted to the network input.</summary>
@@ -9,20 +11,6 @@ public enum VggtInputModeSetting
     Auto,
     Crop,
     Pad,
-}
-
-/// <summary>Where the session runs.</summary>
-public enum VggtDevice
-{
-    /// <summary>CUDA when its execution provider loads, CPU otherwise.</summary>
-    Auto,
-
-    /// <summary>CPU only.</summary>
-    Cpu,
-
-    /// <summary>CUDA asked for; still falls back to CPU (with a warning) when the provider cannot load, so a machine
-    /// without a GPU runs the same profile slowly rather than not at all.</summary>
-    Cuda,
 }
 
 /// <summary>Settings of the VGGT ONNX Runtime step. Names default to the public export (akretz/VGGT-1B-onnx);
@@ -50,26 +38,13 @@ public sealed record VggtSettings
 
     public VggtInputModeSetting Mode { get; init; } = VggtInputModeSetting.Auto;
 
-    public VggtDevice Device { get; init; } = VggtDevice.Auto;
+    public OnnxDevice Device { get; init; } = OnnxDevice.Auto;
 
     public int CudaDeviceId { get; init; }
 
     /// <summary>Also read the point-map head (world_points, world_points_conf). Off by default: depth + camera
     /// unprojection is the more accurate branch (VGGT maintainers).</summary>
     public bool UsePointMap { get; init; }
-
-    /// <summary>Parses a profile's device string: "auto", "cpu" or "cuda" (case-insensitive).</summary>
-    public static VggtDevice ParseDevice(string value)
-    {
-        ArgumentNullException.ThrowIfNull(value);
-        return value.Trim().ToUpperInvariant() switch
-        {
-            "AUTO" => VggtDevice.Auto,
-            "CPU" => VggtDevice.Cpu,
-            "CUDA" or "GPU" => VggtDevice.Cuda,
-            _ => throw new ArgumentException($"unknown VGGT device '{value}': use auto, cpu or cuda", nameof(value)),
-        };
-    }
 
     /// <summary>Parses a profile's mode string: "auto", "crop" or "pad" (case-insensitive).</summary>
     public static VggtInputModeSetting ParseMode(string value)

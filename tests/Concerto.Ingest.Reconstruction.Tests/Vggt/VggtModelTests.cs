@@ -1,3 +1,4 @@
+using Concerto.Ingest.Reconstruction.Onnx;
 using System.Security.Cryptography;
 using Concerto.Ingest.Core.Media;
 using Concerto.Ingest.Reconstruction.Vggt;
@@ -18,7 +19,7 @@ public sealed class VggtModelTests : IDisposable
     public void Open_FallsBackToCpu_WhenCudaRequestedWithoutGpu()
     {
         var path = Build("vggt.onnx");
-        using var model = VggtModel.Open(new VggtSettings { ModelPath = path, Device = VggtDevice.Cuda });
+        using var model = VggtModel.Open(new VggtSettings { ModelPath = path, Device = OnnxDevice.Cuda });
         if (File.Exists("/dev/nvidiactl")) Assert.Contains(model.ExecutionProvider, new[] { VggtModel.Cuda, VggtModel.Cpu });
         else Assert.Equal(VggtModel.Cpu, model.ExecutionProvider);
     }
@@ -28,8 +29,8 @@ public sealed class VggtModelTests : IDisposable
     {
         var path = Build("vggt.onnx");
         var logger = new RecordingLogger();
-        using (VggtModel.Open(new VggtSettings { ModelPath = path, Device = VggtDevice.Cuda }, logger))
-        using (VggtModel.Open(new VggtSettings { ModelPath = path, Device = VggtDevice.Auto }, logger))
+        using (VggtModel.Open(new VggtSettings { ModelPath = path, Device = OnnxDevice.Cuda }, logger))
+        using (VggtModel.Open(new VggtSettings { ModelPath = path, Device = OnnxDevice.Auto }, logger))
         {
         }
 
@@ -47,7 +48,7 @@ public sealed class VggtModelTests : IDisposable
     [Fact]
     public void Open_UsesCpu_WhenDeviceIsCpu()
     {
-        using var model = VggtModel.Open(new VggtSettings { ModelPath = Build("vggt.onnx"), Device = VggtDevice.Cpu });
+        using var model = VggtModel.Open(new VggtSettings { ModelPath = Build("vggt.onnx"), Device = OnnxDevice.Cpu });
         Assert.Equal(VggtModel.Cpu, model.ExecutionProvider);
     }
 
@@ -55,7 +56,7 @@ public sealed class VggtModelTests : IDisposable
     public void ModelHash_IsSha256OfTheFile_WhenModelIsSelfContained()
     {
         var path = Build("vggt.onnx");
-        using var model = VggtModel.Open(new VggtSettings { ModelPath = path, Device = VggtDevice.Cpu });
+        using var model = VggtModel.Open(new VggtSettings { ModelPath = path, Device = OnnxDevice.Cpu });
         var expected = Convert.ToHexStringLower(SHA256.HashData(File.ReadAllBytes(path)));
         Assert.Equal(expected, model.ModelHash);
         Assert.Equal([new ModelFileHash("vggt.onnx", expected)], model.ModelFiles);
@@ -65,7 +66,7 @@ public sealed class VggtModelTests : IDisposable
     public void ModelHash_CoversExternalData_AsSha256sumManifest()
     {
         var path = Build("vggt.onnx", new TestModelOptions { ExternalData = true });
-        using var model = VggtModel.Open(new VggtSettings { ModelPath = path, Device = VggtDevice.Cpu });
+        using var model = VggtModel.Open(new VggtSettings { ModelPath = path, Device = OnnxDevice.Cpu });
         var onnx = Convert.ToHexStringLower(SHA256.HashData(File.ReadAllBytes(path)));
         var data = Convert.ToHexStringLower(SHA256.HashData(File.ReadAllBytes(path + "_data")));
         // What `sha256sum vggt.onnx vggt.onnx_data | sha256sum` prints.
@@ -78,13 +79,13 @@ public sealed class VggtModelTests : IDisposable
     [Fact]
     public void Open_ChoosesPad_ForFixed518Input_AndCrop_ForDynamicSize()
     {
-        using (var pad = VggtModel.Open(new VggtSettings { ModelPath = Build("pad.onnx"), Device = VggtDevice.Cpu }))
+        using (var pad = VggtModel.Open(new VggtSettings { ModelPath = Build("pad.onnx"), Device = OnnxDevice.Cpu }))
         {
             Assert.Equal(VggtInputMode.Pad, pad.InputMode);
             Assert.Equal((518, 518, (int?)null), (pad.FixedHeight!.Value, pad.FixedWidth!.Value, pad.FixedFrames));
         }
 
-        using var crop = VggtModel.Open(new VggtSettings { ModelPath = Build("crop.onnx", new TestModelOptions { DynamicSize = true }), Device = VggtDevice.Cpu });
+        using var crop = VggtModel.Open(new VggtSettings { ModelPath = Build("crop.onnx", new TestModelOptions { DynamicSize = true }), Device = OnnxDevice.Cpu });
         Assert.Equal(VggtInputMode.Crop, crop.InputMode);
         Assert.Equal(518, crop.TargetSize);
     }
@@ -133,7 +134,7 @@ public sealed class VggtModelTests : IDisposable
     public void Open_Succeeds_WhenRenamedOutputIsConfigured()
     {
         var path = Build("renamed.onnx", new TestModelOptions { OutputNames = ["pose_enc", "depth", "confidence", "pts", "pts_conf"] });
-        using var model = VggtModel.Open(new VggtSettings { ModelPath = path, DepthConfidenceOutput = "confidence", Device = VggtDevice.Cpu });
+        using var model = VggtModel.Open(new VggtSettings { ModelPath = path, DepthConfidenceOutput = "confidence", Device = OnnxDevice.Cpu });
         Assert.Equal(VggtModel.Cpu, model.ExecutionProvider);
         // The point-map outputs are only required when the point map is used.
         var e = Assert.Throws<BadInputException>(() => VggtModel.Open(new VggtSettings { ModelPath = path, DepthConfidenceOutput = "confidence", UsePointMap = true }));

@@ -1,3 +1,4 @@
+using Concerto.Ingest.Reconstruction.Onnx;
 using Concerto.Ingest.Core.Geometry;
 using Concerto.Ingest.Core.Media;
 using Concerto.Ingest.Reconstruction.Fusion;
@@ -189,7 +190,7 @@ public sealed class VggtReconstructorTests : IDisposable
         VggtModel.Open(new VggtSettings
         {
             ModelPath = TestModels.Write(_folder.File(name), truth, options),
-            Device = VggtDevice.Cpu,
+            Device = OnnxDevice.Cpu,
             UsePointMap = usePointMap,
             Mode = mode,
         });

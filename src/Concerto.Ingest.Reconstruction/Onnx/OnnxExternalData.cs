@@ -1,4 +1,4 @@
-namespace Concerto.Ingest.Reconstruction.Vggt;
+namespace Concerto.Ingest.Reconstruction.Onnx;
 
 /// <summary>Lists the external-data files an ONNX model refers to (TensorProto.external_data "location" entries of
 /// initializers, Constant-node tensors and subgraphs) by walking the protobuf wire format on the file stream.
