@@ -23,6 +23,7 @@ public sealed class CliEnvironment
         Configuration.GetSection(MediaOptions.Section).Bind(Media);
         Configuration.GetSection(WorkerOptions.Section).Bind(Workers);
         Configuration.GetSection(ReconstructionOptions.Section).Bind(Reconstruction);
+        Configuration.GetSection(FeatureOptions.Section).Bind(Features);
     }
 
     public IConfiguration Configuration { get; }
@@ -30,6 +31,7 @@ public sealed class CliEnvironment
     public MediaOptions Media { get; } = new();
     public WorkerOptions Workers { get; } = new();
     public ReconstructionOptions Reconstruction { get; } = new();
+    public FeatureOptions Features { get; } = new();
 
     /// <summary>The database's connection string, starting the embedded cluster if needed, with the schema migrated.</summary>
     public async Task<string> ConnectAsync(ILoggerFactory loggers, CancellationToken cancellationToken)

@@ -14,11 +14,11 @@ namespace Concerto.Ingest.Server;
 public static class ConcertoServer
 {
     public static WebApplication Build(string[] args, string connectionString, StorageOptions storage, MediaOptions media,
-        ReconstructionOptions reconstruction, int workers)
+        ReconstructionOptions reconstruction, int workers, FeatureOptions? features = null)
     {
         var builder = WebApplication.CreateBuilder(args);
         builder.Services
-            .AddConcertoPipeline(connectionString, storage, media, reconstruction)
+            .AddConcertoPipeline(connectionString, storage, media, reconstruction, features)
             .AddConcertoHangfire(connectionString)
             .AddConcertoWorkers(Stage.All, workers, $"serve:{Jobs.Stages.StageRetry.WorkerName}");
 

@@ -23,7 +23,7 @@ public static class ServeCommand
         using var loggers = CliRun.CreateLoggers(verbose: false);
         var connectionString = await env.ConnectAsync(loggers, cancellationToken).ConfigureAwait(false);
         await using var app = ConcertoServer.Build(["--urls", urls], connectionString, env.Storage, env.Media, env.Reconstruction,
-            workers ?? env.Workers.ResolveCount());
+            workers ?? env.Workers.ResolveCount(), env.Features);
         AnsiConsole.MarkupLineInterpolated($"dashboard: {urls.Split(';')[0].TrimEnd('/')}/hangfire");
         await app.StartAsync(cancellationToken).ConfigureAwait(false);
         await app.WaitForShutdownAsync(cancellationToken).ConfigureAwait(false);

@@ -61,6 +61,7 @@ public static class Npy
 
     private static string Descriptor<T>() => typeof(T) switch
     {
+        var t when t == typeof(Half) => "<f2",
         var t when t == typeof(float) => "<f4",
         var t when t == typeof(double) => "<f8",
         var t when t == typeof(byte) => "|u1",

@@ -13,8 +13,11 @@ public static class Stage
     /// <summary>The scene cut into training segments (1 point cloud + 4 images with correspondences), indexed.</summary>
     public const string Segment = "segment";
 
+    /// <summary>Frozen image-teacher (DINOv2) patch features per segment image; a GPU queue like reconstruct.</summary>
+    public const string Featurize = "featurize";
+
     /// <summary>Every stage queue, in pipeline order.</summary>
-    public static IReadOnlyList<string> All { get; } = [Probe, Decode, Reconstruct, Segment];
+    public static IReadOnlyList<string> All { get; } = [Probe, Decode, Reconstruct, Segment, Featurize];
 
     /// <summary>The stage whose end is the end of a source's pipeline.</summary>
     public static string Last => All[^1];

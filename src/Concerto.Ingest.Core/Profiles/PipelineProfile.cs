@@ -9,7 +9,8 @@ public sealed record PipelineProfile(
     int Version,
     DecodeSettings Decode,
     ReconstructSettings? Reconstruct = null,
-    SegmentSettings? Segment = null);
+    SegmentSettings? Segment = null,
+    FeaturizeSettings? Featurize = null);
 
 /// <summary>How the reconstruct stage lifts keyframes to a scene cloud.</summary>
 /// <param name="Method">auto: posed when a capture.json describes the video, else vggt when a model is set, else none.</param>
@@ -91,3 +92,33 @@ public enum SamplingMode { Fps, Count }
 
 [JsonConverter(typeof(JsonStringEnumConverter<KeyframeImageFormat>))]
 public enum KeyframeImageFormat { Jpg, Png }
+
+/// <summary>How the featurize stage runs the frozen image teacher (DINOv2 with registers) on every segment image.
+/// Concerto's preprocessing: centre-crop the largest square whose side is a multiple of <see cref="CropMultiple"/>,
+/// bilinear resize to <see cref="ImageSize"/>, [0, 1], normalise by <see cref="Mean"/> and <see cref="Std"/>; the patch
+/// tokens are the last (ImageSize / PatchSize)^2 tokens of <see cref="OutputName"/>, row-major.</summary>
+/// <param name="ModelPath">Teacher ONNX model; empty: Concerto:Features:TeacherModel; neither: the stage ends, saying so.</param>
+/// <param name="LeadingTokens">Tokens before the patch tokens (CLS + 4 registers in the public dinov2-with-registers
+/// exports); the model must return exactly LeadingTokens + patches tokens.</param>
+public sealed record FeaturizeSettings(
+    string? ModelPath = null,
+    string InputName = "pixel_values",
+    string OutputName = "last_hidden_state",
+    int LeadingTokens = 5,
+    int ImageSize = 518,
+    int PatchSize = 14,
+    int CropMultiple = 37,
+    double[]? Mean = null,
+    double[]? Std = null,
+    int BatchSize = 8)
+{
+    public static FeaturizeSettings Default { get; } = new();
+
+    public static IReadOnlyList<double> ImageNetMean { get; } = [0.485, 0.456, 0.406];
+    public static IReadOnlyList<double> ImageNetStd { get; } = [0.229, 0.224, 0.225];
+
+    public IReadOnlyList<double> ChannelMean => Mean ?? ImageNetMean;
+    public IReadOnlyList<double> ChannelStd => Std ?? ImageNetStd;
+    public int PatchesPerSide => ImageSize / PatchSize;
+    public int PatchTokens => PatchesPerSide * PatchesPerSide;
+}

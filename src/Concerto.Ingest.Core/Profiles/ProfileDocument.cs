@@ -49,7 +49,7 @@ public sealed record ProfileDocument(PipelineProfile Profile, string CanonicalJs
         }
 
         profile = profile with { Decode = profile.Decode ?? DecodeSettings.Default, Reconstruct = profile.Reconstruct ?? ReconstructSettings.Default,
-            Segment = profile.Segment ?? SegmentSettings.Default };
+            Segment = profile.Segment ?? SegmentSettings.Default, Featurize = profile.Featurize ?? FeaturizeSettings.Default };
         Validate(profile, source);
 
         var canonical = Canonicalize(obj)!.ToJsonString();
@@ -86,6 +86,13 @@ public sealed record ProfileDocument(PipelineProfile Profile, string CanonicalJs
         if (g.GridSize is <= 0) errors.Add("segment.gridSize must be > 0 or null");
         if (g.MinPoints < 1) errors.Add("segment.minPoints must be >= 1");
         if (g.MaxSegments < 0) errors.Add("segment.maxSegments must be >= 0 (0 = no limit)");
+        var f = p.Featurize ?? FeaturizeSettings.Default;
+        if (string.IsNullOrWhiteSpace(f.InputName) || string.IsNullOrWhiteSpace(f.OutputName)) errors.Add("featurize.inputName and outputName are required");
+        if (f.LeadingTokens < 0) errors.Add("featurize.leadingTokens must be >= 0");
+        if (f.PatchSize < 1 || f.ImageSize < f.PatchSize || f.ImageSize % f.PatchSize != 0) errors.Add("featurize.imageSize must be a positive multiple of patchSize");
+        if (f.CropMultiple < 1) errors.Add("featurize.cropMultiple must be >= 1");
+        if (f.ChannelMean.Count != 3 || f.ChannelStd.Count != 3 || f.ChannelStd.Any(v => !(v > 0))) errors.Add("featurize.mean and std need 3 values, std > 0");
+        if (f.BatchSize is < 1 or > 256) errors.Add("featurize.batchSize must be in [1, 256]");
         if (errors.Count > 0)
             throw new ProfileException($"{source}: invalid profile: {string.Join("; ", errors)}.");
     }

@@ -35,11 +35,11 @@ public sealed class PipelineHost : IAsyncDisposable
 
 
     public static async Task<PipelineHost> StartAsync(string connectionString, StorageOptions storage, MediaOptions media,
-        ReconstructionOptions reconstruction, Action<ILoggingBuilder> logging, CancellationToken cancellationToken)
+        ReconstructionOptions reconstruction, Action<ILoggingBuilder> logging, CancellationToken cancellationToken, FeatureOptions? features = null)
     {
         var builder = Host.CreateEmptyApplicationBuilder(new HostApplicationBuilderSettings());
         builder.Services.AddLogging(logging);
-        builder.Services.AddConcertoPipeline(connectionString, storage, media, reconstruction).AddConcertoHangfire(connectionString);
+        builder.Services.AddConcertoPipeline(connectionString, storage, media, reconstruction, features).AddConcertoHangfire(connectionString);
         var host = builder.Build();
         await host.StartAsync(cancellationToken).ConfigureAwait(false);
         return new PipelineHost(host);

@@ -36,6 +36,18 @@ public sealed class ReconstructionOptions
     public string Device { get; set; } = "auto";
 }
 
+/// <summary>Options of the "Concerto:Features" section.</summary>
+public sealed class FeatureOptions
+{
+    public const string Section = "Concerto:Features";
+
+    /// <summary>Image-teacher ONNX model used when a profile names none (featurize.modelPath).</summary>
+    public string? TeacherModel { get; set; }
+
+    /// <summary>auto, cpu or cuda.</summary>
+    public string Device { get; set; } = "auto";
+}
+
 /// <summary>Options of the "Concerto:Workers" section.</summary>
 public sealed class WorkerOptions
 {
@@ -51,11 +63,12 @@ public static class PipelineServices
 {
     /// <summary>Catalogue, artifact store, media tools, stage jobs and ingest submission, on one database.</summary>
     public static IServiceCollection AddConcertoPipeline(this IServiceCollection services, string connectionString,
-        StorageOptions storage, MediaOptions media, ReconstructionOptions reconstruction)
+        StorageOptions storage, MediaOptions media, ReconstructionOptions reconstruction, FeatureOptions? features = null)
     {
         ArgumentNullException.ThrowIfNull(storage);
         ArgumentNullException.ThrowIfNull(media);
         services.AddSingleton(reconstruction);
+        services.AddSingleton(features ?? new FeatureOptions());
         services.AddSingleton(_ => NpgsqlDataSource.Create(connectionString));
         services.AddSingleton<IngestCatalog>();
         services.AddSingleton<StageLedger>();
@@ -72,6 +85,9 @@ public static class PipelineServices
         services.AddTransient<SegmentJob>();
         services.AddSingleton<SegmentIndex>();
         services.AddSingleton<DatasetCatalog>();
+        services.AddTransient<FeaturizeJob>();
+        services.AddSingleton<FeatureIndex>();
+        services.AddSingleton<TeacherModels>();
         services.AddSingleton<Datasets.DatasetExporter>();
         services.AddSingleton<Reconstruction.Posed.CaptureReader>();
         services.AddSingleton<IngestSubmitter>();

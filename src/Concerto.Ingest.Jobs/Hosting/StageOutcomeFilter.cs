@@ -11,7 +11,7 @@ namespace Concerto.Ingest.Jobs.Hosting;
 /// reason, so a watching `concerto ingest` and `concerto status` never wait on them forever.</summary>
 public sealed class StageOutcomeFilter(IngestCatalog catalog, StageLedger ledger) : IApplyStateFilter
 {
-    private static readonly Type[] StageJobs = [typeof(ProbeJob), typeof(DecodeJob), typeof(ReconstructJob), typeof(SegmentJob)];
+    private static readonly Type[] StageJobs = [typeof(ProbeJob), typeof(DecodeJob), typeof(ReconstructJob), typeof(SegmentJob), typeof(FeaturizeJob)];
 
     public void OnStateApplied(ApplyStateContext context, IWriteOnlyTransaction transaction)
     {

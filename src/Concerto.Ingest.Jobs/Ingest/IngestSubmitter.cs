@@ -27,7 +27,8 @@ public sealed class IngestSubmitter(IngestCatalog catalog, IBackgroundJobClient 
             var probe = jobs.Enqueue<ProbeJob>(j => j.RunAsync(sourceId, null, CancellationToken.None));
             var decode = jobs.ContinueJobWith<DecodeJob>(probe, j => j.RunAsync(sourceId, null, CancellationToken.None));
             var reconstruct = jobs.ContinueJobWith<ReconstructJob>(decode, j => j.RunAsync(sourceId, null, CancellationToken.None));
-            jobs.ContinueJobWith<SegmentJob>(reconstruct, j => j.RunAsync(sourceId, null, CancellationToken.None));
+            var segment = jobs.ContinueJobWith<SegmentJob>(reconstruct, j => j.RunAsync(sourceId, null, CancellationToken.None));
+            jobs.ContinueJobWith<FeaturizeJob>(segment, j => j.RunAsync(sourceId, null, CancellationToken.None));
         }
 
         return new IngestSubmission(batchId, paths);

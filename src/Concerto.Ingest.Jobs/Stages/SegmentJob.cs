@@ -18,7 +18,7 @@ namespace Concerto.Ingest.Jobs.Stages;
 
 /// <summary>Stage 4: cut the run's scene into training segments (1 point cloud + 4 keyframes with depth-tested
 /// correspondences, labels when the source has label images), write them in the Pointcept layout and index them with
-/// binary COPY. The last stage: its end is the source's end.</summary>
+/// binary COPY. The featurize stage follows.</summary>
 public sealed partial class SegmentJob(
     IngestCatalog catalog, StageLedger ledger, KeyframeIndex keyframes, ReconstructionIndex reconstructions, SegmentIndex index,
     FolderArtifactStore artifacts, ILogger<SegmentJob> logger)
@@ -76,8 +76,8 @@ public sealed partial class SegmentJob(
             FolderArtifactStore.DiscardStaging(staging);
         }
 
+        // Committed: the source's end is the last stage's to record.
         StageEndings.DeletePrevious(artifacts, previous, (key, reason) => LogCleanupFailed(logger, key, reason));
-        await catalog.SetSourceStateAsync(sourceId, SourceState.Succeeded, CancellationToken.None).ConfigureAwait(false);
     }
 
     private async Task<string?> SegmentAsync(long runId, string jobId, string videoPath, string keyPrefix, ReconstructionRow scene,

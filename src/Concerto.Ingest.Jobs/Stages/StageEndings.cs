@@ -4,7 +4,7 @@ using Concerto.Ingest.Storage.Catalog;
 
 namespace Concerto.Ingest.Jobs.Stages;
 
-/// <summary>How a run stage (decode, reconstruct, segment) ends: a failure recorded on the stage and its source, or, after its
+/// <summary>How a run stage (decode, reconstruct, segment, featurize) ends: a failure recorded on the stage and its source, or, after its
 /// commit, the previous outputs removed as housekeeping that can never fail the stage.</summary>
 internal static class StageEndings
 {

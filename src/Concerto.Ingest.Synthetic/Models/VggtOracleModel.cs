@@ -1,12 +1,10 @@
-using System.Globalization;
 using System.Runtime.InteropServices;
 using Concerto.Ingest.Core.Geometry;
 using Concerto.Ingest.Reconstruction.Vggt;
 using Concerto.Ingest.Synthetic.Rendering;
 using Concerto.Ingest.Synthetic.Scenes;
-using Google.Protobuf;
-using Onnx;
 using OpenCvSharp;
+using static Concerto.Ingest.Synthetic.Models.OnnxGraphBuilder;
 
 namespace Concerto.Ingest.Synthetic.Models;
 
@@ -102,7 +100,7 @@ public sealed class VggtOracleModel : IDisposable
     {
         if (Frames == 0) throw new InvalidOperationException("the oracle model needs at least one frame");
         int k = Frames, h = Geometry.NetworkHeight, w = Geometry.NetworkWidth, plane = h * w, d = _signatures[0].Length;
-        var g = new GraphBuilder(_data, _dataName);
+        var g = new OnnxGraphBuilder("vggt_oracle", "concerto synth (oracle)", _data, _dataName);
         g.Input("input_images", ["N", 3, h, w]);
         g.External("depth_table", [k, h, w], k * plane * 4L, 0);
 
@@ -188,7 +186,7 @@ public sealed class VggtOracleModel : IDisposable
     }
 
     /// <summary>Patch embedding + MatMul/ReLU layers whose mean, times zero, is added to the depth (so nothing folds).</summary>
-    private string AddWork(GraphBuilder g, string depth)
+    private string AddWork(OnnxGraphBuilder g, string depth)
     {
         var random = new Random(7);
         float[] Weights(int n, int fanIn)
@@ -217,92 +215,5 @@ public sealed class VggtOracleModel : IDisposable
         g.Node("Mul", ["work_mean", "zero"], ["work_zero"]);
         g.Node("Add", [depth, "work_zero"], ["depth_worked"]);
         return "depth_worked";
-    }
-
-    private static AttributeProto Int(string name, long value) =>
-        new() { Name = name, Type = AttributeProto.Types.AttributeType.Int, I = value };
-
-    private static AttributeProto Float(string name, float value) =>
-        new() { Name = name, Type = AttributeProto.Types.AttributeType.Float, F = value };
-
-    private static AttributeProto Ints(string name, params long[] values)
-    {
-        var attribute = new AttributeProto { Name = name, Type = AttributeProto.Types.AttributeType.Ints };
-        attribute.Ints.AddRange(values);
-        return attribute;
-    }
-
-    /// <summary>A float32 graph under construction; large constants go to the external data stream.</summary>
-    private sealed class GraphBuilder(FileStream data, string dataName)
-    {
-        private const int InlineLimit = 1 << 20;
-        private readonly GraphProto _graph = new() { Name = "vggt_oracle" };
-
-        public void Input(string name, object[] dims) => _graph.Input.Add(ValueInfo(name, dims));
-
-        public void Output(string name, object[] dims) => _graph.Output.Add(ValueInfo(name, dims));
-
-        public void Node(string op, string[] inputs, string[] outputs, params AttributeProto[] attributes)
-        {
-            var node = new NodeProto { OpType = op, Name = $"{op}_{outputs[0]}" };
-            node.Input.AddRange(inputs);
-            node.Output.AddRange(outputs);
-            node.Attribute.AddRange(attributes);
-            _graph.Node.Add(node);
-        }
-
-        public void Constant(string name, long[] dims, float[] values) =>
-            Add(name, dims, TensorProto.Types.DataType.Float, MemoryMarshal.AsBytes(values.AsSpan()));
-
-        public void Constant(string name, long[] dims, long[] values) =>
-            Add(name, dims, TensorProto.Types.DataType.Int64, MemoryMarshal.AsBytes(values.AsSpan()));
-
-        /// <summary>A float tensor already written to the data file at <paramref name="offset"/>.</summary>
-        public void External(string name, long[] dims, long length, long offset)
-        {
-            var tensor = new TensorProto { Name = name, DataType = (int)TensorProto.Types.DataType.Float, DataLocation = TensorProto.Types.DataLocation.External };
-            tensor.Dims.AddRange(dims);
-            tensor.ExternalData.Add(new StringStringEntryProto { Key = "location", Value = dataName });
-            tensor.ExternalData.Add(new StringStringEntryProto { Key = "offset", Value = offset.ToString(CultureInfo.InvariantCulture) });
-            tensor.ExternalData.Add(new StringStringEntryProto { Key = "length", Value = length.ToString(CultureInfo.InvariantCulture) });
-            _graph.Initializer.Add(tensor);
-        }
-
-        public void Save(string path)
-        {
-            var model = new ModelProto { IrVersion = 8, ProducerName = "concerto synth (oracle)", Graph = _graph };
-            model.OpsetImport.Add(new OperatorSetIdProto { Domain = "", Version = 17 });
-            File.WriteAllBytes(path, model.ToByteArray());
-        }
-
-        private void Add(string name, long[] dims, TensorProto.Types.DataType type, ReadOnlySpan<byte> bytes)
-        {
-            if (bytes.Length <= InlineLimit)
-            {
-                var tensor = new TensorProto { Name = name, DataType = (int)type, RawData = ByteString.CopyFrom(bytes) };
-                tensor.Dims.AddRange(dims);
-                _graph.Initializer.Add(tensor);
-                return;
-            }
-
-            var offset = data.Position;
-            data.Write(bytes);
-            External(name, dims, bytes.Length, offset);
-            _graph.Initializer[^1].DataType = (int)type;
-        }
-
-        private static ValueInfoProto ValueInfo(string name, object[] dims)
-        {
-            var shape = new TensorShapeProto();
-            foreach (var d in dims)
-                shape.Dim.Add(d is string param
-                    ? new TensorShapeProto.Types.Dimension { DimParam = param }
-                    : new TensorShapeProto.Types.Dimension { DimValue = Convert.ToInt64(d, CultureInfo.InvariantCulture) });
-            return new ValueInfoProto
-            {
-                Name = name,
-                Type = new TypeProto { TensorType = new TypeProto.Types.Tensor { ElemType = (int)TensorProto.Types.DataType.Float, Shape = shape } },
-            };
-        }
     }
 }

@@ -1,0 +1,61 @@
+using Concerto.Ingest.Core.Media;
+using Concerto.Ingest.Core.Profiles;
+using OpenCvSharp;
+
+namespace Concerto.Ingest.Features.Teacher;
+
+/// <summary>The square an image is cut to before the teacher sees it, in the image's pixels.</summary>
+public readonly record struct TeacherCrop(int X, int Y, int Side);
+
+/// <summary>Concerto's image-teacher input: centre-crop the largest square whose side is a multiple of
+/// <see cref="FeaturizeSettings.CropMultiple"/>, bilinear resize to ImageSize x ImageSize (OpenCV's INTER_LINEAR: pixel
+/// centres aligned, no antialiasing, as torch's bilinear interpolate with align_corners=False), scale to [0, 1] and
+/// normalise per channel; RGB planes (CHW).</summary>
+public static class TeacherPreprocessing
+{
+    /// <summary>The crop for a width x height image (the trainer maps correspondences into the teacher's patches with it).</summary>
+    public static TeacherCrop Crop(int width, int height, int multiple)
+    {
+        var side = Math.Min(width, height) / multiple * multiple;
+        if (side == 0) throw new ArgumentException($"a {width}x{height} image is smaller than the {multiple} px crop unit");
+        return new TeacherCrop((width - side) / 2, (height - side) / 2, side);
+    }
+
+    /// <summary>Reads an image file and writes its CHW input (3 x ImageSize x ImageSize floats) to <paramref name="destination"/>.</summary>
+    public static TeacherCrop Load(string path, FeaturizeSettings settings, Span<float> destination)
+    {
+        ArgumentNullException.ThrowIfNull(settings);
+        using var bgr = Cv2.ImRead(path, ImreadModes.Color);
+        if (bgr.Empty()) throw new BadInputException($"{path}: not a readable image; re-run the segment stage for its run (concerto ingest --force).");
+        return Apply(bgr, settings, destination);
+    }
+
+    /// <summary>Preprocesses an 8-bit BGR image.</summary>
+    public static TeacherCrop Apply(Mat bgr, FeaturizeSettings settings, Span<float> destination)
+    {
+        ArgumentNullException.ThrowIfNull(bgr);
+        ArgumentNullException.ThrowIfNull(settings);
+        int size = settings.ImageSize, plane = size * size;
+        if (destination.Length != 3 * plane) throw new ArgumentException($"destination holds {destination.Length} floats, expected {3 * plane}");
+        var crop = Crop(bgr.Width, bgr.Height, settings.CropMultiple);
+        using var square = new Mat(bgr, new Rect(crop.X, crop.Y, crop.Side, crop.Side));
+        using var resized = new Mat();
+        Cv2.Resize(square, resized, new Size(size, size), 0, 0, InterpolationFlags.Linear);
+        var pixels = new byte[3 * plane];
+        System.Runtime.InteropServices.Marshal.Copy(resized.Data, pixels, 0, pixels.Length);
+
+        Span<float> scale = stackalloc float[3];
+        Span<float> offset = stackalloc float[3];
+        for (var c = 0; c < 3; c++)
+        {
+            scale[c] = (float)(1.0 / (255.0 * settings.ChannelStd[c]));
+            offset[c] = (float)(-settings.ChannelMean[c] / settings.ChannelStd[c]);
+        }
+
+        // BGR interleaved to RGB planes: output channel c is input channel 2 - c.
+        for (var i = 0; i < plane; i++)
+        for (var c = 0; c < 3; c++)
+            destination[c * plane + i] = pixels[3 * i + 2 - c] * scale[c] + offset[c];
+        return crop;
+    }
+}
