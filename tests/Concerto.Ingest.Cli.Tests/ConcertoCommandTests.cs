@@ -62,7 +62,7 @@ public sealed class ConcertoCommandTests : IAsyncLifetime
     {
         var videos = await Task.WhenAll(Enumerable.Range(0, 3).Select(i => TestVideos.PatternAsync(seconds: 1, width: 200 + 16 * i, height: 120)));
         using var prober = ConcertoProcess.Start(_db.ConnectionString, _artifacts, "worker", "--queues", "probe");
-        using var decoder = ConcertoProcess.Start(_db.ConnectionString, _artifacts, "worker", "--queues", "decode,reconstruct,segment");
+        using var decoder = ConcertoProcess.Start(_db.ConnectionString, _artifacts, "worker", "--queues", "decode,reconstruct,segment,featurize");
         await IngestDetachedAsync(videos);
 
         // With every queue served by live workers, a plain ingest only watches, and still completes.

@@ -24,9 +24,10 @@ public static class DatasetCommand
         var filter = new Option<string?>("--filter", "-f") { Description = "Which segments, e.g. \"points >= 20000 and coverage > 0.5\" (see `concerto dataset fields`); default all." };
         var split = new Option<string>("--split", "-s") { Description = "Splits and their shares.", DefaultValueFactory = _ => "train=0.9,val=0.1" };
         var seed = new Option<int>("--seed") { Description = "Seed of the split hash.", DefaultValueFactory = _ => 0 };
-        var create = new Command("create", "Create the next version of a dataset from the segments a filter selects.") { name, filter, split, seed };
+        var teacher = new Option<string?>("--teacher") { Description = "Image teacher whose features to list (identity or prefix, or none); default: the one with features for the most members." };
+        var create = new Command("create", "Create the next version of a dataset from the segments a filter selects.") { name, filter, split, seed, teacher };
         create.SetAction((parse, ct) => CliRun.GuardAsync(() => CreateAsync(parse.GetValue(name)!, parse.GetValue(filter), parse.GetValue(split)!,
-            parse.GetValue(seed), ct)));
+            parse.GetValue(seed), parse.GetValue(teacher), ct)));
 
         var list = new Command("list", "List dataset versions.");
         list.SetAction((_, ct) => CliRun.GuardAsync(() => ListAsync(ct)));
@@ -54,13 +55,13 @@ public static class DatasetCommand
         return new Command("dataset", "Curate immutable dataset versions and export them.") { create, list, show, fields, export, pull };
     }
 
-    private static async Task<int> CreateAsync(string name, string? filter, string splitText, int seed, CancellationToken cancellationToken)
+    private static async Task<int> CreateAsync(string name, string? filter, string splitText, int seed, string? teacher, CancellationToken cancellationToken)
     {
         var splits = DatasetSplits.Parse(splitText);
         DatasetCatalog.ParseFilter(filter); // a bad filter fails here, before the database is touched
         await using var session = await Session.OpenAsync(cancellationToken).ConfigureAwait(false);
-        var created = await session.Catalog.CreateAsync(name, filter, splits, seed, cancellationToken).ConfigureAwait(false);
-        AnsiConsole.MarkupLineInterpolated($"[green]created {created.Label}[/]: {created.Segments} segments ({Counts(created)})");
+        var created = await session.Catalog.CreateAsync(name, filter, splits, seed, cancellationToken, teacher).ConfigureAwait(false);
+        AnsiConsole.MarkupLineInterpolated($"[green]created {created.Label}[/]: {created.Segments} segments ({Counts(created)}), teacher features: {created.Teacher?[..12] ?? "none"}");
         return 0;
     }
 
@@ -102,6 +103,8 @@ public static class DatasetCommand
         }
 
         table.AddRow("hash", v.Hash);
+        table.AddRow("teacher", v.Teacher ?? "none");
+        table.AddRow("with features", members.Count(m => m.FeatureKeys.All(k => k is not null)).ToString(CultureInfo.InvariantCulture));
         table.AddRow("created", v.CreatedAt.ToLocalTime().ToString("yyyy-MM-dd HH:mm:ss", CultureInfo.InvariantCulture));
         AnsiConsole.Write(table);
         return 0;

@@ -23,7 +23,8 @@ public sealed class DatasetExporter(DatasetCatalog catalog, FolderArtifactStore 
     {
         ArgumentNullException.ThrowIfNull(version);
         var members = await catalog.MembersAsync(version.Id, cancellationToken).ConfigureAwait(false);
-        var rows = members.Select(m => ToRow(version, m, file => new Uri(Path.Combine(artifacts.Resolve(m.ArtifactKey), file)).AbsoluteUri));
+        var rows = members.Select(m => ToRow(version, m, file => new Uri(Path.Combine(artifacts.Resolve(m.ArtifactKey), file)).AbsoluteUri,
+            slot => m.FeatureKeys[slot] is { } key ? new Uri(artifacts.Resolve(key)).AbsoluteUri : null));
         await ManifestWriter.WriteAsync(output, format, rows, cancellationToken).ConfigureAwait(false);
     }
 
@@ -61,7 +62,7 @@ public sealed class DatasetExporter(DatasetCatalog catalog, FolderArtifactStore 
 
             if (withManifest)
             {
-                var rows = members.Select(m => ToRow(version, m, file => LayoutPath(m, file)));
+                var rows = members.Select(m => ToRow(version, m, file => LayoutPath(m, file), slot => m.FeatureKeys[slot] is null ? null : FeaturePath(m, slot)));
                 await ManifestWriter.WriteAsync(Path.Combine(staging, ManifestFile), ManifestFormat.Parquet, rows, cancellationToken).ConfigureAwait(false);
                 await File.WriteAllTextAsync(Path.Combine(staging, VersionFile), JsonSerializer.Serialize(new
                 {
@@ -73,6 +74,7 @@ public sealed class DatasetExporter(DatasetCatalog catalog, FolderArtifactStore 
                     segments = version.Segments,
                     counts = version.Counts,
                     hash = version.Hash,
+                    teacher = version.Teacher,
                     createdAt = version.CreatedAt,
                 }, Json), cancellationToken).ConfigureAwait(false);
             }
@@ -109,6 +111,15 @@ public sealed class DatasetExporter(DatasetCatalog catalog, FolderArtifactStore 
             bytes += new FileInfo(destination).Length;
         }
 
+        for (var slot = 0; slot < member.FeatureKeys.Count; slot++)
+        {
+            if (member.FeatureKeys[slot] is not { } key) continue;
+            var destination = Path.Combine(root, FeaturePath(member, slot));
+            Directory.CreateDirectory(Path.GetDirectoryName(destination)!);
+            File.Copy(artifacts.Resolve(key), destination);
+            bytes += new FileInfo(destination).Length;
+        }
+
         entry = new SplitEntry(CloudFolder(member), member.Images.Select(i => LayoutPath(member, i.ImageFile)).ToList(),
             member.Images.Select(i => LayoutPath(member, CorrespondenceFile(i.Slot))).ToList());
         return bytes;
@@ -123,9 +134,13 @@ public sealed class DatasetExporter(DatasetCatalog catalog, FolderArtifactStore 
         : SegmentFiles.ImageFolders.Any(f => file.StartsWith(f + "/", StringComparison.Ordinal)) ? $"images/{m.Split}/{m.SegmentKey}/{file}"
         : $"{CloudFolder(m)}/{file}";
 
+    /// <summary>Teacher features of image <paramref name="slot"/>: float16 [patch tokens, width], beside the image side.</summary>
+    private static string FeaturePath(DatasetMember m, int slot) => $"images/{m.Split}/{m.SegmentKey}/feature/{slot.ToString(CultureInfo.InvariantCulture)}.npy";
+
     private static string CorrespondenceFile(int slot) => $"correspondence/{slot.ToString(CultureInfo.InvariantCulture)}.npy";
 
-    private static ManifestRow ToRow(DatasetVersion version, DatasetMember m, Func<string, string> uri) => new()
+    /// <summary>A manifest row; <paramref name="featureUri"/> gives image i's feature file or null (then the row lists none).</summary>
+    private static ManifestRow ToRow(DatasetVersion version, DatasetMember m, Func<string, string> uri, Func<int, string?> featureUri) => new()
     {
         DatasetName = version.Name,
         DatasetVersion = version.Version,
@@ -139,6 +154,9 @@ public sealed class DatasetExporter(DatasetCatalog catalog, FolderArtifactStore 
         Points = m.Points,
         ImageUris = m.Images.Select(i => uri(i.ImageFile)).ToList(),
         CorrespondenceUris = m.Images.Select(i => uri(CorrespondenceFile(i.Slot))).ToList(),
+        FeatureUris = m.Images.Select((_, slot) => featureUri(slot)).ToList() is var features && features.All(f => f is not null)
+            ? features.Select(f => f!).ToList()
+            : null,
         CameraToWorld = m.Images.Select(i => i.CameraToWorld).ToList(),
         Intrinsics = m.Images.Select(i => new double[] { i.Fx, i.Fy, i.Cx, i.Cy, i.Width, i.Height }).ToList(),
         FrameIndices = m.Images.Select(i => i.FrameIndex).ToList(),

@@ -11,16 +11,18 @@ namespace Concerto.Ingest.Storage.Catalog;
 /// <summary>A dataset version as stored: immutable once created.</summary>
 /// <param name="Hash">SHA-256 over the members' (segment key, split) pairs in key order: two versions with the same hash
 /// hold the same segments in the same splits.</param>
+/// <param name="Teacher">Identity of the image teacher whose features the version lists (null: none).</param>
 public sealed record DatasetVersion(long Id, string Name, int Version, string? Filter, IReadOnlyList<DatasetSplit> Splits, int Seed, int Segments,
-    IReadOnlyDictionary<string, int> Counts, string Hash, DateTime CreatedAt)
+    IReadOnlyDictionary<string, int> Counts, string Hash, string? Teacher, DateTime CreatedAt)
 {
     public string Label => $"{Name}@{Version}";
 }
 
-/// <summary>One segment of a dataset version with what a manifest needs.</summary>
+/// <summary>One segment of a dataset version with what a manifest needs; <see cref="FeatureKeys"/>[i] is image i's
+/// feature file from the version's teacher (null when it has none).</summary>
 public sealed record DatasetMember(long SegmentId, string SegmentKey, string Split, long RunId, string VideoSha256, string SourcePath,
     string ArtifactKey, int Points, long Correspondences, double MinCovisibility, double MinBaseline, double MaxOverlap, double MeanCoverage,
-    double MinCoverage, double MeanVisibleFraction, bool Labelled, IReadOnlyList<SegmentImageRow> Images);
+    double MinCoverage, double MeanVisibleFraction, bool Labelled, IReadOnlyList<SegmentImageRow> Images, IReadOnlyList<string?> FeatureKeys);
 
 /// <summary>Dataset versions: a filter over live segments, a deterministic split, and the members, all written in one
 /// transaction. Members reference segment rows, which are never changed or deleted, so a version lists the same data
@@ -39,6 +41,8 @@ public sealed class DatasetCatalog(NpgsqlDataSource db)
         new("coverage_min", "s.min_coverage", FilterType.Number, "the same, the least covered image"),
         new("visible_fraction", "s.mean_visible_fraction", FilterType.Number, "share of the segment's points an image sees, mean over images"),
         new("labelled", "s.labelled", FilterType.Bool, "has semantic and instance labels"),
+        new("featurized", "EXISTS (SELECT 1 FROM segment_features f WHERE f.segment_id = s.id)", FilterType.Bool,
+            "has image-teacher features (from any teacher)"),
         new("created", "s.created_at", FilterType.Timestamp, "when the segment was made"),
         new("run", "s.run_id", FilterType.Number, "run id (concerto status)"),
         new("scene.method", "rc.method", FilterType.Text, "reconstructor: posed or vggt"),
@@ -65,11 +69,13 @@ public sealed class DatasetCatalog(NpgsqlDataSource db)
     /// <summary>Parses and checks a filter; throws <see cref="FilterException"/> with a caret under the offending text.</summary>
     public static FilterExpression? ParseFilter(string? text) => string.IsNullOrWhiteSpace(text) ? null : FilterExpression.Parse(text, Schema);
 
-    /// <summary>Creates the next version of <paramref name="name"/> from the live segments the filter selects.</summary>
+    /// <summary>Creates the next version of <paramref name="name"/> from the live segments the filter selects. Its
+    /// teacher is <paramref name="teacher"/> (an identity or a unique prefix; "none" for no features) or, when null, the
+    /// teacher with features for the most members.</summary>
     /// <exception cref="FilterException">The filter does not parse; nothing is created.</exception>
-    /// <exception cref="InvalidOperationException">No segment matches; nothing is created.</exception>
+    /// <exception cref="InvalidOperationException">No segment matches, or the teacher is unknown; nothing is created.</exception>
     public async Task<DatasetVersion> CreateAsync(string name, string? filterText, IReadOnlyList<DatasetSplit> splits, int seed,
-        CancellationToken cancellationToken)
+        CancellationToken cancellationToken, string? teacher = null)
     {
         ValidateName(name);
         ArgumentNullException.ThrowIfNull(splits);
@@ -99,12 +105,15 @@ public sealed class DatasetCatalog(NpgsqlDataSource db)
         if (members.Count == 0)
             throw new InvalidOperationException($"no segment matches {(filter is null ? "(no filter)" : $"the filter '{filter}'")}; nothing was created. `concerto status` shows what has been ingested.");
 
+        var chosenTeacher = await ChooseTeacherAsync(connection, tx, teacher, members.Select(m => m.Id).ToArray(), cancellationToken).ConfigureAwait(false);
         var counts = splits.ToDictionary(s => s.Name, s => members.Count(m => m.Split == s.Name));
         var hash = Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(string.Concat(members.Select(m => $"{m.Key}\t{m.Split}\n")))));
         long id;
         await using (var insert = Sql.Command(connection, tx, """
-            INSERT INTO dataset_versions (name, version, filter, splits, seed, segments, counts, hash) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id
-            """, name, version, filter?.ToString(), JsonSerializer.Serialize(splits), seed, members.Count, JsonSerializer.Serialize(counts), hash))
+            INSERT INTO dataset_versions (name, version, filter, splits, seed, segments, counts, hash, teacher)
+            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id
+            """, name, version, filter?.ToString(), JsonSerializer.Serialize(splits), seed, members.Count, JsonSerializer.Serialize(counts), hash,
+            chosenTeacher))
         {
             insert.Parameters[3].NpgsqlDbType = NpgsqlDbType.Jsonb;
             insert.Parameters[6].NpgsqlDbType = NpgsqlDbType.Jsonb;
@@ -127,6 +136,30 @@ public sealed class DatasetCatalog(NpgsqlDataSource db)
 
         await tx.CommitAsync(CancellationToken.None).ConfigureAwait(false);
         return await GetAsync(name, version, cancellationToken).ConfigureAwait(false);
+    }
+
+    private static async Task<string?> ChooseTeacherAsync(NpgsqlConnection connection, NpgsqlTransaction tx, string? requested, long[] segments,
+        CancellationToken cancellationToken)
+    {
+        if (string.Equals(requested, "none", StringComparison.OrdinalIgnoreCase)) return null;
+        if (requested is null)
+            return await Sql.ScalarAsync<string>(connection, tx, """
+                SELECT teacher FROM segment_features WHERE segment_id = ANY($1) GROUP BY teacher ORDER BY count(*) DESC, teacher LIMIT 1
+                """, cancellationToken, segments).ConfigureAwait(false);
+        if (requested.Length == 0 || !requested.All(char.IsAsciiHexDigit))
+            throw new ArgumentException($"teacher '{requested}' is not a teacher identity (hex) or 'none'");
+        var matches = new List<string>();
+        await using (var command = Sql.Command(connection, tx, "SELECT identity FROM teachers WHERE identity LIKE $1 || '%' ORDER BY identity LIMIT 2",
+            requested.ToLowerInvariant()))
+        await using (var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false))
+        {
+            while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false)) matches.Add(reader.GetString(0));
+        }
+
+        return matches.Count == 1 ? matches[0]
+            : throw new InvalidOperationException(matches.Count == 0
+                ? $"no teacher '{requested}'; teachers are recorded by the featurize stage (identity in `concerto dataset show` or the run's metrics); nothing was created"
+                : $"teacher prefix '{requested}' is ambiguous; give more of the identity; nothing was created");
     }
 
     /// <summary>Every version, by name then version.</summary>
@@ -152,12 +185,15 @@ public sealed class DatasetCatalog(NpgsqlDataSource db)
     {
         var images = (await Sql.ListAsync(db, """
             SELECT i.segment_id, i.slot, i.frame_index, i.time_s, i.camera_to_world, i.fx, i.fy, i.cx, i.cy, i.width, i.height, i.image_file,
-                   i.correspondences, i.coverage, i.visible_fraction
-            FROM segment_images i JOIN dataset_members m ON m.segment_id = i.segment_id WHERE m.dataset_version_id = $1 ORDER BY i.segment_id, i.slot
+                   i.correspondences, i.coverage, i.visible_fraction, f.artifact_key
+            FROM segment_images i JOIN dataset_members m ON m.segment_id = i.segment_id
+            JOIN dataset_versions d ON d.id = m.dataset_version_id
+            LEFT JOIN segment_features f ON f.segment_id = i.segment_id AND f.slot = i.slot AND f.teacher = d.teacher
+            WHERE m.dataset_version_id = $1 ORDER BY i.segment_id, i.slot
             """, r => (Segment: r.GetInt64(0), Image: new SegmentImageRow(r.GetInt16(1), r.GetInt32(2), r.GetDouble(3), r.GetFieldValue<double[]>(4),
                 r.GetDouble(5), r.GetDouble(6), r.GetDouble(7), r.GetDouble(8), r.GetInt32(9), r.GetInt32(10), r.GetString(11), r.GetInt32(12),
-                r.GetFloat(13), r.GetFloat(14))), cancellationToken, versionId).ConfigureAwait(false))
-            .ToLookup(i => i.Segment, i => i.Image);
+                r.GetFloat(13), r.GetFloat(14)), Feature: r.Get<string>("artifact_key")), cancellationToken, versionId).ConfigureAwait(false))
+            .ToLookup(i => i.Segment);
         return await Sql.ListAsync(db, """
             SELECT s.id, s.segment_key, m.split, s.run_id, encode(v.sha256, 'hex'), v.path, s.artifact_key, s.points, s.correspondences,
                    s.min_covisibility, s.min_baseline, s.max_overlap, s.mean_coverage, s.min_coverage, s.mean_visible_fraction, s.labelled
@@ -165,15 +201,16 @@ public sealed class DatasetCatalog(NpgsqlDataSource db)
             WHERE m.dataset_version_id = $1 ORDER BY s.segment_key
             """, r => new DatasetMember(r.GetInt64(0), r.GetString(1), r.GetString(2), r.GetInt64(3), r.GetString(4), r.GetString(5), r.GetString(6),
                 r.GetInt32(7), r.GetInt64(8), r.GetFloat(9), r.GetFloat(10), r.GetFloat(11), r.GetFloat(12), r.GetFloat(13), r.GetFloat(14),
-                r.GetBoolean(15), [.. images[r.GetInt64(0)]]), cancellationToken, versionId).ConfigureAwait(false);
+                r.GetBoolean(15), [.. images[r.GetInt64(0)].Select(i => i.Image)], [.. images[r.GetInt64(0)].Select(i => i.Feature)]),
+            cancellationToken, versionId).ConfigureAwait(false);
     }
 
     private const string VersionColumns =
-        "SELECT id, name, version, filter, splits::text, seed, segments, counts::text, hash, created_at FROM dataset_versions";
+        "SELECT id, name, version, filter, splits::text, seed, segments, counts::text, hash, teacher, created_at FROM dataset_versions";
 
     private static DatasetVersion ReadVersion(NpgsqlDataReader r) => new(r.GetInt64(0), r.GetString(1), r.GetInt32(2), r.Get<string>("filter"),
         JsonSerializer.Deserialize<List<DatasetSplit>>(r.GetString(4))!, r.GetInt32(5), r.GetInt32(6),
-        JsonSerializer.Deserialize<Dictionary<string, int>>(r.GetString(7))!, r.GetString(8), r.GetDateTime(9));
+        JsonSerializer.Deserialize<Dictionary<string, int>>(r.GetString(7))!, r.GetString(8), r.Get<string>("teacher"), r.GetDateTime(10));
 
     private static void ValidateName(string name)
     {
