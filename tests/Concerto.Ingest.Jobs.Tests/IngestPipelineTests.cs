@@ -170,7 +170,7 @@ public sealed class IngestPipelineTests : PipelineTestBase
             // The oracle's world is the first camera at median depth 1: 0.008 units are about 2 cm here.
             var json = File.ReadAllText(Path.Combine(AppContext.BaseDirectory, "pipelines", "video-default.json"))
                 .Replace("\"method\": \"auto\"", "\"method\": \"vggt\"", StringComparison.Ordinal)
-                .Replace("\"modelPath\": null", $"\"modelPath\": \"{model}\"", StringComparison.Ordinal)
+                .Replace("\"modelPath\": null,                 // VGGT", $"\"modelPath\": \"{model}\", // VGGT", StringComparison.Ordinal)
                 .Replace("\"windowSize\": 24", "\"windowSize\": 4", StringComparison.Ordinal)
                 .Replace("\"overlap\": 8", "\"overlap\": 2", StringComparison.Ordinal)
                 .Replace("\"voxelSize\": 0.02", "\"voxelSize\": 0.008", StringComparison.Ordinal)
