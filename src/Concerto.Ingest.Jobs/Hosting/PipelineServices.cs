@@ -78,6 +78,7 @@ public static class PipelineServices
         services.AddSingleton(_ => FfmpegTools.Locate(media.FfmpegFolder));
         services.AddSingleton<VideoProber>();
         services.AddSingleton<KeyframeExtractor>();
+        services.AddSingleton<StageRunner>();
         services.AddTransient<ProbeJob>();
         services.AddTransient<DecodeJob>();
         services.AddTransient<ReconstructJob>();

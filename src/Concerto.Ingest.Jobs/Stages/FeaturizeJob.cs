@@ -1,6 +1,5 @@
 using System.Globalization;
 using System.Text.Json;
-using Concerto.Ingest.Core.Media;
 using Concerto.Ingest.Core.Pipeline;
 using Concerto.Ingest.Core.Profiles;
 using Concerto.Ingest.Features.Teacher;
@@ -17,67 +16,42 @@ namespace Concerto.Ingest.Jobs.Stages;
 /// this teacher yet, as float16 npy files [patch tokens, width] beside a teacher.json, indexed per image. The last stage:
 /// its end is the source's end. No teacher configured: the stage ends, saying so.</summary>
 public sealed partial class FeaturizeJob(
-    IngestCatalog catalog, StageLedger ledger, FeatureIndex index, TeacherModels teachers, FolderArtifactStore artifacts, ILogger<FeaturizeJob> logger)
+    IngestCatalog catalog, StageRunner runner, StageLedger ledger, FeatureIndex index, TeacherModels teachers, FolderArtifactStore artifacts,
+    ILogger<FeaturizeJob> logger)
 {
     public const string TeacherFile = "teacher.json";
 
     [Queue(Stage.Featurize)]
     [JobDisplayName("featurize source {0}")]
     [AutomaticRetry(Attempts = StageRetry.Attempts, DelaysInSeconds = [5, 30, 120])]
-    public async Task RunAsync(long sourceId, PerformContext? context, CancellationToken cancellationToken)
+    public Task RunAsync(long sourceId, PerformContext? context, CancellationToken cancellationToken) =>
+        runner.RunAsync(sourceId, Stage.Featurize, after: Stage.Segment, context, work => RunStageAsync(work, cancellationToken), cancellationToken);
+
+    /// <summary>Features are never replaced, so there are no previous outputs to delete (returns null).</summary>
+    private async Task<string?> RunStageAsync(StageWork work, CancellationToken cancellationToken)
     {
-        var source = await catalog.GetSourceAsync(sourceId, cancellationToken).ConfigureAwait(false);
-        if (source.RunId is not { } runId || source.State is SourceState.Rejected or SourceState.Failed) return;
-
-        var jobId = StageRetry.JobId(context);
-        if (await ledger.StateAsync(runId, Stage.Segment, cancellationToken).ConfigureAwait(false) != StageState.Succeeded
-            || !await ledger.TryClaimAsync(runId, Stage.Featurize, jobId, source.BatchId, source.Force, StageRetry.WorkerName, cancellationToken)
-                .ConfigureAwait(false))
+        var source = work.Source;
+        var settings = ProfileDocument.Parse(await catalog.GetProfileJsonAsync(source.ProfileHash, cancellationToken).ConfigureAwait(false),
+            $"profile {source.ProfileHash}").Profile.Featurize ?? FeaturizeSettings.Default;
+        var model = teachers.Get(settings);
+        if (model is null)
         {
-            await catalog.SetSourceStateAsync(sourceId, SourceState.Linked, cancellationToken).ConfigureAwait(false);
-            return;
-        }
-
-        var staging = artifacts.CreateStaging();
-        try
-        {
-            var settings = ProfileDocument.Parse(await catalog.GetProfileJsonAsync(source.ProfileHash, cancellationToken).ConfigureAwait(false),
-                $"profile {source.ProfileHash}").Profile.Featurize ?? FeaturizeSettings.Default;
-            var model = teachers.Get(settings);
-            if (model is null)
-            {
-                const string reason = "no teacher model set (featurize.modelPath or Concerto:Features:TeacherModel)";
-                await index.CommitAsync(runId, jobId, null, [], null, JsonSerializer.Serialize(new { skipped = reason }), cancellationToken)
-                    .ConfigureAwait(false);
-                LogSkipped(logger, source.Path, reason);
-            }
-            else
-            {
-                await FeaturizeAsync(runId, jobId, model, staging, cancellationToken).ConfigureAwait(false);
-            }
-        }
-        catch (BadInputException e)
-        {
-            await StageEndings.FailAsync(catalog, ledger, Stage.Featurize, sourceId, runId, jobId, e.Message, SourceState.Rejected).ConfigureAwait(false);
-            return;
-        }
-        catch (Exception e) when (e is not OperationCanceledException)
-        {
-            var state = StageRetry.IsLastAttempt(context) ? SourceState.Failed : SourceState.Retrying;
-            await StageEndings.FailAsync(catalog, ledger, Stage.Featurize, sourceId, runId, jobId, $"{source.Path}: featurize failed: {e.Message}", state)
+            const string reason = "no teacher model set (featurize.modelPath or Concerto:Features:TeacherModel)";
+            await index.CommitAsync(work.RunId, work.JobId, null, [], null, JsonSerializer.Serialize(new { skipped = reason }), cancellationToken)
                 .ConfigureAwait(false);
-            throw;
+            LogSkipped(logger, source.Path, reason);
         }
-        finally
+        else
         {
-            FolderArtifactStore.DiscardStaging(staging);
+            await FeaturizeAsync(work, model, cancellationToken).ConfigureAwait(false);
         }
 
-        await catalog.SetSourceStateAsync(sourceId, SourceState.Succeeded, CancellationToken.None).ConfigureAwait(false);
+        return null;
     }
 
-    private async Task FeaturizeAsync(long runId, string jobId, TeacherModel model, string staging, CancellationToken cancellationToken)
+    private async Task FeaturizeAsync(StageWork work, TeacherModel model, CancellationToken cancellationToken)
     {
+        var (runId, jobId, staging) = (work.RunId, work.JobId, work.Staging);
         var pending = await index.PendingAsync(runId, model.Identity, cancellationToken).ConfigureAwait(false);
         var teacher = new TeacherRow(model.Identity, model.ModelHash, Path.GetFileName(model.ModelPath), model.Width, model.Settings.PatchTokens,
             model.Preprocessing);
@@ -120,18 +94,13 @@ public sealed partial class FeaturizeJob(
             imagesPerSecond = Math.Round(timing.ImagesPerSecond, 2),
             shareOutsideRun = Math.Round(timing.ShareOutsideRun, 3),
         });
-        var key = artifacts.Publish(staging, $"runs/{runId}/featurize");
-        try
+        await work.PublishAsync(async key =>
         {
             await index.CommitAsync(runId, jobId, teacher, pending.Select(p => new FeatureRow(p.SegmentId, p.Slot, $"{key}/{FileOf(p)}")).ToList(), key,
                 metrics, cancellationToken).ConfigureAwait(false);
             LogFeaturized(logger, runId, timing.Images, timing.Wall.TotalSeconds);
-        }
-        catch
-        {
-            if (await ledger.ArtifactKeyAsync(runId, Stage.Featurize, CancellationToken.None).ConfigureAwait(false) != key) artifacts.Delete(key);
-            throw;
-        }
+            return null;
+        }).ConfigureAwait(false);
     }
 
     private static string FileOf(PendingImage p) =>

@@ -22,75 +22,36 @@ namespace Concerto.Ingest.Jobs.Stages;
 /// normalised scene cloud, and store the cloud (npy, PLY), cameras and metrics. A run with no reconstructor available
 /// (no capture.json, no model) ends the stage with that reason recorded instead of a scene. The segment stage follows.</summary>
 public sealed partial class ReconstructJob(
-    IngestCatalog catalog, StageLedger ledger, KeyframeIndex keyframes, ReconstructionIndex index, FolderArtifactStore artifacts,
+    IngestCatalog catalog, StageRunner runner, StageLedger ledger, KeyframeIndex keyframes, ReconstructionIndex index, FolderArtifactStore artifacts,
     CaptureReader captures, ReconstructionOptions options, ILogger<ReconstructJob> logger)
 {
     [Queue(Stage.Reconstruct)]
     [JobDisplayName("reconstruct source {0}")]
     [AutomaticRetry(Attempts = StageRetry.Attempts, DelaysInSeconds = [5, 30, 120])]
-    public async Task RunAsync(long sourceId, PerformContext? context, CancellationToken cancellationToken)
+    public Task RunAsync(long sourceId, PerformContext? context, CancellationToken cancellationToken) =>
+        runner.RunAsync(sourceId, Stage.Reconstruct, after: Stage.Decode, context, work => RunStageAsync(work, cancellationToken), cancellationToken);
+
+    private async Task<string?> RunStageAsync(StageWork work, CancellationToken cancellationToken)
     {
-        var source = await catalog.GetSourceAsync(sourceId, cancellationToken).ConfigureAwait(false);
-        if (source.RunId is not { } runId || source.State is SourceState.Rejected or SourceState.Failed) return;
-
-        var jobId = StageRetry.JobId(context);
-        // Decode not done (another source's jobs are on this video) or this stage done or held elsewhere: follow that run.
-        if (await ledger.StateAsync(runId, Stage.Decode, cancellationToken).ConfigureAwait(false) != StageState.Succeeded
-            || !await ledger.TryClaimAsync(runId, Stage.Reconstruct, jobId, source.BatchId, source.Force, StageRetry.WorkerName, cancellationToken)
-                .ConfigureAwait(false))
+        var source = work.Source;
+        var profile = ProfileDocument.Parse(await catalog.GetProfileJsonAsync(source.ProfileHash, cancellationToken).ConfigureAwait(false),
+            $"profile {source.ProfileHash}").Profile.Reconstruct ?? ReconstructSettings.Default;
+        var frames = (await keyframes.ListKeyframesAsync(work.RunId, cancellationToken).ConfigureAwait(false))
+            .Select(k => new KeyframeRef(k.FrameIndex, k.Time, artifacts.Resolve(k.ArtifactKey))).ToList();
+        var (reconstructor, model, skipped) = Choose(source.Path, profile, frames.Count);
+        using (model)
         {
-            await catalog.SetSourceStateAsync(sourceId, SourceState.Linked, cancellationToken).ConfigureAwait(false);
-            return;
-        }
-
-        var staging = artifacts.CreateStaging();
-        string? previous;
-        try
-        {
-            var profile = ProfileDocument.Parse(await catalog.GetProfileJsonAsync(source.ProfileHash, cancellationToken).ConfigureAwait(false),
-                $"profile {source.ProfileHash}").Profile.Reconstruct ?? ReconstructSettings.Default;
-            var frames = (await keyframes.ListKeyframesAsync(runId, cancellationToken).ConfigureAwait(false))
-                .Select(k => new KeyframeRef(k.FrameIndex, k.Time, artifacts.Resolve(k.ArtifactKey))).ToList();
-            var (reconstructor, model, skipped) = Choose(source.Path, profile, frames.Count);
-            using (model)
-            {
-                if (reconstructor is null)
-                {
-                    previous = await index.CommitAsync(runId, jobId, null, [], JsonSerializer.Serialize(new { skipped }), cancellationToken)
-                        .ConfigureAwait(false);
-                    LogSkipped(logger, source.Path, skipped!);
-                }
-                else
-                {
-                    previous = await ReconstructAsync(runId, jobId, reconstructor, frames, profile, staging, cancellationToken).ConfigureAwait(false);
-                }
-            }
-        }
-        catch (BadInputException e)
-        {
-            await StageEndings.FailAsync(catalog, ledger, Stage.Reconstruct, sourceId, runId, jobId, e.Message, SourceState.Rejected)
+            if (reconstructor is not null) return await ReconstructAsync(work, reconstructor, frames, profile, cancellationToken).ConfigureAwait(false);
+            LogSkipped(logger, source.Path, skipped!);
+            return await index.CommitAsync(work.RunId, work.JobId, null, [], JsonSerializer.Serialize(new { skipped }), cancellationToken)
                 .ConfigureAwait(false);
-            return;
         }
-        catch (Exception e) when (e is not OperationCanceledException)
-        {
-            var state = StageRetry.IsLastAttempt(context) ? SourceState.Failed : SourceState.Retrying;
-            await StageEndings.FailAsync(catalog, ledger, Stage.Reconstruct, sourceId, runId, jobId, $"{source.Path}: reconstruct failed: {e.Message}",
-                state).ConfigureAwait(false);
-            throw;
-        }
-        finally
-        {
-            FolderArtifactStore.DiscardStaging(staging);
-        }
-
-        // Committed: the source's end is the last stage's to record.
-        StageEndings.DeletePrevious(artifacts, previous, (key, reason) => LogCleanupFailed(logger, key, reason));
     }
 
-    private async Task<string?> ReconstructAsync(long runId, string jobId, IReconstructor reconstructor, List<KeyframeRef> frames,
-        ReconstructSettings profile, string staging, CancellationToken cancellationToken)
+    private async Task<string?> ReconstructAsync(StageWork work, IReconstructor reconstructor, List<KeyframeRef> frames,
+        ReconstructSettings profile, CancellationToken cancellationToken)
     {
+        var (runId, jobId, staging) = (work.RunId, work.JobId, work.Staging);
         var clock = Stopwatch.StartNew();
         var settings = ReconstructionSettings.Default with
         {
@@ -128,19 +89,13 @@ public sealed partial class ReconstructJob(
             windows = (reconstructor as VggtKeyframeReconstructor)?.WindowAlignments.Select(w => new { w.Window, w.Pairs, w.WeightedRmsResidual }).ToArray(),
             seconds = Math.Round(clock.Elapsed.TotalSeconds, 3),
         });
-        var key = artifacts.Publish(staging, $"runs/{runId}/reconstruct");
-        try
+        return await work.PublishAsync(async key =>
         {
             var row = new ReconstructionRow(result.Method, result.ModelHash, result.Cloud.Count, result.ToScene.Scale, result.Metrics.FloorFound, key, metrics);
             var previous = await index.CommitAsync(runId, jobId, row, cameras, metrics, cancellationToken).ConfigureAwait(false);
             LogReconstructed(logger, runId, result.Method, result.Cloud.Count, clock.Elapsed.TotalSeconds);
             return previous;
-        }
-        catch
-        {
-            if (await ledger.ArtifactKeyAsync(runId, Stage.Reconstruct, CancellationToken.None).ConfigureAwait(false) != key) artifacts.Delete(key);
-            throw;
-        }
+        }).ConfigureAwait(false);
     }
 
     /// <summary>posed when a capture.json beside the video describes it; vggt when a model is set; else none (with why).</summary>
@@ -178,7 +133,4 @@ public sealed partial class ReconstructJob(
 
     [LoggerMessage(EventId = 2202, Level = LogLevel.Information, Message = "Reconstruct skipped for {Path}: {Reason}")]
     private static partial void LogSkipped(ILogger logger, string path, string reason);
-
-    [LoggerMessage(EventId = 2203, Level = LogLevel.Warning, Message = "Could not delete the previous outputs {Key}: {Reason}")]
-    private static partial void LogCleanupFailed(ILogger logger, string key, string reason);
 }

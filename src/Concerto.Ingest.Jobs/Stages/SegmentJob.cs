@@ -3,7 +3,6 @@ using System.Globalization;
 using System.Text.Json;
 using Concerto.Ingest.Core.Formats;
 using Concerto.Ingest.Core.Geometry;
-using Concerto.Ingest.Core.Media;
 using Concerto.Ingest.Core.Pipeline;
 using Concerto.Ingest.Core.Profiles;
 using Concerto.Ingest.Segments.Pipeline;
@@ -20,69 +19,33 @@ namespace Concerto.Ingest.Jobs.Stages;
 /// correspondences, labels when the source has label images), write them in the Pointcept layout and index them with
 /// binary COPY. The featurize stage follows.</summary>
 public sealed partial class SegmentJob(
-    IngestCatalog catalog, StageLedger ledger, KeyframeIndex keyframes, ReconstructionIndex reconstructions, SegmentIndex index,
+    IngestCatalog catalog, StageRunner runner, StageLedger ledger, KeyframeIndex keyframes, ReconstructionIndex reconstructions, SegmentIndex index,
     FolderArtifactStore artifacts, ILogger<SegmentJob> logger)
 {
     [Queue(Stage.Segment)]
     [JobDisplayName("segment source {0}")]
     [AutomaticRetry(Attempts = StageRetry.Attempts, DelaysInSeconds = [5, 30, 120])]
-    public async Task RunAsync(long sourceId, PerformContext? context, CancellationToken cancellationToken)
+    public Task RunAsync(long sourceId, PerformContext? context, CancellationToken cancellationToken) =>
+        runner.RunAsync(sourceId, Stage.Segment, after: Stage.Reconstruct, context, work => RunStageAsync(work, cancellationToken), cancellationToken);
+
+    private async Task<string?> RunStageAsync(StageWork work, CancellationToken cancellationToken)
     {
-        var source = await catalog.GetSourceAsync(sourceId, cancellationToken).ConfigureAwait(false);
-        if (source.RunId is not { } runId || source.VideoId is not { } videoId || source.State is SourceState.Rejected or SourceState.Failed) return;
+        var source = work.Source;
+        var profile = ProfileDocument.Parse(await catalog.GetProfileJsonAsync(source.ProfileHash, cancellationToken).ConfigureAwait(false),
+            $"profile {source.ProfileHash}").Profile;
+        var scene = await reconstructions.GetAsync(work.RunId, cancellationToken).ConfigureAwait(false);
+        if (scene is null)
+            return await index.CommitAsync(work.RunId, work.JobId, null, [], JsonSerializer.Serialize(new { skipped = "no reconstructed scene" }),
+                cancellationToken).ConfigureAwait(false);
 
-        var jobId = StageRetry.JobId(context);
-        if (await ledger.StateAsync(runId, Stage.Reconstruct, cancellationToken).ConfigureAwait(false) != StageState.Succeeded
-            || !await ledger.TryClaimAsync(runId, Stage.Segment, jobId, source.BatchId, source.Force, StageRetry.WorkerName, cancellationToken)
-                .ConfigureAwait(false))
-        {
-            await catalog.SetSourceStateAsync(sourceId, SourceState.Linked, cancellationToken).ConfigureAwait(false);
-            return;
-        }
-
-        var staging = artifacts.CreateStaging();
-        string? previous;
-        try
-        {
-            var profile = ProfileDocument.Parse(await catalog.GetProfileJsonAsync(source.ProfileHash, cancellationToken).ConfigureAwait(false),
-                $"profile {source.ProfileHash}").Profile;
-            var scene = await reconstructions.GetAsync(runId, cancellationToken).ConfigureAwait(false);
-            if (scene is null)
-            {
-                previous = await index.CommitAsync(runId, jobId, null, [], JsonSerializer.Serialize(new { skipped = "no reconstructed scene" }),
-                    cancellationToken).ConfigureAwait(false);
-            }
-            else
-            {
-                var keyPrefix = $"{(await catalog.GetVideoHashAsync(videoId, cancellationToken).ConfigureAwait(false))[..16]}-{source.ProfileHash[..8]}";
-                previous = await SegmentAsync(runId, jobId, source.Path, keyPrefix, scene.Value.Scene, scene.Value.Cameras, profile, staging,
-                    cancellationToken).ConfigureAwait(false);
-            }
-        }
-        catch (BadInputException e)
-        {
-            await StageEndings.FailAsync(catalog, ledger, Stage.Segment, sourceId, runId, jobId, e.Message, SourceState.Rejected).ConfigureAwait(false);
-            return;
-        }
-        catch (Exception e) when (e is not OperationCanceledException)
-        {
-            var state = StageRetry.IsLastAttempt(context) ? SourceState.Failed : SourceState.Retrying;
-            await StageEndings.FailAsync(catalog, ledger, Stage.Segment, sourceId, runId, jobId, $"{source.Path}: segment failed: {e.Message}", state)
-                .ConfigureAwait(false);
-            throw;
-        }
-        finally
-        {
-            FolderArtifactStore.DiscardStaging(staging);
-        }
-
-        // Committed: the source's end is the last stage's to record.
-        StageEndings.DeletePrevious(artifacts, previous, (key, reason) => LogCleanupFailed(logger, key, reason));
+        var keyPrefix = $"{(await catalog.GetVideoHashAsync(source.VideoId!.Value, cancellationToken).ConfigureAwait(false))[..16]}-{source.ProfileHash[..8]}";
+        return await SegmentAsync(work, keyPrefix, scene.Value.Scene, scene.Value.Cameras, profile, cancellationToken).ConfigureAwait(false);
     }
 
-    private async Task<string?> SegmentAsync(long runId, string jobId, string videoPath, string keyPrefix, ReconstructionRow scene,
-        IReadOnlyList<CameraRow> cameras, PipelineProfile profile, string staging, CancellationToken cancellationToken)
+    private async Task<string?> SegmentAsync(StageWork work, string keyPrefix, ReconstructionRow scene, IReadOnlyList<CameraRow> cameras,
+        PipelineProfile profile, CancellationToken cancellationToken)
     {
+        var (runId, jobId, staging, videoPath) = (work.RunId, work.JobId, work.Staging, work.Source.Path);
         var clock = Stopwatch.StartNew();
         var settings = profile.Segment ?? SegmentSettings.Default;
         var cloud = LoadCloud(artifacts.Resolve(scene.ArtifactKey));
@@ -117,20 +80,14 @@ public sealed partial class SegmentJob(
             seconds = Math.Round(clock.Elapsed.TotalSeconds, 3),
         });
 
-        var key = artifacts.Publish(staging, $"runs/{runId}/segment");
-        try
+        return await work.PublishAsync(async key =>
         {
             var rows = result.Segments.Select((s, i) => ToRow(s, i, $"{keyPrefix}-{i:D4}", $"{key}/{SegmentationResult.FolderName(i)}", result.Labelled))
                 .ToList();
             var previous = await index.CommitAsync(runId, jobId, key, rows, metrics, cancellationToken).ConfigureAwait(false);
             LogSegmented(logger, runId, result.Segments.Count, views.Count, clock.Elapsed.TotalSeconds);
             return previous;
-        }
-        catch
-        {
-            if (await ledger.ArtifactKeyAsync(runId, Stage.Segment, CancellationToken.None).ConfigureAwait(false) != key) artifacts.Delete(key);
-            throw;
-        }
+        }).ConfigureAwait(false);
     }
 
     private static SceneCloud LoadCloud(string folder)
@@ -166,7 +123,4 @@ public sealed partial class SegmentJob(
 
     [LoggerMessage(EventId = 2301, Level = LogLevel.Information, Message = "Segmented run {RunId}: {Segments} segments from {Views} views in {Seconds:0.00} s")]
     private static partial void LogSegmented(ILogger logger, long runId, int segments, int views, double seconds);
-
-    [LoggerMessage(EventId = 2302, Level = LogLevel.Warning, Message = "Could not delete the previous outputs {Key}: {Reason}")]
-    private static partial void LogCleanupFailed(ILogger logger, string key, string reason);
 }
