@@ -1,4 +1,5 @@
 using Concerto.Ingest.Core.Datasets.Filter;
+using Concerto.Ingest.Core.Media;
 using Concerto.Ingest.Core.Profiles;
 using Microsoft.Extensions.Logging;
 using Npgsql;
@@ -27,7 +28,7 @@ public static class CliRun
             await System.Console.Error.WriteLineAsync("error: " + e.Message).ConfigureAwait(false);
             return 1;
         }
-        catch (Exception e) when (e is ProfileException or ArgumentException or IOException or InvalidOperationException or NpgsqlException
+        catch (Exception e) when (e is ProfileException or BadInputException or ArgumentException or IOException or InvalidOperationException or NpgsqlException
                                        or KeyNotFoundException)
         {
             AnsiConsole.MarkupLineInterpolated($"[red]error:[/] {e.Message}");
