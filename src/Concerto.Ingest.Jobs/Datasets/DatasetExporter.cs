@@ -105,24 +105,25 @@ public sealed class DatasetExporter(DatasetCatalog catalog, FolderArtifactStore 
         foreach (var file in Directory.EnumerateFiles(source, "*", SearchOption.AllDirectories))
         {
             var relative = Path.GetRelativePath(source, file).Replace('\\', '/');
-            var destination = Path.Combine(root, LayoutPath(member, relative));
-            Directory.CreateDirectory(Path.GetDirectoryName(destination)!);
-            File.Copy(file, destination);
-            bytes += new FileInfo(destination).Length;
+            bytes += CopyInto(file, Path.Combine(root, LayoutPath(member, relative)));
         }
 
         for (var slot = 0; slot < member.FeatureKeys.Count; slot++)
         {
-            if (member.FeatureKeys[slot] is not { } key) continue;
-            var destination = Path.Combine(root, FeaturePath(member, slot));
-            Directory.CreateDirectory(Path.GetDirectoryName(destination)!);
-            File.Copy(artifacts.Resolve(key), destination);
-            bytes += new FileInfo(destination).Length;
+            if (member.FeatureKeys[slot] is { } key) bytes += CopyInto(artifacts.Resolve(key), Path.Combine(root, FeaturePath(member, slot)));
         }
 
         entry = new SplitEntry(CloudFolder(member), member.Images.Select(i => LayoutPath(member, i.ImageFile)).ToList(),
             member.Images.Select(i => LayoutPath(member, CorrespondenceFile(i.Slot))).ToList());
         return bytes;
+    }
+
+    /// <summary>Copies a file, creating its folder; returns its size.</summary>
+    private static long CopyInto(string source, string destination)
+    {
+        Directory.CreateDirectory(Path.GetDirectoryName(destination)!);
+        File.Copy(source, destination);
+        return new FileInfo(destination).Length;
     }
 
     private static string CloudFolder(DatasetMember m) => $"{m.Split}/{m.SegmentKey}";

@@ -79,14 +79,13 @@ public sealed partial class StageRunner(IngestCatalog catalog, StageLedger ledge
         catch (BadInputException e)
         {
             LogRejected(logger, stage, e.Message);
-            await StageEndings.FailAsync(catalog, ledger, stage, sourceId, runId, jobId, e.Message, SourceState.Rejected).ConfigureAwait(false);
+            await FailAsync(stage, sourceId, runId, jobId, e.Message, SourceState.Rejected).ConfigureAwait(false);
             return;
         }
         catch (Exception e) when (e is not OperationCanceledException)
         {
             var state = StageRetry.IsLastAttempt(context) ? SourceState.Failed : SourceState.Retrying;
-            await StageEndings.FailAsync(catalog, ledger, stage, sourceId, runId, jobId, $"{source.Path}: {stage} failed: {e.Message}", state)
-                .ConfigureAwait(false);
+            await FailAsync(stage, sourceId, runId, jobId, $"{source.Path}: {stage} failed: {e.Message}", state).ConfigureAwait(false);
             throw;
         }
         finally
@@ -94,8 +93,28 @@ public sealed partial class StageRunner(IngestCatalog catalog, StageLedger ledge
             FolderArtifactStore.DiscardStaging(staging);
         }
 
-        StageEndings.DeletePrevious(artifacts, previous, (key, reason) => LogCleanupFailed(logger, key, reason));
+        if (previous is not null)
+        {
+            // Housekeeping after the commit: the new outputs are in place, so a failure here is only reported.
+            try
+            {
+                artifacts.Delete(previous);
+            }
+            catch (IOException e)
+            {
+                LogCleanupFailed(logger, previous, e.Message);
+            }
+        }
+
         if (stage == Stage.Last) await catalog.SetSourceStateAsync(sourceId, SourceState.Succeeded, CancellationToken.None).ConfigureAwait(false);
+    }
+
+    /// <summary>Records an error on the stage and the source; retrying means Hangfire will try again, rejected (bad input)
+    /// and failed are final.</summary>
+    private async Task FailAsync(string stage, long sourceId, long runId, string jobId, string error, string sourceState)
+    {
+        await ledger.FailAsync(runId, stage, jobId, error, sourceState != SourceState.Retrying, CancellationToken.None).ConfigureAwait(false);
+        await catalog.FailSourceAsync(sourceId, sourceState, error, CancellationToken.None).ConfigureAwait(false);
     }
 
     [LoggerMessage(EventId = 2011, Level = LogLevel.Information, Message = "Rejected at {Stage}: {Reason}")]
