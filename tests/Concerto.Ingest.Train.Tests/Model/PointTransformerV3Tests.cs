@@ -1,0 +1,165 @@
+using Concerto.Ingest.Train.Model;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace Concerto.Ingest.Train.Tests.Model;
+
+public sealed class PointTransformerV3Tests
+{
+    /// <summary>Built modules have exactly the closed-form count, and that is within 1% of the spec's figures.</summary>
+    [Theory]
+    [InlineData("Tiny", 4.86e6)]
+    [InlineData("Small", 38.65e6)]
+    [InlineData("Base", 108.46e6)]
+    [InlineData("Large", 207.67e6)]
+    public void ParameterCounts_MatchTheSpec(string size, double expected)
+    {
+        var config = PtV3Config.Named(size);
+        using var model = new PointTransformerV3("ptv3", config);
+        var built = model.parameters().Sum(p => p.numel());
+        Assert.Equal(config.ParameterCount(), built);
+        Assert.InRange(built / expected, 0.99, 1.01);
+    }
+
+    [Fact]
+    public void PatchIndices_PadByRepeatingPointsOnePatchEarlier()
+    {
+        // Sample 0: 5 points, sample 1: 2 points, K = 2. Order is the identity, so sorted position = point index.
+        int[] order = [0, 1, 2, 3, 4, 5, 6];
+        var (gather, scatter) = PointLevel.PatchIndices(order, order, [5, 7], 2);
+        // Sample 0 pads to 6: slot 5 repeats sorted position 5 - 2 = 3, so the last window is the last 2 real points
+        // (4, 3). Sample 1 fills one window exactly.
+        Assert.Equal([0L, 1, 2, 3, 4, 3, 5, 6], gather);
+        Assert.Equal([0L, 1, 2, 3, 4, 6, 7], scatter);
+
+        // With a real order the gather lists points in serialized order and each point reads its own slot.
+        int[] shuffled = [2, 0, 1];
+        int[] inverse = [1, 2, 0];
+        var (g2, s2) = PointLevel.PatchIndices(shuffled, inverse, [3], 2);
+        Assert.Equal([2L, 0, 1, 0], g2);
+        Assert.Equal([1L, 2, 0], s2);
+    }
+
+    [Fact]
+    public void Pooling_MergesEachTwoCubeWithinItsSample_AndKeepsParents()
+    {
+        // Sample 0: (0,0,0) and (1,1,1) share cell (0,0,0); (2,0,0) is cell (1,0,0). Sample 1: (0,0,0) alone.
+        int[] grid = [0, 0, 0, 1, 1, 1, 2, 0, 0, 0, 0, 0];
+        int[] batch = [0, 0, 0, 1];
+        var (cluster, parentGrid, parentBatch) = GridPooling.Clusters(grid, batch);
+        Assert.Equal([0L, 0, 1, 2], cluster);
+        Assert.Equal([0, 0, 0, 1, 0, 0, 0, 0, 0], parentGrid);
+        Assert.Equal([0, 0, 1], parentBatch);
+    }
+
+    [Fact]
+    public void Pooling_TakesTheMaxOverChildren_AndMeanPositions()
+    {
+        using var scope = NewDisposeScope();
+        manual_seed(3);
+        using var pool = new GridPooling("pool", 4, 6, 16);
+        var feat = randn(4, 4);
+        var coord = tensor(new float[] { 0, 0, 0, 0.02f, 0.02f, 0.02f, 0.04f, 0, 0, 0, 0, 0 }).view(4, 3);
+        var child = PointLevel.Create(feat, coord, coord, [0, 0, 0, 1, 1, 1, 2, 0, 0, 0, 0, 0], [0, 0, 0, 1], 0.02, 16, new Random(1), CPU);
+        var parent = pool.forward(child, new Random(2));
+
+        Assert.Equal(3, parent.Count);
+        Assert.Equal([0L, 0, 1, 2], child.PoolingInverse!.data<long>().ToArray());
+        Assert.Equal(0.04, parent.GridSize, 12);
+        Assert.Equal(new[] { 0.01f, 0.01f, 0.01f }, parent.Coord[0].data<float>().ToArray());
+
+        // Independently: max over the projections of children 0 and 1, then LN and GELU.
+        var weights = pool.named_parameters().ToDictionary(p => p.name, p => p.parameter);
+        var projected = feat.matmul(weights["proj.weight"].t()) + weights["proj.bias"];
+        var max0 = projected[0].maximum(projected[1]);
+        var expected = nn.functional.gelu(nn.functional.layer_norm(max0, [6], weights["norm.weight"], weights["norm.bias"]));
+        Assert.True(parent.Feat[0].allclose(expected, rtol: 1e-5, atol: 1e-6));
+    }
+
+    /// <summary>A sample no larger than the patch is one window, so attention equals plain softmax attention over all
+    /// its points whatever the serialization order.</summary>
+    [Fact]
+    public void Attention_OverOneWindow_EqualsDenseAttention()
+    {
+        using var scope = NewDisposeScope();
+        manual_seed(5);
+        const int n = 20, channels = 8, heads = 2;
+        using var attention = new SerializedAttention("attn", channels, heads);
+        var x = randn(n, channels);
+        var grid = Enumerable.Range(0, n).SelectMany(i => new[] { i % 4, i / 4 % 4, i / 16 }).ToArray();
+        var level = PointLevel.Create(x, zeros(n, 3), zeros(n, 3), grid, new int[n], 0.02, 64, new Random(1), CPU);
+        var weights = attention.named_parameters().ToDictionary(p => p.name, p => p.parameter);
+
+        var qkv = (x.matmul(weights["qkv.weight"].t()) + weights["qkv.bias"]).view(n, 3, heads, channels / heads).permute(1, 2, 0, 3);
+        var scores = qkv[0].matmul(qkv[1].transpose(1, 2)) * Math.Pow(channels / heads, -0.5);
+        var dense = scores.softmax(-1).matmul(qkv[2]).transpose(0, 1).reshape(n, channels);
+        var expected = dense.matmul(weights["proj.weight"].t()) + weights["proj.bias"];
+        for (var slot = 0; slot < 4; slot++)
+            Assert.True(attention.forward(x, level, slot).allclose(expected, rtol: 1e-4, atol: 1e-5), $"order slot {slot}");
+    }
+
+    /// <summary>Samples never see each other: a sample's features are the same alone as beside another sample (both
+    /// larger than the patch, so the window length is the same), through every stage, pooling and attention.</summary>
+    [Fact]
+    public void Forward_KeepsSamplesIndependent_AndBackpropagates()
+    {
+        using var scope = NewDisposeScope();
+        manual_seed(7);
+        var config = PtV3Config.Tiny with { PatchSize = 16, Depths = [1, 1, 1, 1, 1], Channels = [8, 16, 16, 32, 32], Heads = [1, 2, 2, 2, 2] };
+        using var model = new PointTransformerV3("ptv3", config);
+        model.eval();
+        var a = Cloud(new Random(1), 300);
+        var b = Cloud(new Random(2), 200);
+
+        var alone = Run(model, [a]);
+        var together = Run(model, [a, b]);
+        Assert.Equal(5, together.Count);
+        Assert.True(alone[0].Feat.allclose(together[0].Feat[..300], rtol: 1e-4, atol: 1e-5));
+        var upcast = PointTransformerV3.UpCast(together, 0, 4);
+        Assert.Equal([500L, config.Channels.Sum()], upcast.shape);
+        Assert.Equal(model.UpCastChannels(0, 4), (int)upcast.shape[1]);
+
+        model.train();
+        var trained = Run(model, [a, b]);
+        PointTransformerV3.UpCast(trained, 1, 3).square().mean().backward();
+        Assert.All(model.named_parameters().Where(p => p.name != "mask_token"), p => Assert.True(p.parameter.grad is not null, p.name));
+    }
+
+    [Fact]
+    public void LayerOf_NumbersTheEmbeddingBlocksAndPoolings()
+    {
+        using var model = new PointTransformerV3("ptv3", PtV3Config.Tiny);
+        Assert.Equal(0, model.LayerOf("embedding.weight"));
+        Assert.Equal(0, model.LayerOf("mask_token"));
+        Assert.Equal(1, model.LayerOf("stages.0.0.attn.qkv.weight"));
+        Assert.Equal(4, model.LayerOf("pooling.2.proj.weight"));   // pooling into stage 3 belongs with its first block
+        Assert.Equal(6, model.LayerOf("stages.3.2.cpe.conv.weight"));
+        Assert.Equal(7, model.LayerOf("stages.4.0.fc2.bias"));
+        Assert.Null(model.LayerOf("head.weight"));
+        Assert.All(model.named_parameters(), p => Assert.NotNull(model.LayerOf(p.name)));
+    }
+
+    private static IReadOnlyList<PointLevel> Run(PointTransformerV3 model, (float[] Coord, int[] Grid)[] clouds)
+    {
+        var coord = clouds.SelectMany(c => c.Coord).ToArray();
+        var grid = clouds.SelectMany(c => c.Grid).ToArray();
+        var batch = clouds.SelectMany((c, i) => Enumerable.Repeat(i, c.Grid.Length / 3)).ToArray();
+        var coords = tensor(coord).view(-1, 3);
+        var feat = cat([coords, ones(batch.Length, 6) * 0.5f], 1);
+        return model.forward(new EncoderInput(feat, coords, coords, grid, batch, 0.02), new Random(42));
+    }
+
+    private static (float[] Coord, int[] Grid) Cloud(Random random, int n)
+    {
+        var seen = new HashSet<(int, int, int)>();
+        var grid = new List<int>();
+        while (seen.Count < n)
+        {
+            var voxel = (random.Next(40), random.Next(40), random.Next(10));
+            if (!seen.Add(voxel)) continue;
+            grid.AddRange([voxel.Item1, voxel.Item2, voxel.Item3]);
+        }
+
+        return (grid.Select(g => g * 0.02f + 0.01f).ToArray(), [.. grid]);
+    }
+}
