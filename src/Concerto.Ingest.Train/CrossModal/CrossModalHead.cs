@@ -18,7 +18,7 @@ public sealed class CrossModalHead : nn.Module<Tensor, long[], long[], Tensor, T
         predictor = nn.Linear(inChannels, teacherWidth);
         using (no_grad())
         {
-            nn.init.trunc_normal_(predictor.weight, std: 0.02);
+            TruncatedNormal.Fill_(predictor.weight, std: 0.02);
             nn.init.zeros_(predictor.bias!);
         }
 

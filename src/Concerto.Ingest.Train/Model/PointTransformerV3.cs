@@ -122,7 +122,7 @@ public sealed class PointTransformerV3 : nn.Module<EncoderInput, Random, IReadOn
         {
             if (child is Linear linear)
             {
-                nn.init.trunc_normal_(linear.weight, std: 0.02);
+                TruncatedNormal.Fill_(linear.weight, std: 0.02);
                 if (linear.bias is not null) nn.init.zeros_(linear.bias);
             }
         }

@@ -42,7 +42,7 @@ public sealed class SubmanifoldConv3d : nn.Module<Tensor, KernelMapTensors, Tens
     {
         weight = new Parameter(empty(KernelMap.Offsets, inChannels, outChannels));
         bias = new Parameter(zeros(outChannels));
-        using (no_grad()) nn.init.trunc_normal_(weight, std: 0.02);
+        using (no_grad()) TruncatedNormal.Fill_(weight, std: 0.02);
         RegisterComponents();
     }
 

@@ -125,6 +125,25 @@ public sealed class PointTransformerV3Tests
         Assert.All(model.named_parameters().Where(p => p.name != "mask_token"), p => Assert.True(p.parameter.grad is not null, p.name));
     }
 
+    /// <summary>Linear and sparse-conv weights are truncated-normal draws with std 0.02 (not one constant, which is what
+    /// TorchSharp's own trunc_normal_ gives), biases and the mask token zero.</summary>
+    [Fact]
+    public void Initialisation_DrawsTruncatedNormalWeights()
+    {
+        using var scope = NewDisposeScope();
+        using var model = new PointTransformerV3("ptv3", PtV3Config.Tiny);
+        var parameters = model.named_parameters().ToDictionary(p => p.name, p => p.parameter);
+        foreach (var name in new[] { "stages.3.0.attn.qkv.weight", "stages.3.0.cpe.conv.weight", "pooling.3.proj.weight" })
+        {
+            // The cut-offs are absolute (+-2, i.e. 100 std), so the draws are effectively normal with std 0.02.
+            Assert.InRange(parameters[name].std().item<float>(), 0.0195, 0.0205);
+            Assert.InRange(parameters[name].abs().max().item<float>(), 0.06, 2.0);
+        }
+
+        Assert.Equal(0, parameters["stages.3.0.attn.qkv.bias"].abs().sum().item<float>());
+        Assert.Equal(0, parameters["mask_token"].abs().sum().item<float>());
+    }
+
     [Fact]
     public void LayerOf_NumbersTheEmbeddingBlocksAndPoolings()
     {

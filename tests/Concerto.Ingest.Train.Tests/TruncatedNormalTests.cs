@@ -1,7 +1,6 @@
-using Concerto.Ingest.Train.Sonata;
 using static TorchSharp.torch;
 
-namespace Concerto.Ingest.Train.Tests.Sonata;
+namespace Concerto.Ingest.Train.Tests;
 
 public sealed class TruncatedNormalTests
 {

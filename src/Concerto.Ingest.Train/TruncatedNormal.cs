@@ -1,6 +1,6 @@
 using static TorchSharp.torch;
 
-namespace Concerto.Ingest.Train.Sonata;
+namespace Concerto.Ingest.Train;
 
 /// <summary>Truncated-normal initialisation, the PTv3/Sonata default (std 0.02, cut-offs -2 and 2 as absolute values, as
 /// in PyTorch's <c>trunc_normal_</c>). TorchSharp 0.107's <c>nn.init.trunc_normal_</c> fills the tensor with one constant
