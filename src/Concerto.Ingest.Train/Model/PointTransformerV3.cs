@@ -95,8 +95,9 @@ public sealed class PointTransformerV3 : nn.Module<EncoderInput, Random, IReadOn
     /// <summary>Channels of <see cref="UpCast"/> for that level and count.</summary>
     public int UpCastChannels(int level, int count) => Config.Channels.Skip(level).Take(count + 1).Sum();
 
-    /// <summary>The layer of a parameter for layer-wise lr decay: 0 for the embedding and mask token, 1 + the global block
-    /// index for a block's, the first block's of the stage for a pooling's; null for a name not in the encoder.</summary>
+    /// <summary>The layer of a parameter for layer-wise lr decay: 1 + the global block index for a block's, 0 for the
+    /// embedding and mask token; null for the poolings and names outside the encoder. Only blocks are decayed (Pointcept's
+    /// Sonata configs), so layer 0 and null both train at the full rate.</summary>
     public int? LayerOf(string parameterName)
     {
         ArgumentNullException.ThrowIfNull(parameterName);
@@ -104,8 +105,6 @@ public sealed class PointTransformerV3 : nn.Module<EncoderInput, Random, IReadOn
         if (parts[0] is "embedding" or "embedding_norm" or "mask_token") return 0;
         if (parts.Length > 2 && parts[0] == "stages")
             return FirstBlockOf(Parse(parts[1])) + Parse(parts[2]) + 1;
-        if (parts.Length > 1 && parts[0] == "pooling")
-            return FirstBlockOf(Parse(parts[1]) + 1) + 1;
         return null;
 
         static int Parse(string s) => int.Parse(s, CultureInfo.InvariantCulture);

@@ -17,7 +17,7 @@ public sealed record TrainingProfile(
     TrainingDataSettings Data,
     SonataSettings Sonata,
     ConcertoSettings Concerto,
-    OptimizerSettings Optimizer,
+    OptimizationSettings Optimizer,
     ScheduleSettings Schedule,
     string Device = "auto",
     Precision Precision = Precision.Auto,
@@ -73,7 +73,7 @@ public sealed record TrainingProfile(
             Data = profile.Data ?? new TrainingDataSettings(),
             Sonata = profile.Sonata ?? new SonataSettings(),
             Concerto = profile.Concerto ?? new ConcertoSettings(),
-            Optimizer = profile.Optimizer ?? new OptimizerSettings(),
+            Optimizer = profile.Optimizer ?? new OptimizationSettings(),
             Schedule = profile.Schedule ?? new ScheduleSettings(),
         };
         profile.Validate(source);
@@ -169,7 +169,7 @@ public sealed record LossWeights(double Mask, double Roll, double Unmask, double
 /// <param name="LearningRate">Peak lr at <see cref="ReferenceBatch"/> samples per optimizer step (0.004 at 96); scaled
 /// linearly with the effective batch.</param>
 /// <param name="EffectiveBatch">Samples per optimizer step, reached by gradient accumulation; null = one micro-batch.</param>
-public sealed record OptimizerSettings(
+public sealed record OptimizationSettings(
     double LearningRate = 0.004,
     int ReferenceBatch = 96,
     int? EffectiveBatch = null,
