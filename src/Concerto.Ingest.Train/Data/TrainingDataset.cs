@@ -1,0 +1,244 @@
+using System.Globalization;
+using Concerto.Ingest.Core.Formats;
+using Concerto.Ingest.Segments.Manifests;
+
+namespace Concerto.Ingest.Train.Data;
+
+/// <summary>
+/// A dataset version as the trainer reads it: the rows of its manifest and, per row, the segment's Pointcept files
+/// (shared/spec/concerto.md section 4) loaded into a <see cref="PointSample"/>. Works on a folder written by
+/// <c>concerto dataset pull</c> (manifest.parquet with URIs relative to the folder) and on any Parquet manifest whose
+/// URIs are file:// URIs (<c>concerto dataset export --format parquet</c>).
+/// </summary>
+/// <remarks><see cref="Load"/> only reads files and keeps no state, so background workers may call it at once.</remarks>
+public sealed class TrainingDataset
+{
+    /// <summary>The manifest's name inside a pulled folder.</summary>
+    public const string ManifestFileName = "manifest.parquet";
+
+    /// <summary>Teacher patch tokens per image: 37 x 37 (spec section 3).</summary>
+    public const int PatchTokens = 1369;
+
+    private readonly Dictionary<string, int[]> _splits;
+
+    private TrainingDataset(string manifestPath, List<ManifestRow> rows, int featureWidth)
+    {
+        ManifestPath = manifestPath;
+        Root = Path.GetDirectoryName(manifestPath)!;
+        Rows = rows;
+        FeatureWidth = featureWidth;
+        _splits = Enumerable.Range(0, rows.Count)
+            .GroupBy(i => rows[i].Split, StringComparer.Ordinal)
+            .ToDictionary(g => g.Key, g => g.ToArray(), StringComparer.Ordinal);
+        Splits = [.. _splits.Keys.Order(StringComparer.Ordinal)];
+    }
+
+    /// <summary>Full path of the manifest file.</summary>
+    public string ManifestPath { get; }
+
+    /// <summary>The folder relative URIs resolve against (the manifest's folder).</summary>
+    public string Root { get; }
+
+    /// <summary>The manifest's rows in file order; a row's index here is what <see cref="Load"/> takes.</summary>
+    public IReadOnlyList<ManifestRow> Rows { get; }
+
+    /// <summary>The split names present, in ordinal order.</summary>
+    public IReadOnlyList<string> Splits { get; }
+
+    /// <summary>Channels per teacher patch feature, from the first row that lists feature files; 0 when no row does.</summary>
+    public int FeatureWidth { get; }
+
+    /// <summary>
+    /// Opens the manifest at <paramref name="manifestPathOrFolder"/> (a manifest file, or a pulled folder holding
+    /// <see cref="ManifestFileName"/>) and reads the header of the first feature file for <see cref="FeatureWidth"/>.
+    /// </summary>
+    /// <exception cref="FileNotFoundException">No manifest there.</exception>
+    /// <exception cref="InvalidDataException">The manifest or the first feature file is unreadable (the message names it).</exception>
+    public static async Task<TrainingDataset> OpenAsync(string manifestPathOrFolder, CancellationToken cancellationToken)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(manifestPathOrFolder);
+        var path = Path.GetFullPath(manifestPathOrFolder);
+        if (Directory.Exists(path)) path = Path.Combine(path, ManifestFileName);
+        if (!File.Exists(path))
+            throw new FileNotFoundException(
+                $"No dataset manifest at {path}. Pass a folder written by `concerto dataset pull` or a Parquet manifest file.", path);
+
+        List<ManifestRow> rows;
+        try
+        {
+            await using var file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16, FileOptions.Asynchronous);
+            rows = await ManifestReader.ReadParquetAsync(file, cancellationToken);
+        }
+        catch (Exception e) when (e is InvalidDataException or IOException && e is not FileNotFoundException)
+        {
+            throw new InvalidDataException($"{path}: not a readable Parquet dataset manifest ({e.Message})", e);
+        }
+
+        var root = Path.GetDirectoryName(path)!;
+        var featureWidth = 0;
+        if (rows.FirstOrDefault(r => r.FeatureUris is { Count: > 0 }) is { } first)
+        {
+            var feature = ResolvePath(root, first.FeatureUris![0]);
+            featureWidth = Check(feature, first.SceneId, NpyHeader.Float16, "float16", [PatchTokens, -1], "(1369, D)").Shape[1];
+        }
+
+        return new TrainingDataset(path, rows, featureWidth);
+    }
+
+    /// <summary>Indices into <see cref="Rows"/> of the rows in <paramref name="split"/>, ascending.</summary>
+    /// <exception cref="ArgumentException">The dataset has no such split (the message lists those it has).</exception>
+    public IReadOnlyList<int> ForSplit(string split)
+    {
+        ArgumentNullException.ThrowIfNull(split);
+        return _splits.TryGetValue(split, out var rows) ? rows
+            : throw new ArgumentException($"The dataset has no split '{split}'; it has {string.Join(", ", Splits.Select(s => $"'{s}'"))}.", nameof(split));
+    }
+
+    /// <summary>A manifest URI as a local path: relative URIs against <see cref="Root"/>, file:// URIs to their path.</summary>
+    /// <exception cref="InvalidDataException">The URI has a scheme other than file.</exception>
+    public string ResolvePath(string uri) => ResolvePath(Root, uri);
+
+    /// <summary>
+    /// Reads row <paramref name="row"/>'s segment: coord.npy (float32 N x 3), color.npy (uint8 N x 3, as floats),
+    /// normal.npy (float32 N x 3), segment.npy when present (int32 or int64, N), and per image its correspondences
+    /// (float32 M x 3; the sentinel [[-1, -1, -1]] reads as none), its teacher features (float16 1369 x D) when the row
+    /// lists them, and its size from the manifest's intrinsics. <see cref="PointSample.SourceIndex"/> is 0..N-1.
+    /// </summary>
+    /// <exception cref="InvalidDataException">A file is missing or has the wrong type or shape, or the row does not fit
+    /// its files; the message names the file, the segment and what was expected.</exception>
+    public PointSample Load(int row)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(row);
+        ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual(row, Rows.Count);
+        var r = Rows[row];
+        var key = r.SceneId;
+        var cloud = ResolvePath(r.PointCloudUri);
+
+        var coordPath = Path.Combine(cloud, "coord.npy");
+        var n = Check(coordPath, key, NpyHeader.Float32, "float32", [-1, 3], "(N, 3)").Shape[0];
+        if (n != r.Points)
+            throw new InvalidDataException($"segment {key}: {coordPath} holds {n} points, the manifest says {r.Points}; the files and the manifest are from different builds, pull the dataset version again.");
+        var coord = Read<float>(coordPath, key);
+        Check(Path.Combine(cloud, "color.npy"), key, NpyHeader.UInt8, "uint8", [n, 3], $"({n}, 3) like coord.npy");
+        var color = Array.ConvertAll(Read<byte>(Path.Combine(cloud, "color.npy"), key), b => (float)b);
+        Check(Path.Combine(cloud, "normal.npy"), key, NpyHeader.Float32, "float32", [n, 3], $"({n}, 3) like coord.npy");
+        var normal = Read<float>(Path.Combine(cloud, "normal.npy"), key);
+        var segment = ReadSegment(Path.Combine(cloud, "segment.npy"), key, n);
+
+        var images = new SampleImage[r.ImageUris.Count];
+        for (var i = 0; i < images.Length; i++)
+        {
+            var (width, height) = ImageSize(r, i);
+            var correspondence = ReadCorrespondence(ResolvePath(r.CorrespondenceUris[i]), key, n);
+            Half[]? feature = null;
+            var featureWidth = 0;
+            if (r.FeatureUris is { } features)
+            {
+                var path = ResolvePath(features[i]);
+                var expected = FeatureWidth > 0 ? FeatureWidth : -1;
+                featureWidth = Check(path, key, NpyHeader.Float16, "float16", [PatchTokens, expected],
+                    expected > 0 ? $"(1369, {expected}) like the dataset's first feature file" : "(1369, D)").Shape[1];
+                feature = Read<Half>(path, key);
+            }
+
+            images[i] = new SampleImage(width, height, correspondence, feature, featureWidth);
+        }
+
+        return new PointSample
+        {
+            Key = key,
+            Coord = coord,
+            Color = color,
+            Normal = normal,
+            Segment = segment,
+            SourceIndex = Enumerable.Range(0, n).ToArray(),
+            Images = images,
+        };
+    }
+
+    private static string ResolvePath(string root, string uri)
+    {
+        ArgumentNullException.ThrowIfNull(uri);
+        if (uri.StartsWith("file:", StringComparison.OrdinalIgnoreCase))
+            return Uri.TryCreate(uri, UriKind.Absolute, out var file) && file.IsFile ? file.LocalPath
+                : throw new InvalidDataException($"'{uri}' is not a valid file URI");
+        if (uri.Contains("://", StringComparison.Ordinal))
+            throw new InvalidDataException($"'{uri}': only relative paths and file:// URIs are read; pull the dataset version to a local folder first.");
+        return Path.IsPathRooted(uri) ? uri : Path.GetFullPath(Path.Combine(root, uri.Replace('/', Path.DirectorySeparatorChar)));
+    }
+
+    private static int[]? ReadSegment(string path, string key, int n)
+    {
+        if (!File.Exists(path)) return null;
+        var wide = Header(path, key).Descr == NpyHeader.Int64;
+        Check(path, key, wide ? NpyHeader.Int64 : NpyHeader.Int32, "int32 or int64", [n], $"({n},) like coord.npy");
+        if (!wide) return Read<int>(path, key);
+        return Array.ConvertAll(Read<long>(path, key), v => v is >= int.MinValue and <= int.MaxValue ? (int)v
+            : throw new InvalidDataException($"segment {key}: {path} holds label {v}, outside the int32 range"));
+    }
+
+    private static float[] ReadCorrespondence(string path, string key, int n)
+    {
+        var rows = Check(path, key, NpyHeader.Float32, "float32", [-1, 3], "(M, 3)").Shape[0];
+        var data = Read<float>(path, key);
+        if (rows == 1 && data[0] == -1 && data[1] == -1 && data[2] == -1) return []; // the exporter's "no correspondences"
+        for (var j = 0; j < rows; j++)
+        {
+            var point = data[3 * j + 2];
+            if (!(point >= 0 && point < n && point == MathF.Floor(point)))
+                throw new InvalidDataException($"segment {key}: {path} row {j} names point {point.ToString(CultureInfo.InvariantCulture)}; expected an integer index in [0, {n})");
+        }
+
+        return data;
+    }
+
+    private static (int Width, int Height) ImageSize(ManifestRow row, int image)
+    {
+        var k = row.Intrinsics[image];
+        double width = k[4], height = k[5];
+        if (!(width >= 1 && height >= 1 && width == Math.Floor(width) && height == Math.Floor(height) && width <= int.MaxValue && height <= int.MaxValue))
+            throw new InvalidDataException($"segment {row.SceneId}: image {image} has size {width.ToString(CultureInfo.InvariantCulture)} x {height.ToString(CultureInfo.InvariantCulture)} in the manifest's intrinsics; expected positive whole pixels");
+        return ((int)width, (int)height);
+    }
+
+    /// <summary>Checks a file's element type and shape (-1 in <paramref name="shape"/> matches any length) and returns
+    /// its header.</summary>
+    private static NpyHeader Check(string path, string key, string descr, string typeName, int[] shape, string shapeText)
+    {
+        var header = Header(path, key);
+        var expected = $"expected C-order {typeName} with shape {shapeText}";
+        if (header.Descr != descr)
+            throw new InvalidDataException($"segment {key}: {path} holds '{header.Descr}' {header.ShapeText}; {expected}.");
+        if (header.FortranOrder) throw new InvalidDataException($"segment {key}: {path} is Fortran-ordered; {expected}.");
+        var fits = header.Shape.Length == shape.Length;
+        for (var d = 0; fits && d < shape.Length; d++) fits = shape[d] < 0 || header.Shape[d] == shape[d];
+        if (!fits) throw new InvalidDataException($"segment {key}: {path} has shape {header.ShapeText}; {expected}.");
+        return header;
+    }
+
+    private static NpyHeader Header(string path, string key)
+    {
+        if (!File.Exists(path))
+            throw new InvalidDataException($"segment {key}: {path} is missing; the dataset folder is incomplete, pull the dataset version again.");
+        try
+        {
+            return NpyHeader.Read(path);
+        }
+        catch (InvalidDataException e)
+        {
+            throw new InvalidDataException($"segment {key}: {path}: {e.Message}", e);
+        }
+    }
+
+    private static T[] Read<T>(string path, string key) where T : unmanaged
+    {
+        try
+        {
+            return Npy.Read<T>(path).Data;
+        }
+        catch (InvalidDataException e)
+        {
+            throw new InvalidDataException($"segment {key}: {e.Message}", e);
+        }
+    }
+}
