@@ -17,9 +17,11 @@ public static class WarmupSchedule
 /// <summary>The Sonata schedules of shared/spec/concerto.md section 2 over a run of <paramref name="TotalSteps"/> steps:
 /// linear warm-up over the first <paramref name="WarmupFraction"/> of steps then constant for mask size (0.1 -> 0.4),
 /// mask ratio (0.3 -> 0.7) and teacher temperature (0.04 -> 0.07); the EMA momentum rises on a cosine from 0.994 to 1
-/// over the whole run.</summary>
-public sealed record SonataSchedules(long TotalSteps, double WarmupFraction = 0.05)
+/// over the whole run. <paramref name="Settings"/> may replace the ranges (null: the spec's).</summary>
+public sealed record SonataSchedules(long TotalSteps, double WarmupFraction = 0.05, Profiles.SonataSettings? Settings = null)
 {
+    private readonly Profiles.SonataSettings _settings = Settings ?? new Profiles.SonataSettings();
+
     public long TotalSteps { get; } = TotalSteps > 0
         ? TotalSteps
         : throw new ArgumentOutOfRangeException(nameof(TotalSteps), TotalSteps, "a run needs at least one step");
@@ -32,14 +34,14 @@ public sealed record SonataSchedules(long TotalSteps, double WarmupFraction = 0.
     public long WarmupSteps => (long)Math.Floor(TotalSteps * WarmupFraction);
 
     /// <summary>Side of the masking cubes, in scene units.</summary>
-    public double MaskSize(long step) => WarmupSchedule.Linear(0.1, 0.4, step, WarmupSteps);
+    public double MaskSize(long step) => WarmupSchedule.Linear(_settings.MaskSizeRange.Start, _settings.MaskSizeRange.End, step, WarmupSteps);
 
     /// <summary>Fraction of occupied cubes masked.</summary>
-    public double MaskRatio(long step) => WarmupSchedule.Linear(0.3, 0.7, step, WarmupSteps);
+    public double MaskRatio(long step) => WarmupSchedule.Linear(_settings.MaskRatioRange.Start, _settings.MaskRatioRange.End, step, WarmupSteps);
 
     /// <summary>Teacher temperature tau_t of the Sinkhorn-Knopp targets.</summary>
-    public double TeacherTemperature(long step) => WarmupSchedule.Linear(0.04, 0.07, step, WarmupSteps);
+    public double TeacherTemperature(long step) => WarmupSchedule.Linear(_settings.TeacherTemperatureRange.Start, _settings.TeacherTemperatureRange.End, step, WarmupSteps);
 
     /// <summary>Teacher EMA momentum.</summary>
-    public double Momentum(long step) => TeacherEma.CosineMomentum(step, TotalSteps, 0.994, 1.0);
+    public double Momentum(long step) => TeacherEma.CosineMomentum(step, TotalSteps, _settings.MomentumRange.Start, _settings.MomentumRange.End);
 }

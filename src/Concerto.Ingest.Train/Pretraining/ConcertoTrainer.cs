@@ -1,0 +1,142 @@
+using System.Diagnostics;
+using Concerto.Ingest.Train.Data;
+using Concerto.Ingest.Train.Optimization;
+using Concerto.Ingest.Train.Profiles;
+using Concerto.Ingest.Train.Sonata;
+using Concerto.Ingest.Train.Views;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace Concerto.Ingest.Train.Pretraining;
+
+/// <summary>What to train: a dataset (a pulled folder or a manifest), a profile, and the folder the run owns
+/// (checkpoints/, metrics.csv, profile.json). A folder with checkpoints is resumed from its latest one.</summary>
+/// <param name="Steps">Overrides the profile's length (optimizer steps); null keeps it.</param>
+public sealed record PretrainRequest(string Dataset, string DatasetLabel, TrainingProfile Profile, string ProfileJson, string ProfileHash,
+    string OutputDir, long? Steps = null);
+
+/// <summary>Where a run is, reported after every optimizer step.</summary>
+public sealed record TrainingProgress(long Step, long TotalSteps, IReadOnlyDictionary<string, double> Values, TimeSpan Elapsed);
+
+/// <summary>How a run ended.</summary>
+public sealed record PretrainResult(long StartStep, long Steps, long TotalSteps, string LastCheckpoint, double PointsPerSecond,
+    TimeSpan LoaderWait, TimeSpan Elapsed, string? DeviceNote, bool CrossModal);
+
+/// <summary>Concerto pretraining (shared/spec/concerto.md sections 1-3): a background loader prepares views for each
+/// micro-step; each optimizer step accumulates micro-batches up to the effective batch, clips gradients, steps AdamW
+/// (layer-wise lr decay, OneCycle lr, cosine weight decay) and moves the teacher by EMA with cosine momentum. Every random
+/// choice derives from (seed, micro-step), so a resumed run continues exactly.</summary>
+public sealed class ConcertoTrainer
+{
+    public const string CheckpointFolder = "checkpoints";
+    public const string MetricsFile = "metrics.csv";
+    public const string ProfileFile = "profile.json";
+
+    public async Task<PretrainResult> RunAsync(PretrainRequest request, IReadOnlyList<ITrainingMetricsSink> sinks, IProgress<TrainingProgress>? progress,
+        CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        ArgumentNullException.ThrowIfNull(sinks);
+        var profile = request.Profile;
+        var dataset = await TrainingDataset.OpenAsync(request.Dataset, cancellationToken).ConfigureAwait(false);
+        var rows = dataset.ForSplit(profile.Data.Split);
+        var plan = GradientAccumulation.Plan(profile.Data.BatchSize, profile.Optimizer.EffectiveBatch ?? profile.Data.BatchSize,
+            referenceLr: profile.Optimizer.LearningRate, referenceBatch: profile.Optimizer.ReferenceBatch);
+        if (rows.Count < plan.MicroBatch)
+            throw new InvalidOperationException($"split '{profile.Data.Split}' of {request.DatasetLabel} has {rows.Count} segments, fewer than one batch of {plan.MicroBatch}; lower data.batchSize or add data.");
+        var totalSteps = request.Steps ?? profile.Schedule.Steps ?? profile.Schedule.Epochs!.Value * Math.Max(1, rows.Count / plan.EffectiveBatch);
+        var crossModal = profile.Concerto.Enabled && dataset.FeatureWidth > 0;
+
+        var device = TorchDevice.Select(profile.Device);
+        Directory.CreateDirectory(request.OutputDir);
+        await File.WriteAllTextAsync(Path.Combine(request.OutputDir, ProfileFile), request.ProfileJson, cancellationToken).ConfigureAwait(false);
+
+        using var model = new ConcertoModel("concerto", profile, crossModal ? dataset.FeatureWidth : 0);
+        model.to(device.Device);
+        var groups = LayerwiseDecay.BuildGroups(model.TrainableParameters(), model.LayerOf, model.Student.Encoder.Layers, profile.Optimizer.LayerDecay);
+        var (wdStart, wdEnd) = profile.Optimizer.WeightDecayRange;
+        using var optimizer = new TrainingOptimizer(groups, new OptimizerSettings(totalSteps, plan.LearningRate, profile.Optimizer.WarmupFraction,
+            profile.Optimizer.DivFactor, profile.Optimizer.FinalDivFactor, wdStart, wdEnd));
+        var modules = new Dictionary<string, nn.Module> { ["model"] = model };
+        var checkpoints = Path.Combine(request.OutputDir, CheckpointFolder);
+        var startStep = 0L;
+        var latest = Checkpoint.Latest(checkpoints);
+        if (latest is not null)
+        {
+            var saved = Checkpoint.Load(latest, modules, optimizer);
+            if (saved.ProfileHash != request.ProfileHash)
+                throw new InvalidOperationException($"{request.OutputDir} holds a run of another profile ({saved.ProfileHash[..12]}); resume it with that profile or choose a new --out folder.");
+            startStep = saved.Step;
+        }
+
+        await using var csv = await MetricsCsvWriter.OpenAsync(Path.Combine(request.OutputDir, MetricsFile), startStep, cancellationToken).ConfigureAwait(false);
+        var allSinks = sinks.Prepend(csv).ToArray();
+        var schedules = new SonataSchedules(totalSteps, profile.Sonata.WarmupFraction, profile.Sonata);
+        var sampler = new EpochSampler(rows, plan.MicroBatch, profile.Seed);
+        var builder = new PretrainBatchBuilder(ViewSettings(profile, crossModal), crossModal);
+        var accumulation = plan.AccumulationSteps;
+        using var loader = new BackgroundLoader<PretrainBatch>((micro, ct) =>
+        {
+            var step = micro / accumulation;
+            var samples = sampler.At(micro).Rows.Select(dataset.Load).ToArray();
+            return builder.Build(samples, StepSeed.Random(profile.Seed, micro, StepSeed.Views), schedules.MaskSize(step), schedules.MaskRatio(step));
+        }, checked((int)(startStep * accumulation)), checked((int)((totalSteps - startStep) * accumulation)), profile.Data.Workers,
+            cancellationToken: cancellationToken);
+
+        var clock = Stopwatch.StartNew();
+        long points = 0;
+        var lastCheckpoint = latest ?? string.Empty;
+        model.train();
+        model.Teacher.eval();
+        for (var step = startStep; step < totalSteps; step++)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            optimizer.ZeroGrad();
+            var values = new Dictionary<string, double>();
+            for (var a = 0; a < accumulation; a++)
+            {
+                var micro = step * accumulation + a;
+                var batch = loader.Take(cancellationToken);
+                using var scope = NewDisposeScope();
+                manual_seed(StepSeed.For(profile.Seed, micro, StepSeed.Torch));
+                var loss = PretrainObjective.Compute(model, batch, schedules.TeacherTemperature(step),
+                    StepSeed.Random(profile.Seed, micro, StepSeed.Model), device.Device);
+                (loss.Total * plan.LossScale).backward();
+                foreach (var (name, value) in loss.Parts) values[name] = values.GetValueOrDefault(name) + value / accumulation;
+                points += batch.Points;
+            }
+
+            values["grad_norm"] = optimizer.ClipGradients(profile.Optimizer.GradientClip);
+            optimizer.Step(step);
+            TeacherEma.Update(model.Student, model.Teacher, schedules.Momentum(step));
+            values["points_per_s"] = points / Math.Max(clock.Elapsed.TotalSeconds, 1e-9);
+            values["loader_wait_s"] = loader.ConsumerWaited.TotalSeconds;
+            values["momentum"] = schedules.Momentum(step);
+
+            var row = new TrainingMetrics(step + 1, sampler.At(checked((int)(step * accumulation))).Epoch, clock.Elapsed.TotalSeconds, optimizer.LearningRate,
+                optimizer.WeightDecay, values);
+            foreach (var sink in allSinks) await sink.WriteAsync(row, cancellationToken).ConfigureAwait(false);
+            if ((step + 1) % profile.Schedule.CheckpointEvery == 0 || step + 1 == totalSteps)
+                lastCheckpoint = Checkpoint.Save(checkpoints, new CheckpointMetadata(step + 1, totalSteps, profile.Seed, request.ProfileHash,
+                    request.DatasetLabel, string.Empty), modules, optimizer, profile.Schedule.KeepCheckpoints, cancellationToken);
+            progress?.Report(new TrainingProgress(step + 1, totalSteps, values, clock.Elapsed));
+        }
+
+        return new PretrainResult(startStep, totalSteps - startStep, totalSteps, lastCheckpoint, points / Math.Max(clock.Elapsed.TotalSeconds, 1e-9),
+            loader.ConsumerWaited, clock.Elapsed, device.FallbackReason, crossModal);
+    }
+
+    /// <summary>The view pipeline of a profile: Concerto's (major view first, colour and normal drops) with the image
+    /// branch, Sonata's otherwise.</summary>
+    public static ViewPipelineSettings ViewSettings(TrainingProfile profile, bool crossModal)
+    {
+        ArgumentNullException.ThrowIfNull(profile);
+        var settings = crossModal ? ViewPipelineSettings.Concerto : ViewPipelineSettings.Sonata;
+        return settings with
+        {
+            GridSize = profile.Data.GridSize,
+            MajorViewMaxPoints = profile.Data.MaxPoints,
+            Views = settings.Views with { MaxPoints = profile.Data.MaxPoints, LocalViews = profile.Data.LocalViews },
+        };
+    }
+}

@@ -1,0 +1,145 @@
+using Concerto.Ingest.Train.CrossModal;
+using Concerto.Ingest.Train.Data;
+using Concerto.Ingest.Train.Sonata;
+using Concerto.Ingest.Train.Views;
+
+namespace Concerto.Ingest.Train.Pretraining;
+
+/// <summary>Turns loaded samples into a <see cref="PretrainBatch"/> on a loader thread: per sample Sonata's (or, with
+/// the image branch, Concerto's) views and augmentations, then each augmented view grid-sampled again so its voxels are
+/// distinct; the student's global views get cube masks and coordinate noise on masked points; the major view's
+/// correspondences become patch hits, and its images' teacher features are gathered.</summary>
+public sealed class PretrainBatchBuilder(ViewPipelineSettings views, bool crossModal)
+{
+    public PretrainBatch Build(IReadOnlyList<PointSample> samples, Random random, double maskSize, double maskRatio)
+    {
+        ArgumentNullException.ThrowIfNull(samples);
+        ArgumentNullException.ThrowIfNull(random);
+        var global = new List<(PointSample View, float[] Origin)>();
+        var local = new List<(PointSample View, float[] Origin)>();
+        var hits = new List<PatchHit>();
+        var features = new List<Half[]>();
+        var featureWidth = 0;
+        var localPerSample = -1;
+        var globalPoints = 0;
+        foreach (var sample in samples)
+        {
+            var set = SonataViewPipeline.Make(sample, random, views);
+            if (set.Global.Count != 2) throw new InvalidOperationException($"Sonata needs 2 global views, got {set.Global.Count}");
+            if (localPerSample >= 0 && set.Local.Count != localPerSample) throw new InvalidOperationException("every sample needs the same number of local views");
+            localPerSample = set.Local.Count;
+
+            var (major, majorOrigin, kept) = Regrid(set.Global[0], random);
+            if (crossModal) CollectHits(sample, set.Images, kept, globalPoints, hits, features, ref featureWidth);
+            var (second, secondOrigin, _) = Regrid(set.Global[1], random);
+            global.Add((major, majorOrigin));
+            global.Add((second, secondOrigin));
+            globalPoints += major.Count + second.Count;
+            foreach (var view in set.Local)
+            {
+                var (v, origin, _) = Regrid(view, random);
+                local.Add((v, origin));
+            }
+        }
+
+        var teacherBatch = Collate(global, views.GridSize, null);
+        var mask = CubeMasking.Mask(teacherBatch.Coord, OffsetsOf(global), maskSize, maskRatio, random);
+        var noisy = CubeMasking.ApplyCoordinateNoise(teacherBatch.Coord, mask, random);
+        var studentFeat = (float[])teacherBatch.Feat.Clone();
+        for (var i = 0; i < mask.Length; i++)
+            if (mask[i]) Array.Copy(noisy, 3 * i, studentFeat, 9 * i, 3);
+
+        var teacherFeatures = new float[features.Count * PatchSlots.PerImage * featureWidth];
+        for (var i = 0; i < features.Count; i++)
+            for (var j = 0; j < features[i].Length; j++) teacherFeatures[i * features[i].Length + j] = (float)features[i][j];
+
+        return new PretrainBatch
+        {
+            Samples = samples.Count,
+            Global = teacherBatch,
+            MaskedGlobal = new ViewBatch
+            {
+                Coord = noisy, Origin = teacherBatch.Origin, Feat = studentFeat, Grid = teacherBatch.Grid, Batch = teacherBatch.Batch,
+                Mask = mask, GridSize = views.GridSize,
+            },
+            Local = local.Count > 0 ? Collate(local, views.GridSize, null) : null,
+            LocalViewsPerSample = Math.Max(localPerSample, 0),
+            Hits = hits,
+            TeacherFeatures = teacherFeatures,
+            Images = features.Count,
+            FeatureWidth = featureWidth,
+        };
+    }
+
+    /// <summary>One random point per voxel of the augmented view (augmentation moves points across voxel borders),
+    /// keeping origins; returns which of the view's points were kept (-1 for dropped) for re-mapping correspondences.</summary>
+    private (PointSample View, float[] Origin, int[] Kept) Regrid(AugmentedView augmented, Random random)
+    {
+        var indices = GridSample.RandomIndices(augmented.View.Coord, views.GridSize, random);
+        var kept = new int[augmented.View.Count];
+        Array.Fill(kept, -1);
+        var origin = new float[3 * indices.Length];
+        for (var i = 0; i < indices.Length; i++)
+        {
+            kept[indices[i]] = i;
+            Array.Copy(augmented.OriginCoord, 3 * indices[i], origin, 3 * i, 3);
+        }
+
+        return (PointSubset.Take(augmented.View, indices), origin, kept);
+    }
+
+    private static void CollectHits(PointSample sample, IReadOnlyList<ViewImage> images, int[] kept, int pointOffset, List<PatchHit> hits,
+        List<Half[]> features, ref int featureWidth)
+    {
+        foreach (var image in images)
+        {
+            var source = sample.Images[image.ImageIndex];
+            if (source.Feature is null) continue;
+            if (featureWidth != 0 && source.FeatureWidth != featureWidth)
+                throw new InvalidDataException($"segment {sample.Key}: teacher features of width {source.FeatureWidth}, others in the batch have {featureWidth}");
+            featureWidth = source.FeatureWidth;
+            var imageIndex = features.Count;
+            var added = false;
+            for (var j = 0; j < image.Rows; j++)
+            {
+                var point = kept[image.PointIndex[j]];
+                if (point < 0) continue;
+                hits.Add(new PatchHit(pointOffset + point, imageIndex, image.Patch[j] / PatchSlots.Side, image.Patch[j] % PatchSlots.Side));
+                added = true;
+            }
+
+            if (added) features.Add(source.Feature);
+        }
+    }
+
+    private static ViewBatch Collate(List<(PointSample View, float[] Origin)> views, double gridSize, bool[]? mask)
+    {
+        var n = views.Sum(v => v.View.Count);
+        var coord = new float[3 * n];
+        var origin = new float[3 * n];
+        var feat = new float[9 * n];
+        var grid = new int[3 * n];
+        var batch = new int[n];
+        var at = 0;
+        for (var b = 0; b < views.Count; b++)
+        {
+            var (view, viewOrigin) = views[b];
+            Array.Copy(view.Coord, 0, coord, 3 * at, view.Coord.Length);
+            Array.Copy(viewOrigin, 0, origin, 3 * at, viewOrigin.Length);
+            ViewFeatures.Build(view, feat.AsSpan(9 * at, 9 * view.Count));
+            GridSample.GridCoords(view.Coord, gridSize).CopyTo(grid, 3 * at);
+            Array.Fill(batch, b, at, view.Count);
+            at += view.Count;
+        }
+
+        return new ViewBatch { Coord = coord, Origin = origin, Feat = feat, Grid = grid, Batch = batch, Mask = mask, GridSize = gridSize };
+    }
+
+    private static long[] OffsetsOf(List<(PointSample View, float[] Origin)> views)
+    {
+        var offsets = new long[views.Count];
+        long end = 0;
+        for (var b = 0; b < views.Count; b++) offsets[b] = end += views[b].View.Count;
+        return offsets;
+    }
+}
