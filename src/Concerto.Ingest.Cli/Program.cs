@@ -12,6 +12,8 @@ var root = new RootCommand("Concerto.Ingest: video corpora to 3D self-supervised
     SynthCommand.Create(),
     EvalCommand.Create(),
     DatasetCommand.Create(),
+    TrainCommand.Create(),
+    TrainCommand.CreateProbe(),
 };
 
 // Ctrl+C / SIGTERM cancel the command's token; the process then gets 30 s (not the default 2 s) to finish, so a

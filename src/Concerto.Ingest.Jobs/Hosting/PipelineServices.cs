@@ -90,6 +90,10 @@ public static class PipelineServices
         services.AddSingleton<FeatureIndex>();
         services.AddSingleton<TeacherModels>();
         services.AddSingleton<Datasets.DatasetExporter>();
+        services.AddSingleton(storage);
+        services.AddSingleton<TrainingRunStore>();
+        services.AddSingleton<Training.TrainingService>();
+        services.AddTransient<Training.TrainJob>();
         services.AddSingleton<Reconstruction.Posed.CaptureReader>();
         services.AddSingleton<IngestSubmitter>();
         services.AddSingleton<StageOutcomeFilter>();

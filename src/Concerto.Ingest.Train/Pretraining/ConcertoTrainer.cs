@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Text.Json;
 using Concerto.Ingest.Train.Data;
 using Concerto.Ingest.Train.Optimization;
 using Concerto.Ingest.Train.Profiles;
@@ -18,6 +19,9 @@ public sealed record PretrainRequest(string Dataset, string DatasetLabel, Traini
 /// <summary>Where a run is, reported after every optimizer step.</summary>
 public sealed record TrainingProgress(long Step, long TotalSteps, IReadOnlyDictionary<string, double> Values, TimeSpan Elapsed);
 
+/// <summary>run.json of a run folder: what rebuilding its model needs besides the profile.</summary>
+public sealed record RunInfo(string Dataset, int TeacherFeatureWidth, string ProfileHash);
+
 /// <summary>How a run ended.</summary>
 public sealed record PretrainResult(long StartStep, long Steps, long TotalSteps, string LastCheckpoint, double PointsPerSecond,
     TimeSpan LoaderWait, TimeSpan Elapsed, string? DeviceNote, bool CrossModal);
@@ -31,6 +35,7 @@ public sealed class ConcertoTrainer
     public const string CheckpointFolder = "checkpoints";
     public const string MetricsFile = "metrics.csv";
     public const string ProfileFile = "profile.json";
+    public const string RunFile = "run.json";
 
     public async Task<PretrainResult> RunAsync(PretrainRequest request, IReadOnlyList<ITrainingMetricsSink> sinks, IProgress<TrainingProgress>? progress,
         CancellationToken cancellationToken)
@@ -50,6 +55,8 @@ public sealed class ConcertoTrainer
         var device = TorchDevice.Select(profile.Device);
         Directory.CreateDirectory(request.OutputDir);
         await File.WriteAllTextAsync(Path.Combine(request.OutputDir, ProfileFile), request.ProfileJson, cancellationToken).ConfigureAwait(false);
+        await File.WriteAllTextAsync(Path.Combine(request.OutputDir, RunFile), JsonSerializer.Serialize(new RunInfo(request.DatasetLabel,
+            crossModal ? dataset.FeatureWidth : 0, request.ProfileHash)), cancellationToken).ConfigureAwait(false);
 
         using var model = new ConcertoModel("concerto", profile, crossModal ? dataset.FeatureWidth : 0);
         model.to(device.Device);
