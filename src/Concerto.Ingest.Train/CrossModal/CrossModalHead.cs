@@ -45,9 +45,9 @@ public sealed class CrossModalHead : nn.Module<Tensor, long[], long[], Tensor, T
         for (var i = 0; i < occupied.Length; i++) position[occupied[i]] = i;
         var device = features.device;
         var index = tensor(slot.Select(s => position[s]).ToArray(), device: device);
-        var sums = zeros(occupied.Length, features.shape[1], dtype: features.dtype, device: device)
-            .index_add(0, index, features.index_select(0, tensor(point, device: device)), 1);
-        var counts = zeros(occupied.Length, dtype: features.dtype, device: device).index_add(0, index, ones(point.Length, dtype: features.dtype, device: device), 1);
+        var sums = ScatterSum.Rows(zeros(occupied.Length, features.shape[1], dtype: features.dtype, device: device), index,
+            features.index_select(0, tensor(point, device: device)));
+        var counts = ScatterSum.Rows(zeros(occupied.Length, dtype: features.dtype, device: device), index, ones(point.Length, dtype: features.dtype, device: device));
         var prediction = predictor.forward(sums / counts.unsqueeze(1));
         var target = teacher.index_select(0, tensor(occupied, device: device)).to(prediction.dtype);
         return (prediction, target);

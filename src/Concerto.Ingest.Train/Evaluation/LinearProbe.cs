@@ -102,7 +102,10 @@ public static class LinearProbe
         foreach (var row in rows)
         {
             cancellationToken.ThrowIfCancellationRequested();
-            var sample = GridSample.First(dataset.Load(row), settings.GridSize);
+            var loaded = dataset.Load(row);
+            var kept = GridSample.FirstIndices(loaded.Coord, settings.GridSize);
+            var sample = PointSubset.Take(loaded, kept);
+            var grid = GridSample.Subset(GridSample.GridCoords(loaded.Coord, settings.GridSize), kept);
             if (sample.Segment is null) throw new InvalidOperationException($"segment {sample.Key} has no labels (segment.npy); the probe needs labelled segments");
             var coord = (float[])sample.Coord.Clone();
             Augmentations.CenterShift(coord);
@@ -111,7 +114,7 @@ public static class LinearProbe
             using var _ = no_grad();
             var coords = tensor(coord, device: device).view(-1, 3);
             var input = new EncoderInput(tensor(ViewFeatures.Build(view), device: device).view(-1, 9), coords, coords,
-                GridSample.GridCoords(coord, settings.GridSize), new int[sample.Count], settings.GridSize);
+                grid, new int[sample.Count], settings.GridSize);
             var levels = encoder.forward(input, new Random(settings.Seed));
             var features = PointTransformerV3.UpCast(levels, 0, levels.Count - 1);
             encoded.Add(new Encoded(features.MoveToOuterDisposeScope(), tensor(sample.Segment.Select(l => (long)l).ToArray(), device: device).MoveToOuterDisposeScope()));

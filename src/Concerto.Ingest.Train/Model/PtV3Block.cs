@@ -188,8 +188,8 @@ public sealed class GridPooling : nn.Module<PointLevel, Random, PointLevel>
 
     private static Tensor ClusterMean(Tensor values, Tensor inverse, int clusters)
     {
-        var sums = zeros(clusters, values.shape[1], dtype: values.dtype, device: values.device).index_add(0, inverse, values, 1);
-        var counts = zeros(clusters, dtype: values.dtype, device: values.device).index_add(0, inverse, ones_like(inverse, dtype: values.dtype), 1);
+        var sums = ScatterSum.Rows(zeros(clusters, values.shape[1], dtype: values.dtype, device: values.device), inverse, values);
+        var counts = ScatterSum.Rows(zeros(clusters, dtype: values.dtype, device: values.device), inverse, ones_like(inverse, dtype: values.dtype));
         return sums / counts.unsqueeze(1);
     }
 }

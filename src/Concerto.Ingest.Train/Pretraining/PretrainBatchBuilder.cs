@@ -15,8 +15,8 @@ public sealed class PretrainBatchBuilder(ViewPipelineSettings views, bool crossM
     {
         ArgumentNullException.ThrowIfNull(samples);
         ArgumentNullException.ThrowIfNull(random);
-        var global = new List<(PointSample View, float[] Origin)>();
-        var local = new List<(PointSample View, float[] Origin)>();
+        var global = new List<(PointSample View, float[] Origin, int[] Grid)>();
+        var local = new List<(PointSample View, float[] Origin, int[] Grid)>();
         var hits = new List<PatchHit>();
         var features = new List<Half[]>();
         var featureWidth = 0;
@@ -29,17 +29,12 @@ public sealed class PretrainBatchBuilder(ViewPipelineSettings views, bool crossM
             if (localPerSample >= 0 && set.Local.Count != localPerSample) throw new InvalidOperationException("every sample needs the same number of local views");
             localPerSample = set.Local.Count;
 
-            var (major, majorOrigin, kept) = Regrid(set.Global[0], random);
+            var major = Regrid(set.Global[0], random, out var kept);
             if (crossModal) CollectHits(sample, set.Images, kept, globalPoints, hits, features, ref featureWidth);
-            var (second, secondOrigin, _) = Regrid(set.Global[1], random);
-            global.Add((major, majorOrigin));
-            global.Add((second, secondOrigin));
-            globalPoints += major.Count + second.Count;
-            foreach (var view in set.Local)
-            {
-                var (v, origin, _) = Regrid(view, random);
-                local.Add((v, origin));
-            }
+            global.Add(major);
+            global.Add(Regrid(set.Global[1], random, out _));
+            globalPoints += major.View.Count + global[^1].View.Count;
+            foreach (var view in set.Local) local.Add(Regrid(view, random, out _));
         }
 
         var teacherBatch = Collate(global, views.GridSize, null);
@@ -72,11 +67,13 @@ public sealed class PretrainBatchBuilder(ViewPipelineSettings views, bool crossM
     }
 
     /// <summary>One random point per voxel of the augmented view (augmentation moves points across voxel borders),
-    /// keeping origins; returns which of the view's points were kept (-1 for dropped) for re-mapping correspondences.</summary>
-    private (PointSample View, float[] Origin, int[] Kept) Regrid(AugmentedView augmented, Random random)
+    /// with origins and grid coordinates; <paramref name="kept"/> says where each of the view's points went (-1:
+    /// dropped), for re-mapping correspondences.</summary>
+    private (PointSample View, float[] Origin, int[] Grid) Regrid(AugmentedView augmented, Random random, out int[] kept)
     {
         var indices = GridSample.RandomIndices(augmented.View.Coord, views.GridSize, random);
-        var kept = new int[augmented.View.Count];
+        var grid = GridSample.Subset(GridSample.GridCoords(augmented.View.Coord, views.GridSize), indices);
+        kept = new int[augmented.View.Count];
         Array.Fill(kept, -1);
         var origin = new float[3 * indices.Length];
         for (var i = 0; i < indices.Length; i++)
@@ -85,7 +82,7 @@ public sealed class PretrainBatchBuilder(ViewPipelineSettings views, bool crossM
             Array.Copy(augmented.OriginCoord, 3 * indices[i], origin, 3 * i, 3);
         }
 
-        return (PointSubset.Take(augmented.View, indices), origin, kept);
+        return (PointSubset.Take(augmented.View, indices), origin, grid);
     }
 
     private static void CollectHits(PointSample sample, IReadOnlyList<ViewImage> images, int[] kept, int pointOffset, List<PatchHit> hits,
@@ -112,7 +109,7 @@ public sealed class PretrainBatchBuilder(ViewPipelineSettings views, bool crossM
         }
     }
 
-    private static ViewBatch Collate(List<(PointSample View, float[] Origin)> views, double gridSize, bool[]? mask)
+    private static ViewBatch Collate(List<(PointSample View, float[] Origin, int[] Grid)> views, double gridSize, bool[]? mask)
     {
         var n = views.Sum(v => v.View.Count);
         var coord = new float[3 * n];
@@ -123,11 +120,11 @@ public sealed class PretrainBatchBuilder(ViewPipelineSettings views, bool crossM
         var at = 0;
         for (var b = 0; b < views.Count; b++)
         {
-            var (view, viewOrigin) = views[b];
+            var (view, viewOrigin, viewGrid) = views[b];
             Array.Copy(view.Coord, 0, coord, 3 * at, view.Coord.Length);
             Array.Copy(viewOrigin, 0, origin, 3 * at, viewOrigin.Length);
             ViewFeatures.Build(view, feat.AsSpan(9 * at, 9 * view.Count));
-            GridSample.GridCoords(view.Coord, gridSize).CopyTo(grid, 3 * at);
+            viewGrid.CopyTo(grid, 3 * at);
             Array.Fill(batch, b, at, view.Count);
             at += view.Count;
         }
@@ -135,7 +132,7 @@ public sealed class PretrainBatchBuilder(ViewPipelineSettings views, bool crossM
         return new ViewBatch { Coord = coord, Origin = origin, Feat = feat, Grid = grid, Batch = batch, Mask = mask, GridSize = gridSize };
     }
 
-    private static long[] OffsetsOf(List<(PointSample View, float[] Origin)> views)
+    private static long[] OffsetsOf(List<(PointSample View, float[] Origin, int[] Grid)> views)
     {
         var offsets = new long[views.Count];
         long end = 0;

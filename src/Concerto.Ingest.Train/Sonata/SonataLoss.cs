@@ -37,8 +37,8 @@ public static class SonataLoss
         var targets = teacherTargets.detach().to(logits.dtype);
         var perPair = -(targets * nn.functional.log_softmax(logits / studentTemperature, 1)).sum(1);   // [M]
         var index = sampleOfPair.to(int64, logits.device);
-        var sums = zeros(samples, dtype: logits.dtype, device: logits.device).index_add(0, index, perPair, 1);
-        var counts = zeros(samples, dtype: logits.dtype, device: logits.device).index_add(0, index, ones_like(perPair), 1);
+        var sums = ScatterSum.Rows(zeros(samples, dtype: logits.dtype, device: logits.device), index, perPair);
+        var counts = ScatterSum.Rows(zeros(samples, dtype: logits.dtype, device: logits.device), index, ones_like(perPair));
         var present = counts.gt(0);
         return (sums.masked_select(present) / counts.masked_select(present)).mean().MoveToOuterDisposeScope();
     }

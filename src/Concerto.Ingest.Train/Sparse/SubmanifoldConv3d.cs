@@ -59,7 +59,7 @@ public sealed class SubmanifoldConv3d : nn.Module<Tensor, KernelMapTensors, Tens
         for (var k = 0; k < KernelMap.Offsets; k++)
         {
             if (map.Inputs(k).shape[0] == 0) continue;
-            output = output.index_add(0, map.Outputs(k), features.index_select(0, map.Inputs(k)).matmul(weight[k]), 1);
+            output = ScatterSum.Rows(output, map.Outputs(k), features.index_select(0, map.Inputs(k)).matmul(weight[k]));
         }
 
         return (output + bias).MoveToOuterDisposeScope();

@@ -32,6 +32,17 @@ public static class GridSample
         return grid;
     }
 
+    /// <summary>The grid coordinates of the points at <paramref name="indices"/>. Grid coordinates of sampled points must
+    /// come from the cloud they were sampled from: recomputed on the subset, whose minimum corner may differ, two kept
+    /// points can fall into one voxel.</summary>
+    public static int[] Subset(int[] grid, ReadOnlySpan<int> indices)
+    {
+        ArgumentNullException.ThrowIfNull(grid);
+        var subset = new int[3 * indices.Length];
+        for (var i = 0; i < indices.Length; i++) Array.Copy(grid, 3 * indices[i], subset, 3 * i, 3);
+        return subset;
+    }
+
     /// <summary>The per-axis minimum of N x 3 coordinates (zeros for no points).</summary>
     public static float[] MinCorner(ReadOnlySpan<float> coord)
     {
