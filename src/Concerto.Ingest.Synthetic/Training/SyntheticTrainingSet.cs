@@ -1,0 +1,307 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Security.Cryptography;
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using Concerto.Ingest.Core.Formats;
+using Concerto.Ingest.Segments.Manifests;
+using Concerto.Ingest.Synthetic.Rendering;
+using Concerto.Ingest.Synthetic.Scenes;
+using OpenCvSharp;
+
+namespace Concerto.Ingest.Synthetic.Training;
+
+/// <summary>
+/// Writes a synthetic training dataset in exactly the layout `concerto dataset pull` writes (spec section 4 plus
+/// manifest.parquet and dataset.json), so trainers, their tests and `concerto bench pretrain` can train and linear-probe
+/// without running the ingestion pipeline.
+/// </summary>
+/// <remarks>
+/// <para>Each scene seed is a procedural room (<see cref="SceneGenerator"/>). Each of its segments samples the room's
+/// surfaces (<see cref="GroundTruthCloud"/>, <see cref="SyntheticTrainingSettings.PointsPerSegment"/> points) and keeps
+/// those in a box 2-3 m across around a furniture or floor point, below the ceiling, chosen to hold at least three
+/// classes where it can. Cameras stand 1.0-2.5 m from the segment's centroid at 1.3-1.7 m height, looking at it
+/// (<see cref="SyntheticTrainingSettings.FieldOfViewDegrees"/>, principal point at the image centre). Each image is
+/// ray-cast by <see cref="FrameRenderer"/> (colour = the same shading the points carry); a segment point is visible when
+/// its depth is within a small tolerance of the frame's depth at its rounded pixel, and each pixel that sees segment
+/// points gives one correspondence row (its centre, the nearest such point).</para>
+/// <para>Files, for segment key <c>synth&lt;seed&gt;-s&lt;k&gt;</c> in split S: <c>S/key/coord.npy</c> float32 N x 3,
+/// <c>color.npy</c> uint8 N x 3, <c>normal.npy</c> float32 N x 3, and with labels <c>segment.npy</c> int32 N
+/// (<see cref="SemanticClass"/> ids) and <c>instance.npy</c> int32 N; <c>images/S/key/color/i.png</c>,
+/// <c>correspondence/i.npy</c> float32 M x 3 ([[-1, -1, -1]] when empty), <c>pose/i.npy</c> float32 4 x 4
+/// camera-to-world (OpenCV axes), <c>intrinsic/i.npy</c> float32 3 x 3, <c>feature/i.npy</c> float16 1369 x width from
+/// the <see cref="SyntheticTeacher"/> (a synthetic semantic teacher, not DINOv2); <c>splits/S.json</c>,
+/// <c>manifest.parquet</c> (the real <see cref="ManifestWriter"/>, paths relative to the folder) and
+/// <c>dataset.json</c>, as the exporter writes them.</para>
+/// <para>The output depends only on the settings (<see cref="SyntheticTrainingSettings.MaxParallelism"/> aside, which
+/// changes nothing): writing twice gives the same bytes. dataset.json's createdAt is fixed at the Unix epoch for that.</para>
+/// </remarks>
+public static class SyntheticTrainingSet
+{
+    public const string ManifestFile = "manifest.parquet";
+    public const string VersionFile = "dataset.json";
+
+    /// <summary>The teacher name dataset.json records.</summary>
+    public static string TeacherName(int featureWidth) => $"synthetic-semantic-{featureWidth.ToString(CultureInfo.InvariantCulture)}";
+
+    /// <summary>The key of segment <paramref name="segment"/> of room <paramref name="sceneSeed"/>.</summary>
+    public static string SegmentKey(int sceneSeed, int segment) =>
+        string.Create(CultureInfo.InvariantCulture, $"synth{sceneSeed}-s{segment}");
+
+    /// <summary>Writes the set into <paramref name="folder"/>, which must not exist or be empty. Written in a sibling
+    /// staging folder and moved into place, so a failed or cancelled write leaves nothing behind.</summary>
+    /// <exception cref="ArgumentException">The settings cannot work (the message says which and why).</exception>
+    /// <exception cref="IOException">The folder exists and is not empty.</exception>
+    public static async Task<SyntheticTrainingSummary> WriteAsync(string folder, SyntheticTrainingSettings settings, CancellationToken cancellationToken)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(folder);
+        ArgumentNullException.ThrowIfNull(settings);
+        settings.Validate();
+        var clock = Stopwatch.StartNew();
+        var target = Path.GetFullPath(folder);
+        if (File.Exists(target) || (Directory.Exists(target) && Directory.EnumerateFileSystemEntries(target).Any()))
+            throw new IOException($"{target} already exists and is not empty; choose a new folder or remove it first.");
+        var parent = Path.GetDirectoryName(target)!;
+        Directory.CreateDirectory(parent);
+        var staging = Path.Combine(parent, $".{Path.GetFileName(target)}.partial-{Guid.NewGuid():N}");
+        try
+        {
+            var jobs = Jobs(settings);
+            var teacher = new SyntheticTeacher(settings.FeatureWidth, settings.FeatureSeed, settings.FeatureNoise);
+            var written = new WrittenSegment[jobs.Count];
+            var options = new ParallelOptions
+            {
+                CancellationToken = cancellationToken,
+                MaxDegreeOfParallelism = settings.MaxParallelism ?? Environment.ProcessorCount,
+            };
+            try
+            {
+                Parallel.For(0, jobs.Count, options, j => written[j] = WriteSegment(staging, jobs[j], teacher, settings, cancellationToken));
+            }
+            catch (AggregateException e) when (e.InnerExceptions.Count == 1)
+            {
+                System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(e.InnerExceptions[0]); // the segment's own error
+            }
+
+            Directory.CreateDirectory(Path.Combine(staging, "splits"));
+            foreach (var split in written.GroupBy(s => s.Job.Split, StringComparer.Ordinal))
+            {
+                var entries = new SortedDictionary<string, SplitEntry>(StringComparer.Ordinal);
+                foreach (var s in split) entries[s.Job.Key] = new SplitEntry(s.Job.Cloud, s.Row.ImageUris, s.Row.CorrespondenceUris);
+                await File.WriteAllTextAsync(Path.Combine(staging, "splits", split.Key + ".json"), JsonSerializer.Serialize(entries, Json), cancellationToken);
+            }
+
+            var rows = written.Select((s, i) => s.Row with { SegmentId = i + 1 }).ToList();
+            var manifest = Path.Combine(staging, ManifestFile);
+            await ManifestWriter.WriteAsync(manifest, ManifestFormat.Parquet, rows, cancellationToken);
+            var counts = new SortedDictionary<string, int>(
+                written.GroupBy(s => s.Job.Split, StringComparer.Ordinal).ToDictionary(g => g.Key, g => g.Count(), StringComparer.Ordinal), StringComparer.Ordinal);
+            await File.WriteAllTextAsync(Path.Combine(staging, VersionFile), VersionJson(settings, counts, written.Length, manifest), cancellationToken);
+
+            var bytes = Directory.EnumerateFiles(staging, "*", SearchOption.AllDirectories).Sum(f => new FileInfo(f).Length);
+            if (Directory.Exists(target)) Directory.Delete(target); // empty, checked above
+            Directory.Move(staging, target);
+            return new SyntheticTrainingSummary(target, written.Length, counts, written.Sum(s => (long)s.Row.Points),
+                written.Sum(s => s.Correspondences), bytes, clock.Elapsed);
+        }
+        finally
+        {
+            if (Directory.Exists(staging)) Directory.Delete(staging, recursive: true);
+        }
+    }
+
+    /// <summary><see cref="WriteAsync"/> for synchronous callers (no synchronization context is involved).</summary>
+    public static SyntheticTrainingSummary Write(string folder, SyntheticTrainingSettings settings, CancellationToken cancellationToken) =>
+        WriteAsync(folder, settings, cancellationToken).GetAwaiter().GetResult();
+
+    private static readonly JsonSerializerOptions Json = new() { WriteIndented = true, NewLine = "\n", PropertyNamingPolicy = JsonNamingPolicy.CamelCase };
+
+    /// <summary>An entry of splits/&lt;split&gt;.json, the keys the Pointcept loader reads.</summary>
+    private sealed record SplitEntry(
+        [property: JsonPropertyName("pointclouds")] string PointClouds,
+        [property: JsonPropertyName("images")] IReadOnlyList<string> Images,
+        [property: JsonPropertyName("correspondences")] IReadOnlyList<string> Correspondences);
+
+    /// <summary>One segment to write: split, room seed, segment number within the room, and its place in the layout.</summary>
+    private sealed record SegmentJob(string Split, int SceneSeed, int Index)
+    {
+        public string Key => SegmentKey(SceneSeed, Index);
+        public string Cloud => $"{Split}/{Key}";
+        public string ImageSide => $"images/{Split}/{Key}";
+    }
+
+    private sealed record WrittenSegment(SegmentJob Job, ManifestRow Row, long Correspondences);
+
+    /// <summary>Splits in ordinal order, rooms in the order given, segments ascending: the manifest's row order.</summary>
+    private static List<SegmentJob> Jobs(SyntheticTrainingSettings settings) =>
+    [
+        .. from split in settings.ScenesBySplit.Keys.Order(StringComparer.Ordinal)
+           from seed in settings.ScenesBySplit[split]
+           from k in Enumerable.Range(0, settings.SegmentsPerScene)
+           select new SegmentJob(split, seed, k),
+    ];
+
+    private static WrittenSegment WriteSegment(string root, SegmentJob job, SyntheticTeacher teacher, SyntheticTrainingSettings settings,
+        CancellationToken cancellationToken)
+    {
+        cancellationToken.ThrowIfCancellationRequested();
+        var scene = SceneGenerator.Generate(job.SceneSeed);
+        var room = GroundTruthCloud.Sample(scene, settings.PointsPerSegment, Mix(job.SceneSeed, job.Index, 1));
+        var segment = SyntheticSegmenter.Cut(scene, room, new Random(Mix(job.SceneSeed, job.Index, 2)), settings, cancellationToken);
+        WriteCloud(Path.Combine(root, job.Cloud), room, segment.Points, settings.IncludeLabels);
+
+        var side = Path.Combine(root, job.ImageSide);
+        foreach (var sub in new[] { "color", "correspondence", "pose", "intrinsic", "feature" }) Directory.CreateDirectory(Path.Combine(side, sub));
+        var images = segment.Images;
+        for (var i = 0; i < images.Count; i++)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            var image = images[i];
+            var name = i.ToString(CultureInfo.InvariantCulture);
+            WritePng(Path.Combine(side, "color", name + ".png"), image.Frame);
+            float[] rows = image.Correspondences == 0 ? [-1, -1, -1] : image.Rows;
+            Npy.Write<float>(Path.Combine(side, "correspondence", name + ".npy"), rows, rows.Length / 3, 3);
+            Npy.Write<float>(Path.Combine(side, "pose", name + ".npy"), image.CameraToWorld.ToMatrix4().Select(v => (float)v).ToArray(), 4, 4);
+            Npy.Write<float>(Path.Combine(side, "intrinsic", name + ".npy"), image.Intrinsics.ToMatrix3().Select(v => (float)v).ToArray(), 3, 3);
+            var features = teacher.Featurize(image.Frame, Mix(settings.FeatureSeed, Mix(job.SceneSeed, job.Index, 3), i));
+            Npy.Write<Half>(Path.Combine(side, "feature", name + ".npy"), features, SyntheticTeacher.PatchTokens, teacher.Width);
+        }
+
+        var correspondences = images.Sum(i => (long)i.Correspondences);
+        var row = new ManifestRow
+        {
+            DatasetName = settings.DatasetName,
+            DatasetVersion = 1,
+            SegmentId = 0, // numbered in manifest order by the caller
+            SceneId = job.Key,
+            RunId = job.SceneSeed,
+            VideoSha256 = Convert.ToHexStringLower(SHA256.HashData(System.Text.Encoding.UTF8.GetBytes("synthetic room " + job.Key))),
+            SourcePath = string.Create(CultureInfo.InvariantCulture, $"synthetic://room/{job.SceneSeed}"),
+            Split = job.Split,
+            PointCloudUri = job.Cloud,
+            Points = segment.Points.Length,
+            ImageUris = Each(images, i => $"{job.ImageSide}/color/{i}.png"),
+            CorrespondenceUris = Each(images, i => $"{job.ImageSide}/correspondence/{i}.npy"),
+            FeatureUris = Each(images, i => $"{job.ImageSide}/feature/{i}.npy"),
+            CameraToWorld = images.Select(i => i.CameraToWorld.ToMatrix4()).ToList(),
+            Intrinsics = images.Select(i => new double[] { i.Intrinsics.Fx, i.Intrinsics.Fy, i.Intrinsics.Cx, i.Intrinsics.Cy, i.Intrinsics.Width, i.Intrinsics.Height })
+                .ToList(),
+            FrameIndices = Enumerable.Range(0, images.Count).ToList(),
+            Metrics = Metrics(segment, correspondences, settings.IncludeLabels),
+        };
+        return new WrittenSegment(job, row, correspondences);
+    }
+
+    private static List<string> Each(IReadOnlyList<SyntheticImage> images, Func<string, string> path) =>
+        Enumerable.Range(0, images.Count).Select(i => path(i.ToString(CultureInfo.InvariantCulture))).ToList();
+
+    /// <summary>The pipeline's segment metrics that apply here (overlap between segments does not: each segment samples
+    /// its room afresh).</summary>
+    private static Dictionary<string, double> Metrics(SyntheticSegment segment, long correspondences, bool labelled)
+    {
+        var images = segment.Images;
+        double covisibility = double.PositiveInfinity, baseline = double.PositiveInfinity;
+        for (var a = 0; a < images.Count; a++)
+        for (var b = a + 1; b < images.Count; b++)
+        {
+            var smaller = Math.Min(images[a].Visible.Length, images[b].Visible.Length);
+            var shared = images[a].Visible.Intersect(images[b].Visible).Count();
+            covisibility = Math.Min(covisibility, smaller == 0 ? 0 : (double)shared / smaller);
+            baseline = Math.Min(baseline, (images[a].CameraToWorld.T - images[b].CameraToWorld.T).Length);
+        }
+
+        var n = Math.Max(1, segment.Points.Length);
+        return new Dictionary<string, double>
+        {
+            ["correspondences"] = correspondences,
+            ["covisibility_min"] = images.Count < 2 ? 0 : covisibility,
+            ["baseline_min"] = images.Count < 2 ? 0 : baseline,
+            ["coverage_mean"] = images.Average(i => i.Coverage),
+            ["coverage_min"] = images.Min(i => i.Coverage),
+            ["visible_fraction_mean"] = images.Average(i => (double)i.Visible.Length / n),
+            ["labelled"] = labelled ? 1 : 0,
+        };
+    }
+
+    private static void WriteCloud(string folder, GroundTruthCloud room, int[] points, bool labels)
+    {
+        Directory.CreateDirectory(folder);
+        var n = points.Length;
+        var coord = new float[3 * n];
+        var color = new byte[3 * n];
+        var normal = new float[3 * n];
+        for (var j = 0; j < n; j++)
+        {
+            var p = points[j];
+            for (var a = 0; a < 3; a++)
+            {
+                coord[3 * j + a] = room.Coord[3 * p + a];
+                color[3 * j + a] = room.Color[3 * p + a];
+                normal[3 * j + a] = room.Normal[3 * p + a];
+            }
+        }
+
+        Npy.Write<float>(Path.Combine(folder, "coord.npy"), coord, n, 3);
+        Npy.Write<byte>(Path.Combine(folder, "color.npy"), color, n, 3);
+        Npy.Write<float>(Path.Combine(folder, "normal.npy"), normal, n, 3);
+        if (!labels) return;
+        Npy.Write<int>(Path.Combine(folder, "segment.npy"), Array.ConvertAll(points, p => room.Segment[p]), n);
+        Npy.Write<int>(Path.Combine(folder, "instance.npy"), Array.ConvertAll(points, p => room.Instance[p]), n);
+    }
+
+    private static void WritePng(string path, RenderedFrame frame)
+    {
+        var bgr = new byte[frame.Rgb.Length];
+        for (var i = 0; i < bgr.Length; i += 3)
+        {
+            bgr[i] = frame.Rgb[i + 2];
+            bgr[i + 1] = frame.Rgb[i + 1];
+            bgr[i + 2] = frame.Rgb[i];
+        }
+
+        using var image = Mat.FromPixelData(frame.Height, frame.Width, MatType.CV_8UC3, bgr);
+        if (!Cv2.ImWrite(path, image, [(int)ImwriteFlags.PngCompression, 3])) throw new IOException($"OpenCV could not write {path}");
+    }
+
+    private static string VersionJson(SyntheticTrainingSettings settings, IReadOnlyDictionary<string, int> counts, int segments, string manifest)
+    {
+        var hash = Convert.ToHexStringLower(SHA256.HashData(File.ReadAllBytes(manifest)));
+        return JsonSerializer.Serialize(new
+        {
+            name = settings.DatasetName,
+            version = 1,
+            filter = (string?)null,
+            splits = counts.Select(c => new { name = c.Key, fraction = (double)c.Value / segments }).ToList(),
+            seed = settings.FeatureSeed,
+            segments,
+            counts,
+            hash,
+            teacher = TeacherName(settings.FeatureWidth),
+            createdAt = DateTime.UnixEpoch,
+            synthetic = new
+            {
+                scenesBySplit = new SortedDictionary<string, int[]>(settings.ScenesBySplit.ToDictionary(p => p.Key, p => p.Value, StringComparer.Ordinal), StringComparer.Ordinal),
+                settings.SegmentsPerScene,
+                settings.PointsPerSegment,
+                settings.ImagesPerSegment,
+                settings.ImageWidth,
+                settings.ImageHeight,
+                settings.FieldOfViewDegrees,
+                settings.FeatureWidth,
+                settings.FeatureSeed,
+                settings.FeatureNoise,
+                labels = settings.IncludeLabels,
+            },
+        }, Json);
+    }
+
+    /// <summary>A seed from three integers (SplitMix64 finaliser), stable across processes, unlike HashCode.</summary>
+    internal static int Mix(int a, int b, int c)
+    {
+        var x = ((ulong)(uint)a << 32 | (uint)b) ^ ((ulong)(uint)c * 0x9E3779B97F4A7C15UL);
+        x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9UL;
+        x = (x ^ (x >> 27)) * 0x94D049BB133111EBUL;
+        x ^= x >> 31;
+        return (int)(x ^ (x >> 32));
+    }
+}
