@@ -58,6 +58,7 @@ public sealed class ConcertoTrainer
         await File.WriteAllTextAsync(Path.Combine(request.OutputDir, RunFile), JsonSerializer.Serialize(new RunInfo(request.DatasetLabel,
             crossModal ? dataset.FeatureWidth : 0, request.ProfileHash)), cancellationToken).ConfigureAwait(false);
 
+        manual_seed(profile.Seed); // the initial weights
         using var model = new ConcertoModel("concerto", profile, crossModal ? dataset.FeatureWidth : 0);
         model.to(device.Device);
         var groups = LayerwiseDecay.BuildGroups(model.TrainableParameters(), model.LayerOf, model.Student.Encoder.Layers, profile.Optimizer.LayerDecay);
@@ -76,7 +77,8 @@ public sealed class ConcertoTrainer
             startStep = saved.Step;
         }
 
-        await using var csv = await MetricsCsvWriter.OpenAsync(Path.Combine(request.OutputDir, MetricsFile), startStep, cancellationToken).ConfigureAwait(false);
+        // Rows are numbered by updates done (1 for the first step); those after the checkpoint are redone.
+        await using var csv = await MetricsCsvWriter.OpenAsync(Path.Combine(request.OutputDir, MetricsFile), startStep + 1, cancellationToken).ConfigureAwait(false);
         var allSinks = sinks.Prepend(csv).ToArray();
         var schedules = new SonataSchedules(totalSteps, profile.Sonata.WarmupFraction, profile.Sonata);
         var sampler = new EpochSampler(rows, plan.MicroBatch, profile.Seed);

@@ -107,7 +107,7 @@ public sealed record TrainingProfile(
         if (Optimizer.EffectiveBatch is { } effective && effective < Data.BatchSize) errors.Add("optimizer.effectiveBatch must be at least data.batchSize");
         if (Optimizer.LayerDecay is <= 0 or > 1) errors.Add("optimizer.layerDecay must be in (0, 1]");
         if (Schedule.Steps is null && Schedule.Epochs is null) errors.Add("schedule needs steps or epochs");
-        if (Schedule.Steps is < 1 || Schedule.Epochs is < 1) errors.Add("schedule.steps and schedule.epochs must be positive");
+        if (Schedule.Steps is < 2 || Schedule.Epochs is < 1) errors.Add("schedule.steps must be at least 2 and schedule.epochs positive");
         if (Schedule.CheckpointEvery < 1) errors.Add("schedule.checkpointEvery must be at least 1");
         var weights = Concerto.Weights;
         if (weights.Mask < 0 || weights.Roll < 0 || weights.Unmask < 0 || weights.CrossModal < 0) errors.Add("concerto.weights must not be negative");
