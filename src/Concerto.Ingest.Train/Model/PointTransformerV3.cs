@@ -56,6 +56,30 @@ public sealed class PointTransformerV3 : nn.Module<EncoderInput, Random, IReadOn
 
     public PtV3Config Config { get; }
 
+    /// <summary>Mixed precision: attention (the largest activations and, at patch 1024, most of the FLOPs) computes in
+    /// this dtype, e.g. bfloat16, while weights, gradients and the other layers stay float32; null: float32 throughout.
+    /// TorchSharp has no autocast, so this is the one place precision is lowered.</summary>
+    public ScalarType? AttentionType
+    {
+        get => stages[0][0].Attention.ComputeType;
+        set
+        {
+            foreach (var stage in stages)
+                foreach (var block in stage) block.Attention.ComputeType = value;
+        }
+    }
+
+    /// <summary>Recompute block activations in backward instead of storing them (profile: activationCheckpointing).</summary>
+    public bool ActivationCheckpointing
+    {
+        get => stages.Any(s => s.Any(b => b.ActivationCheckpointing));
+        set
+        {
+            foreach (var stage in stages)
+                foreach (var block in stage) block.ActivationCheckpointing = value;
+        }
+    }
+
     /// <summary>Encoder layers for layer-wise learning-rate decay: the embedding is layer 0, blocks are 1..TotalBlocks.</summary>
     public int Layers => Config.TotalBlocks;
 

@@ -22,6 +22,9 @@ public sealed class SerializedAttention : nn.Module<Tensor, PointLevel, int, Ten
         RegisterComponents();
     }
 
+    /// <summary>The dtype attention runs in (bfloat16 for mixed precision); null: the input's.</summary>
+    public ScalarType? ComputeType { get; set; }
+
     public override Tensor forward(Tensor x, PointLevel level, int orderSlot)
     {
         using var scope = NewDisposeScope();
@@ -30,7 +33,8 @@ public sealed class SerializedAttention : nn.Module<Tensor, PointLevel, int, Ten
         var windows = qkv.forward(x).index_select(0, level.PatchGather(orderSlot))
             .reshape(-1, k, 3, _heads, channels / _heads)
             .permute(2, 0, 3, 1, 4); // (q/k/v, windows, heads, K, head dim)
-        var attended = nn.functional.scaled_dot_product_attention(windows[0], windows[1], windows[2]);
+        if (ComputeType is { } type && type != windows.dtype) windows = windows.to(type);
+        var attended = nn.functional.scaled_dot_product_attention(windows[0], windows[1], windows[2]).to(x.dtype);
         var slots = attended.transpose(1, 2).reshape(-1, channels);
         return proj.forward(slots.index_select(0, level.PatchScatter(orderSlot))).MoveToOuterDisposeScope();
     }
@@ -86,7 +90,17 @@ public sealed class PtV3Block : nn.Module<Tensor, PointLevel, int, Tensor>
 
     public double DropPathRate => _dropPath;
 
-    public override Tensor forward(Tensor x, PointLevel level, int orderSlot)
+    public SerializedAttention Attention => attn;
+
+    /// <summary>Recompute this block's activations during backward instead of keeping them (trades compute for memory).</summary>
+    public bool ActivationCheckpointing { get; set; }
+
+    public override Tensor forward(Tensor x, PointLevel level, int orderSlot) =>
+        ActivationCheckpointing && training && is_grad_enabled()
+            ? BlockCheckpoint.apply(this, x, level, orderSlot)
+            : Compute(x, level, orderSlot);
+
+    internal Tensor Compute(Tensor x, PointLevel level, int orderSlot)
     {
         using var scope = NewDisposeScope();
         x = x + cpe.forward(x, level.Map);
@@ -101,6 +115,47 @@ public sealed class PtV3Block : nn.Module<Tensor, PointLevel, int, Tensor>
         var keep = 1 - _dropPath;
         var mask = empty(branch.shape[0], 1, dtype: branch.dtype, device: branch.device).bernoulli_(keep);
         return branch * mask / keep;
+    }
+}
+
+/// <summary>Activation checkpointing of one block: the forward runs without keeping activations; backward restores the
+/// random state the forward saw (so drop path draws the same masks), recomputes the block with gradients and
+/// back-propagates through it, which also accumulates the block's parameter gradients.</summary>
+internal sealed class BlockCheckpoint : autograd.SingleTensorFunction<BlockCheckpoint>
+{
+    public override string Name => nameof(BlockCheckpoint);
+
+    public override Tensor forward(autograd.AutogradContext ctx, params object[] vars)
+    {
+        ArgumentNullException.ThrowIfNull(ctx);
+        ArgumentNullException.ThrowIfNull(vars);
+        var x = (Tensor)vars[1];
+        ctx.save_for_backward([x]);
+        ctx.save_data("block", vars[0]);
+        ctx.save_data("level", vars[2]);
+        ctx.save_data("slot", vars[3]);
+        ctx.save_data("rng", get_rng_state());
+        return ((PtV3Block)vars[0]).Compute(x, (PointLevel)vars[2], (int)vars[3]);
+    }
+
+    public override List<Tensor> backward(autograd.AutogradContext ctx, Tensor grad_output)
+    {
+        ArgumentNullException.ThrowIfNull(ctx);
+        var x = ctx.get_saved_variables()[0];
+        var after = get_rng_state();
+        set_rng_state((Tensor)ctx.get_data("rng"));
+        try
+        {
+            using var grad = enable_grad();
+            var input = x.detach().requires_grad_(true);
+            var output = ((PtV3Block)ctx.get_data("block")).Compute(input, (PointLevel)ctx.get_data("level"), (int)ctx.get_data("slot"));
+            output.backward([grad_output]);
+            return [null!, input.grad!, null!, null!]; // one per argument of apply; only x is a tensor
+        }
+        finally
+        {
+            set_rng_state(after);
+        }
     }
 }
 

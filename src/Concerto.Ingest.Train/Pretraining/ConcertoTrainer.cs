@@ -61,6 +61,10 @@ public sealed class ConcertoTrainer
         manual_seed(profile.Seed); // the initial weights
         using var model = new ConcertoModel("concerto", profile, crossModal ? dataset.FeatureWidth : 0);
         model.to(device.Device);
+        model.Student.Encoder.ActivationCheckpointing = profile.ActivationCheckpointing;
+        var attention = AttentionType(profile.Precision, device.Device);
+        model.Student.Encoder.AttentionType = attention;
+        model.Teacher.Encoder.AttentionType = attention;
         var groups = LayerwiseDecay.BuildGroups(model.TrainableParameters(), model.LayerOf, model.Student.Encoder.Layers, profile.Optimizer.LayerDecay);
         var (wdStart, wdEnd) = profile.Optimizer.WeightDecayRange;
         using var optimizer = new TrainingOptimizer(groups, new OptimizerSettings(totalSteps, plan.LearningRate, profile.Optimizer.WarmupFraction,
@@ -134,6 +138,15 @@ public sealed class ConcertoTrainer
         return new PretrainResult(startStep, totalSteps - startStep, totalSteps, lastCheckpoint, points / Math.Max(clock.Elapsed.TotalSeconds, 1e-9),
             loader.ConsumerWaited, clock.Elapsed, device.FallbackReason, crossModal);
     }
+
+    /// <summary>bf16 attention where asked or, by default, on CUDA devices; float32 otherwise (CPU bf16 attention is slower
+    /// than float32 here).</summary>
+    public static ScalarType? AttentionType(Precision precision, Device device) => precision switch
+    {
+        Precision.Bf16 => ScalarType.BFloat16,
+        Precision.Auto when device.type == DeviceType.CUDA => ScalarType.BFloat16,
+        _ => null,
+    };
 
     /// <summary>The view pipeline of a profile: Concerto's (major view first, colour and normal drops) with the image
     /// branch, Sonata's otherwise.</summary>

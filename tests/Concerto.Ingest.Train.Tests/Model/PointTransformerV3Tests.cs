@@ -125,6 +125,56 @@ public sealed class PointTransformerV3Tests
         Assert.All(model.named_parameters().Where(p => p.name != "mask_token"), p => Assert.True(p.parameter.grad is not null, p.name));
     }
 
+    /// <summary>With activation checkpointing, backward recomputes each block (with the drop-path masks the forward drew)
+    /// and gives the same loss and gradients as keeping the activations.</summary>
+    [Fact]
+    public void ActivationCheckpointing_GivesTheSameGradients()
+    {
+        using var scope = NewDisposeScope();
+        manual_seed(9);
+        var config = PtV3Config.Tiny with { PatchSize = 16, Depths = [1, 2, 1, 1, 1], Channels = [8, 16, 16, 32, 32], Heads = [1, 2, 2, 2, 2], DropPath = 0.5 };
+        using var model = new PointTransformerV3("ptv3", config);
+        model.train();
+        var clouds = new[] { Cloud(new Random(1), 300), Cloud(new Random(2), 200) };
+
+        Dictionary<string, Tensor> Gradients(bool checkpointing, out float loss)
+        {
+            model.ActivationCheckpointing = checkpointing;
+            model.zero_grad();
+            manual_seed(21);
+            var value = PointTransformerV3.UpCast(Run(model, clouds), 0, 4).square().mean();
+            value.backward();
+            loss = value.item<float>();
+            return model.named_parameters().Where(p => p.parameter.grad is not null).ToDictionary(p => p.name, p => p.parameter.grad!.clone());
+        }
+
+        var kept = Gradients(false, out var keptLoss);
+        var recomputed = Gradients(true, out var recomputedLoss);
+        Assert.True(model.ActivationCheckpointing);
+        Assert.Equal(keptLoss, recomputedLoss, 6);
+        Assert.Equal(kept.Keys.Order(), recomputed.Keys.Order());
+        Assert.True(kept.Count > 50);
+        Assert.All(kept, g => Assert.True(g.Value.allclose(recomputed[g.Key], rtol: 1e-4, atol: 1e-7), g.Key));
+    }
+
+    /// <summary>Mixed precision: attention in bfloat16 gives float32 outputs close to full float32 ones.</summary>
+    [Fact]
+    public void Bf16Attention_StaysCloseToFloat32()
+    {
+        using var scope = NewDisposeScope();
+        manual_seed(4);
+        var config = PtV3Config.Tiny with { PatchSize = 16, Depths = [1, 1, 1, 1, 1], Channels = [8, 16, 16, 32, 32], Heads = [1, 2, 2, 2, 2] };
+        using var model = new PointTransformerV3("ptv3", config);
+        model.eval();
+        var clouds = new[] { Cloud(new Random(3), 300) };
+        var full = PointTransformerV3.UpCast(Run(model, clouds), 0, 4);
+        model.AttentionType = ScalarType.BFloat16;
+        var mixed = PointTransformerV3.UpCast(Run(model, clouds), 0, 4);
+        Assert.Equal(ScalarType.Float32, mixed.dtype);
+        Assert.False(mixed.allclose(full, rtol: 0, atol: 0));
+        Assert.True((mixed - full).abs().max().item<float>() < 0.05 * full.abs().max().item<float>());
+    }
+
     /// <summary>Linear and sparse-conv weights are truncated-normal draws with std 0.02 (not one constant, which is what
     /// TorchSharp's own trunc_normal_ gives), biases and the mask token zero.</summary>
     [Fact]

@@ -1,0 +1,119 @@
+using System.CommandLine;
+using System.Diagnostics;
+using System.Globalization;
+using System.Text.Json.Nodes;
+using Concerto.Ingest.Synthetic.Training;
+using Concerto.Ingest.Train;
+using Concerto.Ingest.Train.Data;
+using Concerto.Ingest.Train.Evaluation;
+using Concerto.Ingest.Train.Model;
+using Concerto.Ingest.Train.Pretraining;
+using Concerto.Ingest.Train.Profiles;
+using Spectre.Console;
+using static TorchSharp.torch;
+
+namespace Concerto.Ingest.Cli.Commands;
+
+/// <summary>`concerto bench pretrain`: pretrains Tiny on synthetic scenes for a fixed number of steps on this machine,
+/// then linear-probes the frozen encoder's features for semantic segmentation on held-out synthetic scenes, beside the
+/// same probe of a randomly initialised encoder and of an encoder pretrained with the image branch off (Sonata only).
+/// The image teacher is the synthetic set's semantic teacher (features from each patch's class mix and colour), standing
+/// in for DINOv2.</summary>
+public static class PretrainBenchmark
+{
+    public static Command Create()
+    {
+        var steps = new Option<int>("--steps") { Description = "Optimizer steps of each pretraining.", DefaultValueFactory = _ => 150 };
+        var trainScenes = new Option<int>("--train-scenes") { Description = "Synthetic rooms to pretrain and fit the probe on.", DefaultValueFactory = _ => 8 };
+        var heldOut = new Option<int>("--held-out-scenes") { Description = "Synthetic rooms the probe is measured on.", DefaultValueFactory = _ => 3 };
+        var points = new Option<int>("--points") { Description = "Points sampled per room for each segment, before cutting.", DefaultValueFactory = _ => 60_000 };
+        var profile = new Option<string>("--profile", "-p") { Description = "Training profile; its model and loss settings are used.", DefaultValueFactory = _ => "pipelines/concerto-tiny-cpu.json" };
+        var seed = new Option<int>("--seed") { Description = "Seed of pretraining, the random encoder and the probe.", DefaultValueFactory = _ => 1 };
+        var epochs = new Option<int>("--probe-epochs") { DefaultValueFactory = _ => 40 };
+        var keep = new Option<string?>("--keep") { Description = "Keep the dataset and runs in this folder (default: a temporary folder, deleted)." };
+        var command = new Command("pretrain", "Pretrain Tiny on synthetic scenes, then linear-probe it against a random encoder and a Sonata-only encoder.")
+        {
+            steps, trainScenes, heldOut, points, profile, seed, epochs, keep,
+        };
+        command.SetAction((parse, ct) => CliRun.GuardAsync(() => RunAsync(parse.GetValue(steps), parse.GetValue(trainScenes), parse.GetValue(heldOut),
+            parse.GetValue(points), parse.GetValue(profile)!, parse.GetValue(seed), parse.GetValue(epochs), parse.GetValue(keep), ct)));
+        return command;
+    }
+
+    private static async Task<int> RunAsync(int steps, int trainScenes, int heldOutScenes, int points, string profilePath, int seed, int probeEpochs,
+        string? keep, CancellationToken cancellationToken)
+    {
+        var root = keep is null ? Directory.CreateTempSubdirectory("concerto-bench-pretrain-").FullName : Path.GetFullPath(keep);
+        try
+        {
+            var data = Path.Combine(root, "data");
+            var clock = Stopwatch.StartNew();
+            var summary = await SyntheticTrainingSet.WriteAsync(data, new SyntheticTrainingSettings
+            {
+                ScenesBySplit = new Dictionary<string, int[]>
+                {
+                    ["train"] = Enumerable.Range(1, trainScenes).ToArray(),
+                    ["val"] = Enumerable.Range(1001, heldOutScenes).ToArray(),
+                },
+                PointsPerSegment = points,
+            }, cancellationToken).ConfigureAwait(false);
+            AnsiConsole.MarkupLineInterpolated(
+                $"synthetic set: {summary.Segments} segments ({string.Join(", ", summary.SegmentsBySplit.Select(s => $"{s.Key} {s.Value}"))}), {summary.Points} points, in {clock.Elapsed.TotalSeconds:0.0} s");
+            var dataset = await TrainingDataset.OpenAsync(data, cancellationToken).ConfigureAwait(false);
+            var train = dataset.ForSplit("train");
+            var val = dataset.ForSplit("val");
+            var probe = new ProbeSettings(probeEpochs, Seed: seed);
+
+            var rows = new List<(string Encoder, ProbeResult Result, TimeSpan Pretraining)>();
+            foreach (var crossModal in new[] { true, false })
+            {
+                var json = BenchProfile(File.ReadAllText(TrainCommand.ResolveProfile(profilePath)), steps, seed, crossModal);
+                var (profile, canonical, hash) = TrainingProfile.Parse(json, profilePath);
+                var output = Path.Combine(root, crossModal ? "concerto" : "sonata");
+                var name = crossModal ? "Concerto (both branches)" : "Sonata only (image branch off)";
+                PretrainResult result = null!;
+                await AnsiConsole.Progress().AutoClear(true).StartAsync(async progress =>
+                {
+                    var task = progress.AddTask($"pretraining {name}", maxValue: steps);
+                    result = await new ConcertoTrainer().RunAsync(new PretrainRequest(data, "synthetic", profile, canonical, hash, output), [],
+                        new Progress<TrainingProgress>(p => task.Value = p.Step), cancellationToken).ConfigureAwait(false);
+                }).ConfigureAwait(false);
+                AnsiConsole.MarkupLineInterpolated(
+                    $"{name}: {steps} steps in {result.Elapsed.TotalMinutes:0.0} min ({result.PointsPerSecond:0} points/s, loader wait {result.LoaderWait.TotalSeconds:0.0} s)");
+                var (model, encoder, _) = TrainedEncoder.Load(output);
+                using (model)
+                    rows.Add((name, LinearProbe.Run(encoder, dataset, train, val, probe, CPU, null, cancellationToken), result.Elapsed));
+            }
+
+            manual_seed(seed);
+            var (baseProfile, _, _) = TrainingProfile.Parse(BenchProfile(File.ReadAllText(TrainCommand.ResolveProfile(profilePath)), steps, seed, true), profilePath);
+            using (var random = new PointTransformerV3("encoder", baseProfile.Encoder))
+                rows.Add(("random initialisation", LinearProbe.Run(random, dataset, train, val, probe, CPU, null, cancellationToken), TimeSpan.Zero));
+
+            var table = new Table().Border(TableBorder.Simple).AddColumns("encoder (Tiny, frozen)", "held-out mIoU", "accuracy", "pretraining", "probe");
+            foreach (var (encoder, result, time) in rows)
+                table.AddRow(encoder, (100 * result.MeanIoU).ToString("0.0", CultureInfo.InvariantCulture), (100 * result.Accuracy).ToString("0.0", CultureInfo.InvariantCulture) + "%",
+                    time == TimeSpan.Zero ? "-" : $"{time.TotalMinutes:0.0} min", $"{result.Elapsed.TotalSeconds:0} s");
+            AnsiConsole.Write(table);
+            AnsiConsole.MarkupLineInterpolated(
+                $"seed {seed}; {train.Count} training and {val.Count} held-out segments ({rows[0].Result.EvalPoints} probe points); probe: {probeEpochs} epochs, CE + Lovasz, AdamW lr 0.002; total {clock.Elapsed.TotalMinutes:0.0} min on {Environment.ProcessorCount} cores.");
+            return 0;
+        }
+        finally
+        {
+            if (keep is null) Directory.Delete(root, recursive: true);
+        }
+    }
+
+    /// <summary>The profile with a fixed number of steps (checkpointing only at the end) and the image branch as asked.</summary>
+    private static string BenchProfile(string json, int steps, int seed, bool crossModal)
+    {
+        var root = JsonNode.Parse(json, documentOptions: new() { CommentHandling = System.Text.Json.JsonCommentHandling.Skip, AllowTrailingCommas = true })!.AsObject();
+        root["schedule"] = new JsonObject { ["steps"] = steps, ["checkpointEvery"] = steps };
+        root["seed"] = seed;
+        var concerto = root["concerto"] as JsonObject ?? new JsonObject();
+        concerto["enabled"] = crossModal;
+        root["concerto"] = concerto;
+        return root.ToJsonString();
+    }
+}
