@@ -142,6 +142,53 @@ public sealed class ConcertoCommandTests : IAsyncLifetime
         Assert.Contains("gpu-nope", output, StringComparison.Ordinal);
     }
 
+    /// <summary>`concerto train` on a pulled-layout folder, then `concerto probe` of its checkpoint and of a random
+    /// encoder; `--print-params` and a bad profile.</summary>
+    [Fact]
+    public async Task Train_ThenProbe_AndPrintParams()
+    {
+        var data = Path.Combine(_artifacts, "training data");
+        await Synthetic.Training.SyntheticTrainingSet.WriteAsync(data, new Synthetic.Training.SyntheticTrainingSettings
+        {
+            ScenesBySplit = new Dictionary<string, int[]> { ["train"] = [1, 2], ["val"] = [101] },
+            FeatureWidth = 8,
+        }, CancellationToken.None);
+        var profile = Path.Combine(_artifacts, "tiny.json");
+        await File.WriteAllTextAsync(profile, """
+            { "name": "cli-tiny", "version": 1, "model": { "size": "tiny", "patchSize": 64 },
+              "data": { "batchSize": 2, "maxPoints": 3000, "localViews": 2 }, "sonata": { "hidden": 64, "bottleneck": 16, "prototypes": 32 },
+              "schedule": { "steps": 10 }, "device": "cpu" }
+            """);
+        var run = Path.Combine(_artifacts, "run");
+
+        var (exit, output) = await ConcertoProcess.RunAsync(_db.ConnectionString, _artifacts, "train", "--dataset", data, "--profile", profile, "--out", run, "--steps", "2");
+        Assert.True(exit == 0, output);
+        Assert.Contains("trained", output, StringComparison.Ordinal);
+        // Spectre wraps long lines at the console width; compare without whitespace.
+        Assert.Contains("imagebranchon", Squeeze(output), StringComparison.Ordinal);
+        Assert.Equal(1, await _db.CountAsync("SELECT count(*) FROM training_runs WHERE state = 'succeeded' AND step = 2"));
+        Assert.Equal(2, await _db.CountAsync("SELECT count(*) FROM training_metrics"));
+
+        (exit, output) = await ConcertoProcess.RunAsync(_db.ConnectionString, _artifacts, "probe", "--dataset", data, "--checkpoint", run, "--epochs", "2");
+        Assert.True(exit == 0, output);
+        Assert.Contains("linearprobeoftheteacher", Squeeze(output), StringComparison.Ordinal);
+        Assert.Contains("mIoU", output, StringComparison.Ordinal);
+        (exit, output) = await ConcertoProcess.RunAsync(_db.ConnectionString, _artifacts, "probe", "--dataset", data, "--random", "--profile", profile, "--epochs", "2");
+        Assert.True(exit == 0, output);
+        Assert.Contains("randomTinyencoder", Squeeze(output), StringComparison.Ordinal);
+
+        (exit, output) = await ConcertoProcess.RunAsync(_db.ConnectionString, _artifacts, "train", "--print-params");
+        Assert.Equal(0, exit);
+        foreach (var figure in new[] { "4.86M", "38.65M", "108.46M", "207.67M" }) Assert.Contains(figure, output, StringComparison.Ordinal);
+
+        await File.WriteAllTextAsync(profile, """{ "name": "bad", "version": 1, "model": { "size": "enormous" } }""");
+        (exit, output) = await ConcertoProcess.RunAsync(_db.ConnectionString, _artifacts, "train", "--dataset", data, "--profile", profile);
+        Assert.Equal(1, exit);
+        Assert.Contains("Unknownmodelsize'enormous'", Squeeze(output), StringComparison.Ordinal);
+    }
+
+    private static string Squeeze(string text) => string.Concat(text.Where(c => !char.IsWhiteSpace(c)));
+
     /// <summary>Waits for the two worker processes to register, enqueues the videos with `ingest --detach`, and waits
     /// until every one of them has succeeded.</summary>
     private async Task IngestDetachedAsync(string[] videos)

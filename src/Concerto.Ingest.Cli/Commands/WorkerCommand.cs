@@ -1,6 +1,7 @@
 using System.CommandLine;
 using Concerto.Ingest.Core.Pipeline;
 using Concerto.Ingest.Jobs.Hosting;
+using Concerto.Ingest.Jobs.Training;
 using Spectre.Console;
 
 namespace Concerto.Ingest.Cli.Commands;
@@ -11,7 +12,10 @@ public static class WorkerCommand
 {
     public static Command Create()
     {
-        var queues = new Option<string?>("--queues", "-q") { Description = $"Comma-separated stage queues to work (default all: {string.Join(",", Stage.All)})." };
+        var queues = new Option<string?>("--queues", "-q")
+        {
+            Description = $"Comma-separated queues to work: stage queues (default all: {string.Join(",", Stage.All)}) and '{TrainJob.Queue}' for training jobs.",
+        };
         var workers = new Option<int?>("--workers") { Description = "Worker threads (default: Concerto:Workers:Count, else cores)." };
         var verbose = new Option<bool>("--verbose", "-v") { Description = "Log each job." };
         var command = new Command("worker", "Run a worker process that takes stage jobs from the shared database.") { queues, workers, verbose };
@@ -23,9 +27,9 @@ public static class WorkerCommand
     {
         if (string.IsNullOrWhiteSpace(text)) return Stage.All;
         var queues = text.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
-        var unknown = queues.Where(q => !Stage.All.Contains(q)).ToList();
+        var unknown = queues.Where(q => !Stage.All.Contains(q) && q != TrainJob.Queue).ToList();
         if (unknown.Count > 0)
-            throw new ArgumentException($"Unknown queue(s) {string.Join(", ", unknown)}; the stage queues are {string.Join(", ", Stage.All)}.");
+            throw new ArgumentException($"Unknown queue(s) {string.Join(", ", unknown)}; the stage queues are {string.Join(", ", Stage.All)}, and '{TrainJob.Queue}' takes training jobs.");
         return queues;
     }
 
