@@ -125,6 +125,8 @@ public sealed class ConcertoTrainer
             values["points_per_s"] = points / Math.Max(clock.Elapsed.TotalSeconds, 1e-9);
             values["loader_wait_s"] = loader.ConsumerWaited.TotalSeconds;
             values["momentum"] = schedules.Momentum(step);
+            values["live_tensors"] = Tensor.TotalCount;              // native memory: flat over a healthy run
+            values["resident_mb"] = Environment.WorkingSet / 1e6;
 
             var row = new TrainingMetrics(step + 1, sampler.At(checked((int)(step * accumulation))).Epoch, clock.Elapsed.TotalSeconds, optimizer.LearningRate,
                 optimizer.WeightDecay, values);

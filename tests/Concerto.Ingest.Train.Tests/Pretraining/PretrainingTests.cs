@@ -116,6 +116,18 @@ public sealed class PretrainingTests : IAsyncLifetime
         Assert.Equal(["1", "2", "3", "4"], steps);
     }
 
+    /// <summary>No native memory leak: after warm-up the number of live tensors is the same at every step.</summary>
+    [Fact]
+    public async Task LiveTensors_StayFlatAcrossSteps()
+    {
+        var output = Path.Combine(_root.FullName, "leak");
+        var live = new List<double>();
+        await TrainAsync(output, SmallProfile(steps: 16).Replace("\"checkpointEvery\": 2", "\"checkpointEvery\": 100", StringComparison.Ordinal),
+            progress: new SynchronousProgress(p => live.Add(p.Values["live_tensors"])));
+        Assert.Equal(16, live.Count);
+        Assert.All(live.Skip(4), count => Assert.Equal(live[4], count));
+    }
+
     [Fact]
     public async Task LinearProbe_OfATrainedEncoder_ReportsIoUForTheHeldOutClasses()
     {
