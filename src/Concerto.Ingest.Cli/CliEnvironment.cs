@@ -45,9 +45,11 @@ public sealed class CliEnvironment
     public static ProfileDocument LoadProfile(string? path)
     {
         var requested = string.IsNullOrWhiteSpace(path) ? DefaultProfile : path;
-        var candidates = new[] { Path.GetFullPath(requested), Path.Combine(AppContext.BaseDirectory, requested) };
-        var found = candidates.FirstOrDefault(File.Exists)
-                    ?? throw new ProfileException($"Profile '{requested}' not found. Pass an existing file with --profile (see pipelines/).");
+        var found = FindProfile(requested) ?? throw new ProfileException($"Profile '{requested}' not found. Pass an existing file with --profile (see pipelines/).");
         return ProfileDocument.Parse(File.ReadAllText(found), found);
     }
+
+    /// <summary>A profile file: the path as given, else relative to the program folder; null when neither exists.</summary>
+    public static string? FindProfile(string path) =>
+        new[] { Path.GetFullPath(path), Path.Combine(AppContext.BaseDirectory, path) }.FirstOrDefault(File.Exists);
 }

@@ -3,9 +3,7 @@ using System.Globalization;
 using Concerto.Ingest.Core.Datasets;
 using Concerto.Ingest.Jobs.Datasets;
 using Concerto.Ingest.Segments.Manifests;
-using Concerto.Ingest.Storage.Artifacts;
 using Concerto.Ingest.Storage.Catalog;
-using Npgsql;
 using Spectre.Console;
 
 namespace Concerto.Ingest.Cli.Commands;
@@ -59,7 +57,7 @@ public static class DatasetCommand
     {
         var splits = DatasetSplits.Parse(splitText);
         DatasetCatalog.ParseFilter(filter); // a bad filter fails here, before the database is touched
-        await using var session = await Session.OpenAsync(cancellationToken).ConfigureAwait(false);
+        await using var session = await CatalogSession.OpenAsync(cancellationToken).ConfigureAwait(false);
         var created = await session.Catalog.CreateAsync(name, filter, splits, seed, cancellationToken, teacher).ConfigureAwait(false);
         AnsiConsole.MarkupLineInterpolated($"[green]created {created.Label}[/]: {created.Segments} segments ({Counts(created)}), teacher features: {created.Teacher?[..12] ?? "none"}");
         return 0;
@@ -67,7 +65,7 @@ public static class DatasetCommand
 
     private static async Task<int> ListAsync(CancellationToken cancellationToken)
     {
-        await using var session = await Session.OpenAsync(cancellationToken).ConfigureAwait(false);
+        await using var session = await CatalogSession.OpenAsync(cancellationToken).ConfigureAwait(false);
         var versions = await session.Catalog.ListAsync(cancellationToken).ConfigureAwait(false);
         if (versions.Count == 0)
         {
@@ -85,7 +83,7 @@ public static class DatasetCommand
 
     private static async Task<int> ShowAsync(string name, int? version, CancellationToken cancellationToken)
     {
-        await using var session = await Session.OpenAsync(cancellationToken).ConfigureAwait(false);
+        await using var session = await CatalogSession.OpenAsync(cancellationToken).ConfigureAwait(false);
         var v = await session.Catalog.GetAsync(name, version, cancellationToken).ConfigureAwait(false);
         var members = await session.Catalog.MembersAsync(v.Id, cancellationToken).ConfigureAwait(false);
         var table = new Table().Border(TableBorder.Simple).AddColumns("", v.Label);
@@ -122,7 +120,7 @@ public static class DatasetCommand
 
     private static async Task<int> ExportAsync(string name, int? version, string format, string? output, CancellationToken cancellationToken)
     {
-        await using var session = await Session.OpenAsync(cancellationToken).ConfigureAwait(false);
+        await using var session = await CatalogSession.OpenAsync(cancellationToken).ConfigureAwait(false);
         var v = await session.Catalog.GetAsync(name, version, cancellationToken).ConfigureAwait(false);
         if (format == "pointcept")
         {
@@ -161,7 +159,7 @@ public static class DatasetCommand
 
     private static async Task<int> PullAsync(string name, int? version, string folder, CancellationToken cancellationToken)
     {
-        await using var session = await Session.OpenAsync(cancellationToken).ConfigureAwait(false);
+        await using var session = await CatalogSession.OpenAsync(cancellationToken).ConfigureAwait(false);
         var v = await session.Catalog.GetAsync(name, version, cancellationToken).ConfigureAwait(false);
         PullResult result = null!;
         await AnsiConsole.Progress().AutoClear(true).StartAsync(async progress =>
@@ -180,26 +178,5 @@ public static class DatasetCommand
     {
         var sorted = values.Order().ToArray();
         return Markup.Escape($"min {sorted[0].ToString(format, CultureInfo.InvariantCulture)}, median {sorted[sorted.Length / 2].ToString(format, CultureInfo.InvariantCulture)}, max {sorted[^1].ToString(format, CultureInfo.InvariantCulture)}");
-    }
-
-    /// <summary>The database and artifact store a dataset command works on.</summary>
-    private sealed class Session(NpgsqlDataSource db, DatasetCatalog catalog, DatasetExporter exporter) : IAsyncDisposable
-    {
-        public DatasetCatalog Catalog => catalog;
-        public DatasetExporter Exporter => exporter;
-
-        public static async Task<Session> OpenAsync(CancellationToken cancellationToken)
-        {
-            var env = new CliEnvironment();
-            using var loggers = CliRun.CreateLoggers(verbose: false);
-            var connectionString = await env.ConnectAsync(loggers, cancellationToken).ConfigureAwait(false);
-#pragma warning disable CA2000 // the session owns the data source and disposes it
-            var db = NpgsqlDataSource.Create(connectionString);
-#pragma warning restore CA2000
-            var catalog = new DatasetCatalog(db);
-            return new Session(db, catalog, new DatasetExporter(catalog, new FolderArtifactStore(env.Storage.ResolveArtifactRoot())));
-        }
-
-        public ValueTask DisposeAsync() => db.DisposeAsync();
     }
 }

@@ -1,10 +1,7 @@
 using System.CommandLine;
 using System.Globalization;
-using Concerto.Ingest.Jobs.Datasets;
 using Concerto.Ingest.Jobs.Hosting;
 using Concerto.Ingest.Jobs.Training;
-using Concerto.Ingest.Storage.Artifacts;
-using Concerto.Ingest.Storage.Catalog;
 using Concerto.Ingest.Train;
 using Concerto.Ingest.Train.Evaluation;
 using Concerto.Ingest.Train.Model;
@@ -14,7 +11,6 @@ using Concerto.Ingest.Train.Profiles;
 using Hangfire;
 using Hangfire.PostgreSql;
 using Hangfire.PostgreSql.Factories;
-using Npgsql;
 using Spectre.Console;
 using TorchSharp;
 
@@ -93,7 +89,7 @@ public static class TrainCommand
         if (string.IsNullOrWhiteSpace(dataset)) throw new ArgumentException("--dataset is required (NAME[@VERSION] or a pulled folder); see `concerto dataset list`.");
         var request = new TrainRequest(dataset, ResolveProfile(profilePath), output is null ? null : Path.GetFullPath(output), steps);
         TrainingProfile.Load(request.ProfilePath); // a bad profile fails before anything starts
-        await using var session = await Session.OpenAsync(cancellationToken).ConfigureAwait(false);
+        await using var session = await CatalogSession.OpenAsync(cancellationToken).ConfigureAwait(false);
         if (queue)
         {
             var storage = new PostgreSqlStorage(new NpgsqlConnectionFactory(session.ConnectionString, PipelineServices.HangfireStorageOptions()),
@@ -129,7 +125,7 @@ public static class TrainCommand
         string evalSplit, ProbeSettings settings, CancellationToken cancellationToken)
     {
         if (random == (checkpoint is not null)) throw new ArgumentException("give exactly one of --checkpoint RUN_FOLDER and --random");
-        await using var session = await Session.OpenAsync(cancellationToken).ConfigureAwait(false);
+        await using var session = await CatalogSession.OpenAsync(cancellationToken).ConfigureAwait(false);
         var data = await session.Training.MaterializeAsync(datasetRef, null, cancellationToken).ConfigureAwait(false);
         var dataset = await TrainingDataset.OpenAsync(data.Folder, cancellationToken).ConfigureAwait(false);
 
@@ -176,29 +172,7 @@ public static class TrainCommand
             $"[green]linear probe[/] of the {what} on {dataset}: mIoU {100 * result.MeanIoU:0.0}, accuracy {100 * result.Accuracy:0.0}% over {result.EvalPoints} points ({result.TrainPoints} training points, {result.Elapsed.TotalSeconds:0.0} s)");
     }
 
-    /// <summary>The profile as given, else relative to the program folder (where pipelines/ is copied).</summary>
-    public static string ResolveProfile(string path) =>
-        new[] { Path.GetFullPath(path), Path.Combine(AppContext.BaseDirectory, path) }.FirstOrDefault(File.Exists) ?? path;
-
-    /// <summary>The database, catalogue and training service a train or probe command works with.</summary>
-    private sealed class Session(NpgsqlDataSource db, string connectionString, TrainingService training) : IAsyncDisposable
-    {
-        public string ConnectionString => connectionString;
-        public TrainingService Training => training;
-
-        public static async Task<Session> OpenAsync(CancellationToken cancellationToken)
-        {
-            var env = new CliEnvironment();
-            using var loggers = CliRun.CreateLoggers(verbose: false);
-            var connectionString = await env.ConnectAsync(loggers, cancellationToken).ConfigureAwait(false);
-#pragma warning disable CA2000 // the session owns the data source and disposes it
-            var db = NpgsqlDataSource.Create(connectionString);
-#pragma warning restore CA2000
-            var catalog = new DatasetCatalog(db);
-            var exporter = new DatasetExporter(catalog, new FolderArtifactStore(env.Storage.ResolveArtifactRoot()));
-            return new Session(db, connectionString, new TrainingService(catalog, exporter, new TrainingRunStore(db), env.Storage));
-        }
-
-        public ValueTask DisposeAsync() => db.DisposeAsync();
-    }
+    /// <summary>The profile as given, else relative to the program folder (where pipelines/ is copied); as given when
+    /// neither exists, so loading it names the missing file.</summary>
+    public static string ResolveProfile(string path) => CliEnvironment.FindProfile(path) ?? path;
 }

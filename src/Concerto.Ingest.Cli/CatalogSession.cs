@@ -1,0 +1,40 @@
+using Concerto.Ingest.Jobs.Datasets;
+using Concerto.Ingest.Jobs.Training;
+using Concerto.Ingest.Storage.Artifacts;
+using Concerto.Ingest.Storage.Catalog;
+using Npgsql;
+
+namespace Concerto.Ingest.Cli;
+
+/// <summary>The database (started and migrated if needed), the dataset catalogue, its exporter and the training service
+/// that the dataset, train and probe commands work with.</summary>
+public sealed class CatalogSession : IAsyncDisposable
+{
+    private readonly NpgsqlDataSource _db;
+
+    private CatalogSession(NpgsqlDataSource db, string connectionString, CliEnvironment env)
+    {
+        _db = db;
+        ConnectionString = connectionString;
+        Catalog = new DatasetCatalog(db);
+        Exporter = new DatasetExporter(Catalog, new FolderArtifactStore(env.Storage.ResolveArtifactRoot()));
+        Training = new TrainingService(Catalog, Exporter, new TrainingRunStore(db), env.Storage);
+    }
+
+    public string ConnectionString { get; }
+    public DatasetCatalog Catalog { get; }
+    public DatasetExporter Exporter { get; }
+    public TrainingService Training { get; }
+
+    public static async Task<CatalogSession> OpenAsync(CancellationToken cancellationToken)
+    {
+        var env = new CliEnvironment();
+        using var loggers = CliRun.CreateLoggers(verbose: false);
+        var connectionString = await env.ConnectAsync(loggers, cancellationToken).ConfigureAwait(false);
+#pragma warning disable CA2000 // the session owns the data source and disposes it
+        return new CatalogSession(NpgsqlDataSource.Create(connectionString), connectionString, env);
+#pragma warning restore CA2000
+    }
+
+    public ValueTask DisposeAsync() => _db.DisposeAsync();
+}
