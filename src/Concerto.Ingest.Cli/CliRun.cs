@@ -29,7 +29,8 @@ public static class CliRun
             return 1;
         }
         catch (Exception e) when (e is ProfileException or BadInputException or ArgumentException or IOException or InvalidOperationException or NpgsqlException
-                                       or KeyNotFoundException or InvalidDataException)
+                                       or KeyNotFoundException or InvalidDataException
+                                       or Train.Data.BackgroundLoaderException { InnerException: IOException or InvalidDataException })
         {
             AnsiConsole.MarkupLineInterpolated($"[red]error:[/] {e.Message}");
             return 1;
