@@ -92,6 +92,9 @@ public static class TrainCommand
         await using var session = await CatalogSession.OpenAsync(cancellationToken).ConfigureAwait(false);
         if (queue)
         {
+            request = request with { ProfileJson = await File.ReadAllTextAsync(request.ProfilePath, cancellationToken).ConfigureAwait(false) };
+            if (Directory.Exists(dataset) || File.Exists(dataset))
+                AnsiConsole.MarkupLineInterpolated($"[yellow]{dataset} is a local path: the worker that takes the job must see it at the same path (or queue a catalogue dataset NAME[@VERSION]).[/]");
             var storage = new PostgreSqlStorage(new NpgsqlConnectionFactory(session.ConnectionString, PipelineServices.HangfireStorageOptions()),
                 PipelineServices.HangfireStorageOptions());
             var id = new BackgroundJobClient(storage).Enqueue<TrainJob>(j => j.RunAsync(request, null, CancellationToken.None));

@@ -14,7 +14,9 @@ namespace Concerto.Ingest.Jobs.Training;
 /// <param name="ProfilePath">A training profile, e.g. pipelines/concerto-tiny.json.</param>
 /// <param name="OutputDir">The run's folder; null: state/training/&lt;profile&gt;-&lt;dataset&gt;. A folder with checkpoints resumes.</param>
 /// <param name="Steps">Overrides the profile's length in optimizer steps.</param>
-public sealed record TrainRequest(string Dataset, string ProfilePath, string? OutputDir = null, long? Steps = null);
+/// <param name="ProfileJson">The profile's text, carried by queued jobs so workers need not see the file; null: read
+/// <paramref name="ProfilePath"/>.</param>
+public sealed record TrainRequest(string Dataset, string ProfilePath, string? OutputDir = null, long? Steps = null, string? ProfileJson = null);
 
 /// <summary>A dataset ready for the trainer: its local folder, its label and its catalogue id (null outside the catalogue).</summary>
 public sealed record MaterializedDataset(string Folder, string Label, long? VersionId);
@@ -52,7 +54,7 @@ public sealed class TrainingService(DatasetCatalog catalog, DatasetExporter expo
         CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(request);
-        var (profile, canonical, hash) = TrainingProfile.Load(request.ProfilePath);
+        var (profile, canonical, hash) = request.ProfileJson is { } json ? TrainingProfile.Parse(json, request.ProfilePath) : TrainingProfile.Load(request.ProfilePath);
         var data = await MaterializeAsync(request.Dataset, null, cancellationToken).ConfigureAwait(false);
         var output = Path.GetFullPath(request.OutputDir ?? DefaultOutput(profile.Name, data.Label));
         var runId = await runs.StartAsync(new TrainingRunStart("pretrain", output, data.VersionId, data.Label, canonical, hash, profile.Model.Size, profile.Seed,

@@ -98,6 +98,13 @@ public sealed class TrainingDataset
     /// <exception cref="InvalidDataException">The URI has a scheme other than file.</exception>
     public string ResolvePath(string uri) => ResolvePath(Root, uri);
 
+    private static void RequireFinite(float[] values, string path, string key)
+    {
+        for (var i = 0; i < values.Length; i++)
+            if (!float.IsFinite(values[i]))
+                throw new InvalidDataException($"segment {key}: {path} has a non-finite value ({values[i]}) at point {i / 3}; re-run the segment stage or leave the segment out.");
+    }
+
     /// <summary>
     /// Reads row <paramref name="row"/>'s segment: coord.npy (float32 N x 3), color.npy (uint8 N x 3, as floats),
     /// normal.npy (float32 N x 3), segment.npy when present (int32 or int64, N), and per image its correspondences
@@ -123,9 +130,15 @@ public sealed class TrainingDataset
         var color = Array.ConvertAll(Read<byte>(Path.Combine(cloud, "color.npy"), key), b => (float)b);
         Check(Path.Combine(cloud, "normal.npy"), key, NpyHeader.Float32, "float32", [n, 3], $"({n}, 3) like coord.npy");
         var normal = Read<float>(Path.Combine(cloud, "normal.npy"), key);
+        if (n == 0) throw new InvalidDataException($"segment {key}: {coordPath} holds no points; leave the segment out of the dataset version.");
+        RequireFinite(coord, coordPath, key);
+        RequireFinite(normal, Path.Combine(cloud, "normal.npy"), key);
         var segment = ReadSegment(Path.Combine(cloud, "segment.npy"), key, n);
 
-        var images = new SampleImage[r.ImageUris.Count];
+        var imageCount = r.ImageUris.Count;
+        if (r.CorrespondenceUris.Count != imageCount || r.Intrinsics.Count != imageCount || (r.FeatureUris is { } listed && listed.Count != imageCount))
+            throw new InvalidDataException($"segment {key}: the manifest lists {imageCount} images but {r.CorrespondenceUris.Count} correspondence files, {r.Intrinsics.Count} intrinsics and {r.FeatureUris?.Count ?? imageCount} feature files; the manifest is damaged, pull the dataset version again.");
+        var images = new SampleImage[imageCount];
         for (var i = 0; i < images.Length; i++)
         {
             var (width, height) = ImageSize(r, i);

@@ -34,7 +34,7 @@ public static class LinearProbe
         var train = Encode(encoder, dataset, trainRows, settings, device, cancellationToken);
         var eval = Encode(encoder, dataset, evalRows, settings, device, cancellationToken);
         progress?.Report($"encoded {train.Count} training and {eval.Count} evaluation segments in {clock.Elapsed.TotalSeconds:F1} s");
-        if (train.Count == 0 || eval.Count == 0) throw new InvalidOperationException("the probe needs training and evaluation segments");
+        if (train.Count == 0 || eval.Count == 0) throw new InvalidOperationException("the probe needs labelled training and evaluation segments");
         var classes = settings.Classes ?? (int)(1 + train.Concat(eval).Max(s => s.Labels.max().item<long>()));
 
         manual_seed(settings.Seed);
@@ -55,7 +55,7 @@ public static class LinearProbe
                 using var stepScope = NewDisposeScope();
                 foreach (var group in optimizer.ParamGroups)
                     group.LearningRate = settings.LearningRate * 0.5 * (1 + Math.Cos(Math.PI * step / total));
-                var (features, labels) = train[i].Labelled();
+                var (features, labels) = train[i].Labelled(device);
                 var logits = head.forward(features);
                 var loss = nn.functional.cross_entropy(logits, labels) + SegmentationLosses.LovaszSoftmax(logits.softmax(1), labels);
                 optimizer.zero_grad();
@@ -74,23 +74,24 @@ public static class LinearProbe
             foreach (var sample in eval)
             {
                 using var evalScope = NewDisposeScope();
-                var predictions = head.forward(sample.Features).argmax(1).to(int32).cpu().data<int>().ToArray();
-                metrics.Add(sample.Labels.to(int32).cpu().data<int>().ToArray(), predictions);
+                var predictions = head.forward(sample.Features.to(float32).to(device)).argmax(1).to(int32).cpu().data<int>().ToArray();
+                metrics.Add(sample.Labels.to(int32).data<int>().ToArray(), predictions);
             }
         }
 
         return new ProbeResult(metrics.MeanIoU(), metrics.Accuracy(), metrics.PerClass(), train.Sum(s => s.Count), metrics.Points, clock.Elapsed);
     }
 
+    /// <summary>A segment's cached features (float16 on the CPU, so a large set fits in memory) and labels.</summary>
     private sealed record Encoded(Tensor Features, Tensor Labels)
     {
         public long Count => Labels.shape[0];
 
-        /// <summary>The points with a label (not -1).</summary>
-        public (Tensor Features, Tensor Labels) Labelled()
+        /// <summary>The points with a label (not -1), as float32 on <paramref name="device"/>.</summary>
+        public (Tensor Features, Tensor Labels) Labelled(Device device)
         {
             var keep = Labels.ge(0).nonzero().squeeze(1);
-            return (Features.index_select(0, keep), Labels.index_select(0, keep));
+            return (Features.index_select(0, keep).to(float32).to(device), Labels.index_select(0, keep).to(device));
         }
     }
 
@@ -115,9 +116,10 @@ public static class LinearProbe
             var coords = tensor(coord, device: device).view(-1, 3);
             var input = new EncoderInput(tensor(ViewFeatures.Build(view), device: device).view(-1, 9), coords, coords,
                 grid, new int[sample.Count], settings.GridSize);
+            if (!sample.Segment.Any(l => l >= 0)) continue; // no labelled point: nothing to learn or score
             var levels = encoder.forward(input, new Random(settings.Seed));
-            var features = PointTransformerV3.UpCast(levels, 0, levels.Count - 1);
-            encoded.Add(new Encoded(features.MoveToOuterDisposeScope(), tensor(sample.Segment.Select(l => (long)l).ToArray(), device: device).MoveToOuterDisposeScope()));
+            var features = PointTransformerV3.UpCast(levels, 0, levels.Count - 1).to(float16).cpu();
+            encoded.Add(new Encoded(features.MoveToOuterDisposeScope(), tensor(sample.Segment.Select(l => (long)l).ToArray()).MoveToOuterDisposeScope()));
         }
 
         return encoded;

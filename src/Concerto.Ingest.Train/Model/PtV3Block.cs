@@ -113,7 +113,8 @@ public sealed class PtV3Block : nn.Module<Tensor, PointLevel, int, Tensor>
     {
         if (!training || _dropPath == 0) return branch;
         var keep = 1 - _dropPath;
-        var mask = empty(branch.shape[0], 1, dtype: branch.dtype, device: branch.device).bernoulli_(keep);
+        // Drawn on the CPU generator on every device: its state is what activation checkpointing saves and restores.
+        var mask = empty(branch.shape[0], 1, dtype: branch.dtype).bernoulli_(keep).to(branch.device);
         return branch * mask / keep;
     }
 }
@@ -141,6 +142,8 @@ internal sealed class BlockCheckpoint : autograd.SingleTensorFunction<BlockCheck
     public override List<Tensor> backward(autograd.AutogradContext ctx, Tensor grad_output)
     {
         ArgumentNullException.ThrowIfNull(ctx);
+        // Backward may run on a libtorch thread with no dispose scope of ours: the recomputation is freed here.
+        using var scope = NewDisposeScope();
         var x = ctx.get_saved_variables()[0];
         var after = get_rng_state();
         set_rng_state((Tensor)ctx.get_data("rng"));
@@ -150,7 +153,7 @@ internal sealed class BlockCheckpoint : autograd.SingleTensorFunction<BlockCheck
             var input = x.detach().requires_grad_(true);
             var output = ((PtV3Block)ctx.get_data("block")).Compute(input, (PointLevel)ctx.get_data("level"), (int)ctx.get_data("slot"));
             output.backward([grad_output]);
-            return [null!, input.grad!, null!, null!]; // one per argument of apply; only x is a tensor
+            return [null!, input.grad!.MoveToOuterDisposeScope(), null!, null!]; // one per argument of apply; only x is a tensor
         }
         finally
         {

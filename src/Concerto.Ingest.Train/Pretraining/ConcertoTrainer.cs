@@ -50,7 +50,16 @@ public sealed class ConcertoTrainer
         if (rows.Count < plan.MicroBatch)
             throw new InvalidOperationException($"split '{profile.Data.Split}' of {request.DatasetLabel} has {rows.Count} segments, fewer than one batch of {plan.MicroBatch}; lower data.batchSize or add data.");
         var totalSteps = request.Steps ?? profile.Schedule.Steps ?? profile.Schedule.Epochs!.Value * Math.Max(1, rows.Count / plan.EffectiveBatch);
+        if (totalSteps < 2) throw new InvalidOperationException($"a run needs at least 2 optimizer steps, this one would have {totalSteps}; raise --steps or schedule.steps/epochs.");
         var crossModal = profile.Concerto.Enabled && dataset.FeatureWidth > 0;
+
+        // A run folder with checkpoints resumes, but only the same run: checked before anything in it is written.
+        var checkpoints = Path.Combine(request.OutputDir, CheckpointFolder);
+        var latest = Checkpoint.Latest(checkpoints);
+        if (latest is not null && Checkpoint.ReadManifest(latest).Run is var previous && (previous.ProfileHash != request.ProfileHash || previous.TotalSteps != totalSteps))
+            throw new InvalidOperationException(previous.ProfileHash != request.ProfileHash
+                ? $"{request.OutputDir} holds a run of another profile ({previous.ProfileHash[..12]}); resume it with that profile or choose a new --out folder."
+                : $"{request.OutputDir} holds a run of {previous.TotalSteps} steps, this one asks for {totalSteps} (its schedules depend on the length); resume with --steps {previous.TotalSteps} or choose a new --out folder.");
 
         var device = TorchDevice.Select(profile.Device);
         Directory.CreateDirectory(request.OutputDir);
@@ -70,16 +79,7 @@ public sealed class ConcertoTrainer
         using var optimizer = new TrainingOptimizer(groups, new OptimizerSettings(totalSteps, plan.LearningRate, profile.Optimizer.WarmupFraction,
             profile.Optimizer.DivFactor, profile.Optimizer.FinalDivFactor, wdStart, wdEnd));
         var modules = new Dictionary<string, nn.Module> { ["model"] = model };
-        var checkpoints = Path.Combine(request.OutputDir, CheckpointFolder);
-        var startStep = 0L;
-        var latest = Checkpoint.Latest(checkpoints);
-        if (latest is not null)
-        {
-            var saved = Checkpoint.Load(latest, modules, optimizer);
-            if (saved.ProfileHash != request.ProfileHash)
-                throw new InvalidOperationException($"{request.OutputDir} holds a run of another profile ({saved.ProfileHash[..12]}); resume it with that profile or choose a new --out folder.");
-            startStep = saved.Step;
-        }
+        var startStep = latest is null ? 0L : Checkpoint.Load(latest, modules, optimizer).Step;
 
         // Rows are numbered by updates done (1 for the first step); those after the checkpoint are redone.
         await using var csv = await MetricsCsvWriter.OpenAsync(Path.Combine(request.OutputDir, MetricsFile), startStep + 1, cancellationToken).ConfigureAwait(false);
@@ -99,46 +99,66 @@ public sealed class ConcertoTrainer
         var clock = Stopwatch.StartNew();
         long points = 0;
         var lastCheckpoint = latest ?? string.Empty;
+        var (completed, saved) = (startStep, startStep);
+        string Save(long done, CancellationToken ct) => Checkpoint.Save(checkpoints, new CheckpointMetadata(done, totalSteps, profile.Seed, request.ProfileHash,
+            request.DatasetLabel, string.Empty), modules, optimizer, profile.Schedule.KeepCheckpoints, ct);
         model.train();
         model.Teacher.eval();
-        for (var step = startStep; step < totalSteps; step++)
+        try
         {
-            cancellationToken.ThrowIfCancellationRequested();
-            optimizer.ZeroGrad();
-            var values = new Dictionary<string, double>();
-            for (var a = 0; a < accumulation; a++)
-            {
-                var micro = step * accumulation + a;
-                var batch = loader.Take(cancellationToken);
-                using var scope = NewDisposeScope();
-                manual_seed(StepSeed.For(profile.Seed, micro, StepSeed.Torch));
-                var loss = PretrainObjective.Compute(model, batch, schedules.TeacherTemperature(step),
-                    StepSeed.Random(profile.Seed, micro, StepSeed.Model), device.Device);
-                (loss.Total * plan.LossScale).backward();
-                foreach (var (name, value) in loss.Parts) values[name] = values.GetValueOrDefault(name) + value / accumulation;
-                points += batch.Points;
-            }
-
-            values["grad_norm"] = optimizer.ClipGradients(profile.Optimizer.GradientClip);
-            optimizer.Step(step);
-            TeacherEma.Update(model.Student, model.Teacher, schedules.Momentum(step));
-            values["points_per_s"] = points / Math.Max(clock.Elapsed.TotalSeconds, 1e-9);
-            values["loader_wait_s"] = loader.ConsumerWaited.TotalSeconds;
-            values["momentum"] = schedules.Momentum(step);
-            values["live_tensors"] = Tensor.TotalCount;              // native memory: flat over a healthy run
-            values["resident_mb"] = Environment.WorkingSet / 1e6;
-
-            var row = new TrainingMetrics(step + 1, sampler.At(checked((int)(step * accumulation))).Epoch, clock.Elapsed.TotalSeconds, optimizer.LearningRate,
-                optimizer.WeightDecay, values);
-            foreach (var sink in allSinks) await sink.WriteAsync(row, cancellationToken).ConfigureAwait(false);
-            if ((step + 1) % profile.Schedule.CheckpointEvery == 0 || step + 1 == totalSteps)
-                lastCheckpoint = Checkpoint.Save(checkpoints, new CheckpointMetadata(step + 1, totalSteps, profile.Seed, request.ProfileHash,
-                    request.DatasetLabel, string.Empty), modules, optimizer, profile.Schedule.KeepCheckpoints, cancellationToken);
-            progress?.Report(new TrainingProgress(step + 1, totalSteps, values, clock.Elapsed));
+            await TrainStepsAsync().ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (completed > saved)
+        {
+            Save(completed, CancellationToken.None); // Ctrl+C keeps the steps done since the last checkpoint
+            throw;
         }
 
         return new PretrainResult(startStep, totalSteps - startStep, totalSteps, lastCheckpoint, points / Math.Max(clock.Elapsed.TotalSeconds, 1e-9),
             loader.ConsumerWaited, clock.Elapsed, device.FallbackReason, crossModal);
+
+        async Task TrainStepsAsync()
+        {
+            for (var step = startStep; step < totalSteps; step++)
+            {
+                cancellationToken.ThrowIfCancellationRequested();
+                optimizer.ZeroGrad();
+                var values = new Dictionary<string, double>();
+                for (var a = 0; a < accumulation; a++)
+                {
+                    var micro = step * accumulation + a;
+                    var batch = loader.Take(cancellationToken);
+                    using var scope = NewDisposeScope();
+                    manual_seed(StepSeed.For(profile.Seed, micro, StepSeed.Torch));
+                    var loss = PretrainObjective.Compute(model, batch, schedules.TeacherTemperature(step),
+                        StepSeed.Random(profile.Seed, micro, StepSeed.Model), device.Device);
+                    (loss.Total * plan.LossScale).backward();
+                    foreach (var (name, value) in loss.Parts) values[name] = values.GetValueOrDefault(name) + value / accumulation;
+                    points += batch.Points;
+                }
+
+                values["grad_norm"] = optimizer.ClipGradients(profile.Optimizer.GradientClip);
+                optimizer.Step(step);
+                TeacherEma.Update(model.Student, model.Teacher, schedules.Momentum(step));
+                completed = step + 1;
+                values["points_per_s"] = points / Math.Max(clock.Elapsed.TotalSeconds, 1e-9);
+                values["loader_wait_s"] = loader.ConsumerWaited.TotalSeconds;
+                values["momentum"] = schedules.Momentum(step);
+                values["live_tensors"] = Tensor.TotalCount;              // native memory: flat over a healthy run
+                values["resident_mb"] = Environment.WorkingSet / 1e6;
+
+                var row = new TrainingMetrics(step + 1, sampler.At(checked((int)(step * accumulation))).Epoch, clock.Elapsed.TotalSeconds, optimizer.LearningRate,
+                    optimizer.WeightDecay, values);
+                foreach (var sink in allSinks) await sink.WriteAsync(row, CancellationToken.None).ConfigureAwait(false); // a finished step is always logged
+                if (completed % profile.Schedule.CheckpointEvery == 0 || completed == totalSteps)
+                {
+                    lastCheckpoint = Save(completed, cancellationToken);
+                    saved = completed;
+                }
+
+                progress?.Report(new TrainingProgress(completed, totalSteps, values, clock.Elapsed));
+            }
+        }
     }
 
     /// <summary>bf16 attention where asked or, by default, on CUDA devices; float32 otherwise (CPU bf16 attention is slower

@@ -25,7 +25,7 @@ public static class PretrainObjective
         var profile = model.Profile;
         var sonata = profile.Sonata;
         var level = SonataNetwork.HeadLevel(model.Profile.Encoder, sonata);
-        var weights = profile.Concerto.Weights;
+        var weights = profile.Concerto.WeightsFor(crossModal: model.Predictor is not null);
         var parts = new Dictionary<string, double>();
 
         Tensor maskTargets, unmaskTargets;
@@ -66,7 +66,7 @@ public static class PretrainObjective
             Tensor crossModal;
             if (batch.Hits.Count > 0)
             {
-                var (point, slot) = PatchSlots.OfParents(batch.Hits, studentLevels[0].PoolingInverse!.data<long>().ToArray());
+                var (point, slot) = PatchSlots.OfParents(batch.Hits, studentLevels[0].PoolingInverse!.cpu().data<long>().ToArray());
                 var features = PointTransformerV3.UpCast(studentLevels, 1, profile.Concerto.UpCastLevels);
                 var teacher = tensor(batch.TeacherFeatures, device: device).view(-1, batch.FeatureWidth);
                 crossModal = predictor.forward(features, point, slot, teacher);

@@ -101,8 +101,9 @@ public sealed record TrainingProfile(
         if (Data.Workers is < 1 or > 64) errors.Add("data.workers must be in [1, 64]");
         if (Data.LocalViews < 0) errors.Add("data.localViews must not be negative");
         if (Sonata.Prototypes < 2 || Sonata.Hidden < 1 || Sonata.Bottleneck < 1) errors.Add("sonata: hidden, bottleneck and prototypes must be positive (prototypes >= 2)");
-        if (Sonata.UpCastLevels is < 0 or > 4) errors.Add("sonata.upCastLevels must be in [0, 4]");
-        if (Concerto.UpCastLevels is < 0 or > 4) errors.Add("concerto.upCastLevels must be in [0, 4]");
+        var stages = Model.Size is { } size && PtV3Config.Standard.Any(c => c.Name.Equals(size, StringComparison.OrdinalIgnoreCase)) ? Encoder.Stages : 5;
+        if (Sonata.UpCastLevels < 0 || Sonata.UpCastLevels > stages - 1) errors.Add($"sonata.upCastLevels must be in [0, {stages - 1}]");
+        if (Concerto.UpCastLevels < 0 || Concerto.UpCastLevels > stages - 2) errors.Add($"concerto.upCastLevels must be in [0, {stages - 2}] (it up-casts onto stage 1)");
         if (Optimizer.LearningRate <= 0 || Optimizer.ReferenceBatch < 1) errors.Add("optimizer.learningRate and referenceBatch must be positive");
         if (Optimizer.EffectiveBatch is { } effective && effective < Data.BatchSize) errors.Add("optimizer.effectiveBatch must be at least data.batchSize");
         if (Optimizer.LayerDecay is <= 0 or > 1) errors.Add("optimizer.layerDecay must be in (0, 1]");
@@ -155,7 +156,11 @@ public sealed record SonataSettings(
 /// <param name="UpCastLevels">Levels up-cast onto stage 1 for prediction (3).</param>
 public sealed record ConcertoSettings(bool Enabled = true, int UpCastLevels = 3, LossWeights? LossWeights = null)
 {
-    public LossWeights Weights => LossWeights ?? (Enabled ? Default : SonataOnly);
+    public LossWeights Weights => WeightsFor(Enabled);
+
+    /// <summary>The weights of a run whose image branch is <paramref name="crossModal"/> (off, too, when the dataset has
+    /// no teacher features): the profile's own, else Concerto's or Sonata's.</summary>
+    public LossWeights WeightsFor(bool crossModal) => LossWeights ?? (crossModal ? Default : SonataOnly);
 
     /// <summary>Concerto: mask 1/8, roll 1/8, unmask 2/8, cross-modal 4/8.</summary>
     public static LossWeights Default { get; } = new(0.125, 0.125, 0.25, 0.5);

@@ -50,10 +50,10 @@ public sealed class PretrainingTests : IAsyncLifetime
         """);
 
     private async Task<PretrainResult> TrainAsync(string output, string profileJson, CancellationToken cancellationToken = default,
-        IProgress<TrainingProgress>? progress = null)
+        IProgress<TrainingProgress>? progress = null, long? steps = null)
     {
         var (profile, canonical, hash) = TrainingProfile.Parse(profileJson, "test profile");
-        return await new ConcertoTrainer().RunAsync(new PretrainRequest(_dataset, "synthetic", profile, canonical, hash, output), [], progress,
+        return await new ConcertoTrainer().RunAsync(new PretrainRequest(_dataset, "synthetic", profile, canonical, hash, output, steps), [], progress,
             cancellationToken);
     }
 
@@ -80,8 +80,9 @@ public sealed class PretrainingTests : IAsyncLifetime
         Assert.Equal([2L, 4], Checkpoint.List(Path.Combine(output, ConcertoTrainer.CheckpointFolder)).Select(c => c.Step));
     }
 
-    /// <summary>A run stopped after its step-2 checkpoint and resumed ends with the same weights, bit for bit, as a run
-    /// that never stopped (every random choice derives from seed and step; optimizer state is checkpointed).</summary>
+    /// <summary>A run stopped (as by Ctrl+C) after step 3, between its checkpoints, saves that step, and resumed from it
+    /// ends with the same weights, bit for bit, as a run that never stopped (every random choice derives from seed and
+    /// step; optimizer state is checkpointed). A different length is refused rather than resumed.</summary>
     [Fact]
     public async Task ResumedRun_EndsBitIdenticalToAnUninterruptedOne()
     {
@@ -92,13 +93,15 @@ public sealed class PretrainingTests : IAsyncLifetime
 
         using (var stop = new CancellationTokenSource())
         {
-            var progress = new SynchronousProgress(p => { if (p.Step == 2) stop.Cancel(); });
+            var progress = new SynchronousProgress(p => { if (p.Step == 3) stop.Cancel(); });
             await Assert.ThrowsAnyAsync<OperationCanceledException>(() => TrainAsync(resumed, profile, stop.Token, progress));
         }
 
-        Assert.Equal([2L], Checkpoint.List(Path.Combine(resumed, ConcertoTrainer.CheckpointFolder)).Select(c => c.Step));
+        Assert.Equal([2L, 3], Checkpoint.List(Path.Combine(resumed, ConcertoTrainer.CheckpointFolder)).Select(c => c.Step));
+        var longer = await Assert.ThrowsAsync<InvalidOperationException>(() => TrainAsync(resumed, profile, steps: 6));
+        Assert.Contains("holds a run of 4 steps", longer.Message, StringComparison.Ordinal);
         var result = await TrainAsync(resumed, profile);
-        Assert.Equal(2, result.StartStep);
+        Assert.Equal(3, result.StartStep);
 
         var (a, _, stepA) = TrainedEncoder.Load(straight);
         var (b, _, stepB) = TrainedEncoder.Load(resumed);
