@@ -38,6 +38,7 @@ public static class TrainBenchmark
 
     private static int Run(string sizeList, int points, int batch, int steps, int patch, int leakSteps, string deviceName)
     {
+        NativeHeap.LimitRetention();
         var choice = TorchDevice.Select(deviceName);
         var device = choice.Device;
         if (choice.FallbackReason is { } reason) AnsiConsole.MarkupLineInterpolated($"[yellow]{reason}[/]");

@@ -28,6 +28,7 @@ public static class LinearProbe
         ArgumentNullException.ThrowIfNull(encoder);
         ArgumentNullException.ThrowIfNull(dataset);
         ArgumentNullException.ThrowIfNull(settings);
+        NativeHeap.LimitRetention();
         var clock = Stopwatch.StartNew();
         using var scope = NewDisposeScope();
         encoder.eval();

@@ -42,6 +42,7 @@ public sealed class ConcertoTrainer
     {
         ArgumentNullException.ThrowIfNull(request);
         ArgumentNullException.ThrowIfNull(sinks);
+        NativeHeap.LimitRetention();
         var profile = request.Profile;
         var dataset = await TrainingDataset.OpenAsync(request.Dataset, cancellationToken).ConfigureAwait(false);
         var rows = dataset.ForSplit(profile.Data.Split);
@@ -146,6 +147,7 @@ public sealed class ConcertoTrainer
                 values["momentum"] = schedules.Momentum(step);
                 values["live_tensors"] = Tensor.TotalCount;              // native memory: flat over a healthy run
                 values["resident_mb"] = Environment.WorkingSet / 1e6;
+                values["managed_mb"] = GC.GetGCMemoryInfo().HeapSizeBytes / 1e6;
 
                 var row = new TrainingMetrics(step + 1, sampler.At(checked((int)(step * accumulation))).Epoch, clock.Elapsed.TotalSeconds, optimizer.LearningRate,
                     optimizer.WeightDecay, values);
