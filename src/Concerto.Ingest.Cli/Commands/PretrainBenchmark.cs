@@ -72,14 +72,20 @@ public static class PretrainBenchmark
                 var output = Path.Combine(root, crossModal ? "concerto" : "sonata");
                 var name = crossModal ? "Concerto (both branches)" : "Sonata only (image branch off)";
                 PretrainResult result = null!;
+                var memory = new List<(long Step, double Tensors, double ResidentMb)>();
                 await AnsiConsole.Progress().AutoClear(true).StartAsync(async progress =>
                 {
                     var task = progress.AddTask($"pretraining {name}", maxValue: steps);
                     result = await new ConcertoTrainer().RunAsync(new PretrainRequest(data, "synthetic", profile, canonical, hash, output), [],
-                        new Progress<TrainingProgress>(p => task.Value = p.Step), cancellationToken).ConfigureAwait(false);
+                        new Progress<TrainingProgress>(p =>
+                        {
+                            task.Value = p.Step;
+                            lock (memory) memory.Add((p.Step, p.Values["live_tensors"], p.Values["resident_mb"]));
+                        }), cancellationToken).ConfigureAwait(false);
                 }).ConfigureAwait(false);
+                var (early, last) = (memory.OrderBy(m => m.Step).ElementAt(Math.Min(9, memory.Count - 1)), memory.MaxBy(m => m.Step));
                 AnsiConsole.MarkupLineInterpolated(
-                    $"{name}: {steps} steps in {result.Elapsed.TotalMinutes:0.0} min ({result.PointsPerSecond:0} points/s, loader wait {result.LoaderWait.TotalSeconds:0.0} s)");
+                    $"{name}: {steps} steps in {result.Elapsed.TotalMinutes:0.0} min ({result.PointsPerSecond:0} points/s, loader wait {result.LoaderWait.TotalSeconds:0.0} s); step {early.Step} -> {last.Step}: live tensors {early.Tensors} -> {last.Tensors}, resident {early.ResidentMb:0} -> {last.ResidentMb:0} MB");
                 var (model, encoder, _) = TrainedEncoder.Load(output);
                 using (model)
                     rows.Add((name, LinearProbe.Run(encoder, dataset, train, val, probe, CPU, null, cancellationToken), result.Elapsed));
