@@ -86,9 +86,15 @@ public static class PretrainBenchmark
                 var (early, last) = (memory.OrderBy(m => m.Step).ElementAt(Math.Min(9, memory.Count - 1)), memory.MaxBy(m => m.Step));
                 AnsiConsole.MarkupLineInterpolated(
                     $"{name}: {steps} steps in {result.Elapsed.TotalMinutes:0.0} min ({result.PointsPerSecond:0} points/s, loader wait {result.LoaderWait.TotalSeconds:0.0} s); step {early.Step} -> {last.Step}: live tensors {early.Tensors} -> {last.Tensors}, resident {early.ResidentMb:0} -> {last.ResidentMb:0} MB");
-                var (model, encoder, _) = TrainedEncoder.Load(output);
-                using (model)
-                    rows.Add((name, LinearProbe.Run(encoder, dataset, train, val, probe, CPU, null, cancellationToken), result.Elapsed));
+                // The EMA teacher (what the papers probe) and the student: over a short run the teacher, at momentum
+                // >= 0.994, has moved only a few percent away from the initial weights.
+                foreach (var teacher in new[] { true, false })
+                {
+                    var (model, encoder, _) = TrainedEncoder.Load(output, teacher);
+                    using (model)
+                        rows.Add(($"{name}, {(teacher ? "EMA teacher" : "student")}", LinearProbe.Run(encoder, dataset, train, val, probe, CPU, null, cancellationToken),
+                            result.Elapsed));
+                }
             }
 
             manual_seed(seed);
