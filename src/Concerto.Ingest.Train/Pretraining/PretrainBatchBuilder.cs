@@ -37,7 +37,7 @@ public sealed class PretrainBatchBuilder(ViewPipelineSettings views, bool crossM
             foreach (var view in set.Local) local.Add(Regrid(view, random, out _));
         }
 
-        var teacherBatch = Collate(global, views.GridSize, null);
+        var teacherBatch = Collate(global, views.GridSize);
         var mask = CubeMasking.Mask(teacherBatch.Coord, OffsetsOf(global), maskSize, maskRatio, random);
         var noisy = CubeMasking.ApplyCoordinateNoise(teacherBatch.Coord, mask, random);
         var studentFeat = (float[])teacherBatch.Feat.Clone();
@@ -57,7 +57,7 @@ public sealed class PretrainBatchBuilder(ViewPipelineSettings views, bool crossM
                 Coord = noisy, Origin = teacherBatch.Origin, Feat = studentFeat, Grid = teacherBatch.Grid, Batch = teacherBatch.Batch,
                 Mask = mask, GridSize = views.GridSize,
             },
-            Local = local.Count > 0 ? Collate(local, views.GridSize, null) : null,
+            Local = local.Count > 0 ? Collate(local, views.GridSize) : null,
             LocalViewsPerSample = Math.Max(localPerSample, 0),
             Hits = hits,
             TeacherFeatures = teacherFeatures,
@@ -109,7 +109,7 @@ public sealed class PretrainBatchBuilder(ViewPipelineSettings views, bool crossM
         }
     }
 
-    private static ViewBatch Collate(List<(PointSample View, float[] Origin, int[] Grid)> views, double gridSize, bool[]? mask)
+    private static ViewBatch Collate(List<(PointSample View, float[] Origin, int[] Grid)> views, double gridSize)
     {
         var n = views.Sum(v => v.View.Count);
         var coord = new float[3 * n];
@@ -129,7 +129,7 @@ public sealed class PretrainBatchBuilder(ViewPipelineSettings views, bool crossM
             at += view.Count;
         }
 
-        return new ViewBatch { Coord = coord, Origin = origin, Feat = feat, Grid = grid, Batch = batch, Mask = mask, GridSize = gridSize };
+        return new ViewBatch { Coord = coord, Origin = origin, Feat = feat, Grid = grid, Batch = batch, GridSize = gridSize };
     }
 
     private static long[] OffsetsOf(List<(PointSample View, float[] Origin, int[] Grid)> views)
