@@ -1,9 +1,11 @@
 using Concerto.Ingest.Train.Model;
+using Concerto.Ingest.Train.Tests.Optimization;
 using TorchSharp;
 using static TorchSharp.torch;
 
 namespace Concerto.Ingest.Train.Tests.Model;
 
+[Collection(DefaultGeneratorCollection.Name)] // seeds TorchSharp's process-wide generator and needs its exact sequence
 public sealed class PointTransformerV3Tests
 {
     /// <summary>Built modules have exactly the closed-form count, and that is within 1% of the spec's figures.</summary>
