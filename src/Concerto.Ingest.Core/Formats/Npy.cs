@@ -5,7 +5,7 @@ using System.Text;
 
 namespace Concerto.Ingest.Core.Formats;
 
-/// <summary>NumPy .npy (format 1.0, little-endian, C order) writing, the array format of Pointcept point clouds.</summary>
+/// <summary>NumPy .npy (format 1.0, little-endian, C order) writing and reading, the array format of Pointcept point clouds.</summary>
 public static class Npy
 {
     public static void Write<T>(Stream stream, ReadOnlySpan<T> data, params int[] shape) where T : unmanaged
@@ -44,19 +44,23 @@ public static class Npy
     public static (T[] Data, int[] Shape) Read<T>(string path) where T : unmanaged
     {
         var bytes = File.ReadAllBytes(path);
-        if (bytes.Length < 10 || bytes[0] != 0x93 || !bytes.AsSpan(1, 5).SequenceEqual("NUMPY"u8))
-            throw new InvalidDataException($"{path}: not a .npy file");
-        var headerLength = BinaryPrimitives.ReadUInt16LittleEndian(bytes.AsSpan(8));
-        var header = Encoding.ASCII.GetString(bytes, 10, headerLength);
-        if (!header.Contains($"'descr': '{Descriptor<T>()}'", StringComparison.Ordinal) || header.Contains("'fortran_order': True", StringComparison.Ordinal))
-            throw new InvalidDataException($"{path}: expected a C-order {Descriptor<T>()} array, header says {header.Trim()}");
-        var shapeText = header[(header.IndexOf("'shape': (", StringComparison.Ordinal) + 10)..];
-        var shape = shapeText[..shapeText.IndexOf(')', StringComparison.Ordinal)]
-            .Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
-            .Select(d => int.Parse(d, CultureInfo.InvariantCulture)).ToArray();
-        var data = MemoryMarshal.Cast<byte, T>(bytes.AsSpan(10 + headerLength)).ToArray();
-        if (data.Length != shape.Aggregate(1L, (a, b) => a * b)) throw new InvalidDataException($"{path}: data does not match its shape");
-        return (data, shape);
+        NpyHeader header;
+        int offset;
+        try
+        {
+            using var stream = new MemoryStream(bytes, writable: false);
+            (header, offset) = NpyHeader.Read(stream);
+        }
+        catch (InvalidDataException e)
+        {
+            throw new InvalidDataException($"{path}: {e.Message}", e);
+        }
+
+        if (header.Descr != Descriptor<T>() || header.FortranOrder)
+            throw new InvalidDataException($"{path}: expected a C-order {Descriptor<T>()} array, the file holds {(header.FortranOrder ? "a Fortran-order " : "")}{header.Descr} {header.ShapeText}");
+        var data = MemoryMarshal.Cast<byte, T>(bytes.AsSpan(offset)).ToArray();
+        if (data.Length != header.Shape.Aggregate(1L, (a, b) => a * b)) throw new InvalidDataException($"{path}: data does not match its shape {header.ShapeText}");
+        return (data, header.Shape);
     }
 
     private static string Descriptor<T>() => typeof(T) switch

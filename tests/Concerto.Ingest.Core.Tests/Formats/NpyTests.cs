@@ -61,4 +61,49 @@ public class NpyTests
         using var stream = new MemoryStream();
         Assert.Throws<ArgumentException>(() => Npy.Write<byte>(stream, new byte[5], 2, 3));
     }
+
+    [Fact]
+    public void Header_ReadsShapeAndTypeWithoutTheData()
+    {
+        using var stream = new MemoryStream();
+        Npy.Write<long>(stream, new long[12], 4, 3);
+        stream.Position = 0;
+        var (header, offset) = NpyHeader.Read(stream);
+        Assert.Equal((NpyHeader.Int64, false), (header.Descr, header.FortranOrder));
+        Assert.Equal([4, 3], header.Shape);
+        Assert.Equal("(4, 3)", header.ShapeText);
+        Assert.Equal(stream.Length - 12 * sizeof(long), offset);
+    }
+
+    [Theory]
+    [InlineData("{\"descr\": \"<f2\", \"fortran_order\": True, \"shape\": (7,)}", "<f2", true, new[] { 7 })]
+    [InlineData("{'descr': '|u1', 'fortran_order': False, 'shape': (), }", "|u1", false, new int[0])]
+    public void Header_ParsesNumPysDictLiterals(string text, string descr, bool fortran, int[] shape)
+    {
+        var header = NpyHeader.Parse(text);
+        Assert.Equal((descr, fortran), (header.Descr, header.FortranOrder));
+        Assert.Equal(shape, header.Shape);
+    }
+
+    [Fact]
+    public void Read_NamesTheFile_WhenItIsNotNpyOrTruncated()
+    {
+        var path = Path.GetTempFileName();
+        try
+        {
+            File.WriteAllText(path, "not an array");
+            Assert.Contains(path, Assert.Throws<InvalidDataException>(() => Npy.Read<float>(path)).Message, StringComparison.Ordinal);
+            using (var stream = new MemoryStream())
+            {
+                Npy.Write<float>(stream, [1f, 2f, 3f], 3);
+                File.WriteAllBytes(path, stream.ToArray()[..^4]); // last value cut off
+            }
+
+            Assert.Contains("does not match its shape (3,)", Assert.Throws<InvalidDataException>(() => Npy.Read<float>(path)).Message, StringComparison.Ordinal);
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
 }

@@ -2,15 +2,14 @@ using System.Buffers.Binary;
 using System.Globalization;
 using System.Text;
 
-namespace Concerto.Ingest.Train.Data;
+namespace Concerto.Ingest.Core.Formats;
 
-/// <summary>The header of a .npy file (format 1.x), read without its data: lets the loader pick the element type
-/// (segment labels come as int32 or int64), check shapes before reading, and take a feature width from one header.
-/// <see cref="Core.Formats.Npy.Read{T}"/> then reads the data.</summary>
+/// <summary>The header of a .npy file (format 1.x). Read alone, without the data, it lets a loader pick the element type
+/// (segment labels come as int32 or int64) and check shapes before reading; <see cref="Npy.Read{T}"/> parses it too.</summary>
 /// <param name="Descr">NumPy type descriptor, e.g. "&lt;f4", "|u1", "&lt;f2".</param>
 /// <param name="FortranOrder">True for column-major data, which the loader rejects.</param>
 /// <param name="Shape">Array dimensions.</param>
-internal sealed record NpyHeader(string Descr, bool FortranOrder, int[] Shape)
+public sealed record NpyHeader(string Descr, bool FortranOrder, int[] Shape)
 {
     public const string Float16 = "<f2";
     public const string Float32 = "<f4";
@@ -23,6 +22,14 @@ internal sealed record NpyHeader(string Descr, bool FortranOrder, int[] Shape)
     public static NpyHeader Read(string path)
     {
         using var file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, bufferSize: 1);
+        return Read(file).Header;
+    }
+
+    /// <summary>Reads the header at the start of <paramref name="file"/>; returns it and the data's offset in bytes.</summary>
+    /// <exception cref="InvalidDataException">The stream does not hold a .npy file of format version 1.</exception>
+    public static (NpyHeader Header, int DataOffset) Read(Stream file)
+    {
+        ArgumentNullException.ThrowIfNull(file);
         Span<byte> prefix = stackalloc byte[10];
         if (file.ReadAtLeast(prefix, prefix.Length, throwOnEndOfStream: false) < prefix.Length
             || prefix[0] != 0x93 || !prefix.Slice(1, 5).SequenceEqual("NUMPY"u8))
@@ -32,11 +39,11 @@ internal sealed record NpyHeader(string Descr, bool FortranOrder, int[] Shape)
         var length = BinaryPrimitives.ReadUInt16LittleEndian(prefix[8..]);
         var bytes = new byte[length];
         if (file.ReadAtLeast(bytes, length, throwOnEndOfStream: false) < length) throw new InvalidDataException("npy header is truncated");
-        return Parse(Encoding.ASCII.GetString(bytes));
+        return (Parse(Encoding.ASCII.GetString(bytes)), prefix.Length + length);
     }
 
     /// <summary>Parses the header's Python dict literal, e.g. {'descr': '&lt;f4', 'fortran_order': False, 'shape': (3, 3), }.</summary>
-    internal static NpyHeader Parse(string header)
+    public static NpyHeader Parse(string header)
     {
         var descr = ValueAfter(header, "descr");
         if (descr.Length < 2 || descr[0] is not ('\'' or '"')) throw new InvalidDataException($"npy header has no descr string: {header.Trim()}");
