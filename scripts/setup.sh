@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what Concerto.Ingest needs on Debian 12 when it is missing: ffmpeg, libgtk-3-0 (OpenCvSharp's runtime),
-# PostgreSQL server binaries. Idempotent, and quick (no apt calls) when everything is already there.
+# PostgreSQL server binaries; with --browser also Chromium (the dashboard's browser tests). Idempotent, and quick (no
+# apt calls) when everything is already there. Node.js and npm (the dashboard's bundle) come with the machine.
 # Needs root (or sudo) only when something has to be installed. The .NET SDK itself is a prerequisite.
 set -euo pipefail
 
@@ -14,6 +15,8 @@ if [ "${CONCERTO_SKIP_POSTGRES:-0}" != 1 ] && ! ls /usr/lib/postgresql/*/bin/ini
 fi
 # runuser (util-linux) runs the cluster as the postgres user when we are root.
 command -v runuser >/dev/null 2>&1 || missing+=(util-linux)
+if [ "${1:-}" = --browser ] && [ ! -x /usr/bin/chromium ]; then missing+=(chromium); fi
+if ! command -v npm >/dev/null 2>&1; then missing+=(nodejs npm); fi
 
 if [ ${#missing[@]} -eq 0 ]; then
   exit 0

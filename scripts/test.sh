@@ -4,7 +4,7 @@
 # Extra arguments go to `dotnet test` (e.g. --filter "FullyQualifiedName~Media").
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-"$root/scripts/setup.sh"
+"$root/scripts/setup.sh" --browser
 cd "$root"
 
 log="$(mktemp)"

@@ -1,5 +1,6 @@
 using Concerto.Ingest.Core.Profiles;
 using Concerto.Ingest.Jobs.Hosting;
+using Concerto.Ingest.Server.Access;
 using Concerto.Ingest.Storage;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.Logging;
@@ -24,6 +25,7 @@ public sealed class CliEnvironment
         Configuration.GetSection(WorkerOptions.Section).Bind(Workers);
         Configuration.GetSection(ReconstructionOptions.Section).Bind(Reconstruction);
         Configuration.GetSection(FeatureOptions.Section).Bind(Features);
+        Configuration.GetSection(ServerAccessOptions.Section).Bind(ServerAccess);
     }
 
     public IConfiguration Configuration { get; }
@@ -32,6 +34,7 @@ public sealed class CliEnvironment
     public WorkerOptions Workers { get; } = new();
     public ReconstructionOptions Reconstruction { get; } = new();
     public FeatureOptions Features { get; } = new();
+    public ServerAccessOptions ServerAccess { get; } = new();
 
     /// <summary>The database's connection string, starting the embedded cluster if needed, with the schema migrated.</summary>
     public async Task<string> ConnectAsync(ILoggerFactory loggers, CancellationToken cancellationToken)

@@ -1,18 +1,22 @@
 using System.CommandLine;
 using Concerto.Ingest.Server;
+using Concerto.Ingest.Server.Access;
 using Microsoft.Extensions.Hosting;
 using Spectre.Console;
 
 namespace Concerto.Ingest.Cli.Commands;
 
-/// <summary>`concerto serve [--urls http://127.0.0.1:5080]`: dashboard, API and a worker in one process.</summary>
+/// <summary>`concerto serve [--urls http://127.0.0.1:5080]`: dashboard pages, JSON API, Hangfire dashboard and a worker in
+/// one process. Remote access needs Concerto__Server__Token or __User/__Password (see <see cref="ServerAccessOptions"/>).</summary>
 public static class ServeCommand
 {
     public static Command Create()
     {
         var urls = new Option<string>("--urls") { Description = "Address(es) to listen on.", DefaultValueFactory = _ => "http://127.0.0.1:5080" };
         var workers = new Option<int?>("--workers") { Description = "Worker threads (default: Concerto:Workers:Count, else cores)." };
-        var command = new Command("serve", "Serve the Hangfire dashboard (/hangfire) and the JSON API, and work every stage queue.") { urls, workers };
+        var command = new Command("serve",
+            "Serve the dashboard (/), the JSON API (/api, OpenAPI at /openapi/v1.json) and the Hangfire dashboard (/hangfire), and work every stage queue. " +
+            "Local requests only, unless Concerto__Server__Token or Concerto__Server__User and __Password are set.") { urls, workers };
         command.SetAction((parse, ct) => CliRun.GuardAsync(() => RunAsync(parse.GetValue(urls)!, parse.GetValue(workers), ct)));
         return command;
     }
@@ -23,8 +27,14 @@ public static class ServeCommand
         using var loggers = CliRun.CreateLoggers(verbose: false);
         var connectionString = await env.ConnectAsync(loggers, cancellationToken).ConfigureAwait(false);
         await using var app = ConcertoServer.Build(["--urls", urls], connectionString, env.Storage, env.Media, env.Reconstruction,
-            workers ?? env.Workers.ResolveCount(), env.Features);
-        AnsiConsole.MarkupLineInterpolated($"dashboard: {urls.Split(';')[0].TrimEnd('/')}/hangfire");
+            workers ?? env.Workers.ResolveCount(), env.Features, env.ServerAccess);
+        var first = urls.Split(';')[0].TrimEnd('/');
+        AnsiConsole.MarkupLineInterpolated($"dashboard: {first}/  (jobs: {first}/hangfire, API: {first}/openapi/v1.json)");
+        var access = env.ServerAccess;
+        var credentials = string.Join(" or ", new[] { access.HasToken ? "the bearer token" : null, access.HasBasic ? "basic credentials" : null }.OfType<string>());
+        AnsiConsole.WriteLine(credentials.Length > 0
+            ? $"remote access: with {credentials}"
+            : "remote access: off (requests from other machines get 403; set Concerto__Server__Token or Concerto__Server__User and __Password)");
         await app.StartAsync(cancellationToken).ConfigureAwait(false);
         await app.WaitForShutdownAsync(cancellationToken).ConfigureAwait(false);
         return 0;

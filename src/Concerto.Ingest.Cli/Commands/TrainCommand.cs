@@ -139,6 +139,7 @@ public static class TrainCommand
         {
             (owner, encoder, var step) = TrainedEncoder.Load(checkpoint, teacher: !student);
             what = $"{(student ? "student" : "teacher")} of {checkpoint} at step {step}";
+            settings = settings with { GridSize = owner.Profile.Data.GridSize }; // the grid the encoder was trained on
         }
         else
         {
@@ -147,6 +148,7 @@ public static class TrainCommand
 #pragma warning disable CA2000 // disposed by the using below
             encoder = new PointTransformerV3("encoder", profile.Encoder);
 #pragma warning restore CA2000
+            settings = settings with { GridSize = profile.Data.GridSize };
             what = $"random {profile.Encoder.Name} encoder (seed {settings.Seed})";
         }
 

@@ -22,7 +22,7 @@ public sealed record SourceProgress(
 
 public sealed record RunSummary(
     long RunId, long VideoId, string Path, string ProfileName, string ProfileHash, int Width, int Height, double DurationSeconds,
-    IReadOnlyList<StageSummary> Stages, int Keyframes, DateTime UpdatedAt);
+    IReadOnlyList<StageSummary> Stages, int Keyframes, DateTime UpdatedAt, int Segments);
 
 public sealed record StageSummary(string Stage, string State, long ProgressDone, long ProgressTotal, int Executions, string? Error,
     string? Worker, DateTime? StartedAt, DateTime? FinishedAt);
@@ -54,18 +54,27 @@ public sealed class StatusQueries(NpgsqlDataSource db)
                 r.Get<DateTime?>("started_at"), r.Get<DateTime?>("finished_at")),
             cancellationToken, batchId, Stage.All.ToArray(), Stage.Last).ConfigureAwait(false);
 
-    public async Task<IReadOnlyList<RunSummary>> RecentRunsAsync(int limit, CancellationToken cancellationToken)
+    public Task<IReadOnlyList<RunSummary>> RecentRunsAsync(int limit, CancellationToken cancellationToken) =>
+        RunsAsync(limit, updatedAfter: null, runId: null, cancellationToken);
+
+    /// <summary>The most recent runs (newest first), only those changed after <paramref name="updatedAfter"/> when given
+    /// (what a live view polls for), or the one run <paramref name="runId"/>.</summary>
+    public async Task<IReadOnlyList<RunSummary>> RunsAsync(int limit, DateTime? updatedAfter, long? runId, CancellationToken cancellationToken)
     {
         var runs = await Sql.ListAsync(db, """
-            SELECT r.id, v.id, v.path, p.name, p.hash, v.width, v.height, v.duration_s,
-                   (SELECT count(*) FROM keyframes k WHERE k.run_id = r.id)::int,
-                   coalesce((SELECT max(updated_at) FROM run_stages WHERE run_id = r.id), r.created_at)
-            FROM runs r JOIN videos v ON v.id = r.video_id JOIN profiles p ON p.hash = r.profile_hash
-            ORDER BY r.id DESC LIMIT $1
+            SELECT * FROM (
+                SELECT r.id, v.id AS video_id, v.path, p.name, p.hash, v.width, v.height, v.duration_s,
+                       (SELECT count(*) FROM keyframes k WHERE k.run_id = r.id)::int AS keyframes,
+                       coalesce((SELECT max(updated_at) FROM run_stages WHERE run_id = r.id), r.created_at) AS updated_at,
+                       (SELECT count(*) FROM segments g WHERE g.run_id = r.id AND g.retired_at IS NULL)::int AS segments
+                FROM runs r JOIN videos v ON v.id = r.video_id JOIN profiles p ON p.hash = r.profile_hash
+                WHERE $3::bigint IS NULL OR r.id = $3) x
+            WHERE $2::timestamptz IS NULL OR updated_at > $2
+            ORDER BY id DESC LIMIT $1
             """,
             r => (Id: r.GetInt64(0), VideoId: r.GetInt64(1), Path: r.GetString(2), Profile: r.GetString(3), Hash: r.GetString(4),
-                W: r.GetInt32(5), H: r.GetInt32(6), D: r.GetDouble(7), K: r.GetInt32(8), U: r.GetDateTime(9)),
-            cancellationToken, limit).ConfigureAwait(false);
+                W: r.GetInt32(5), H: r.GetInt32(6), D: r.GetDouble(7), K: r.GetInt32(8), U: r.GetDateTime(9), S: r.GetInt32(10)),
+            cancellationToken, limit, updatedAfter, runId).ConfigureAwait(false);
         if (runs.Count == 0) return [];
 
         var stages = await Sql.ListAsync(db, """
@@ -77,7 +86,7 @@ public sealed class StatusQueries(NpgsqlDataSource db)
             cancellationToken, runs.Select(r => r.Id).ToArray(), Stage.All.ToArray()).ConfigureAwait(false);
         var byRun = stages.ToLookup(s => s.RunId, s => s.Stage);
 
-        return runs.Select(r => new RunSummary(r.Id, r.VideoId, r.Path, r.Profile, r.Hash, r.W, r.H, r.D, byRun[r.Id].ToList(), r.K, r.U))
+        return runs.Select(r => new RunSummary(r.Id, r.VideoId, r.Path, r.Profile, r.Hash, r.W, r.H, r.D, byRun[r.Id].ToList(), r.K, r.U, r.S))
             .ToList();
     }
 

@@ -48,6 +48,15 @@ public static class SyntheticTrainingSet
     public static string SegmentKey(int sceneSeed, int segment) =>
         string.Create(CultureInfo.InvariantCulture, $"synth{sceneSeed}-s{segment}");
 
+    /// <summary>The room (scene seed) of a <see cref="SegmentKey"/>, or null for any other key.</summary>
+    public static int? RoomOf(string segmentKey)
+    {
+        ArgumentNullException.ThrowIfNull(segmentKey);
+        var dash = segmentKey.LastIndexOf("-s", StringComparison.Ordinal);
+        return segmentKey.StartsWith("synth", StringComparison.Ordinal) && dash > 5
+               && int.TryParse(segmentKey.AsSpan(5, dash - 5), NumberStyles.None, CultureInfo.InvariantCulture, out var room) ? room : null;
+    }
+
     /// <summary>Writes the set into <paramref name="folder"/>, which must not exist or be empty. Written in a sibling
     /// staging folder and moved into place, so a failed or cancelled write leaves nothing behind.</summary>
     /// <exception cref="ArgumentException">The settings cannot work (the message says which and why).</exception>

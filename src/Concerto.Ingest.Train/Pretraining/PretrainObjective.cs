@@ -28,36 +28,45 @@ public static class PretrainObjective
         var weights = profile.Concerto.WeightsFor(crossModal: model.Predictor is not null);
         var parts = new Dictionary<string, double>();
 
-        Tensor maskTargets, unmaskTargets;
-        PointLevel teacherLevel;
-        using (no_grad())
+        // Parts with zero weight are not computed (a profile may switch any of them off).
+        var pairs = weights.Mask > 0 || weights.Roll > 0;
+        var unmasked = weights.Unmask > 0 && batch.Local is not null && batch.LocalViewsPerSample > 0;
+        Tensor? maskTargets = null, unmaskTargets = null;
+        PointLevel? teacherLevel = null;
+        if (pairs || unmasked)
         {
+            using var noGrad = no_grad();
             var teacherLevels = model.Teacher.Encoder.forward(batch.Global.ToInput(device), random);
             var teacherFeatures = PointTransformerV3.UpCast(teacherLevels, level, sonata.UpCastLevels);
-            maskTargets = SinkhornKnopp.Targets(model.Teacher.MaskHead.forward(teacherFeatures), teacherTemperature);
-            unmaskTargets = SinkhornKnopp.Targets(model.Teacher.UnmaskHead.forward(teacherFeatures), teacherTemperature);
+            if (pairs) maskTargets = SinkhornKnopp.Targets(model.Teacher.MaskHead.forward(teacherFeatures), teacherTemperature);
+            if (unmasked) unmaskTargets = SinkhornKnopp.Targets(model.Teacher.UnmaskHead.forward(teacherFeatures), teacherTemperature);
             teacherLevel = teacherLevels[level];
         }
 
         var studentLevels = model.Student.Encoder.forward(batch.MaskedGlobal.ToInput(device), random);
-        var studentGlobal = studentLevels[level];
-        var maskLogits = model.Student.MaskHead.forward(PointTransformerV3.UpCast(studentLevels, level, sonata.UpCastLevels));
-
-        // Global view v of sample b is view 2b + v in both the teacher's and the student's batch.
-        var mask = PairLoss(maskLogits, studentGlobal, maskTargets, teacherLevel, batch.Samples, 2, (b, v) => 2 * b + v, sonata);
-        var roll = PairLoss(maskLogits, studentGlobal, maskTargets, teacherLevel, batch.Samples, 2, (b, v) => 2 * b + 1 - v, sonata);
-        var total = weights.Mask * mask + weights.Roll * roll;
-        parts["mask"] = mask.item<float>();
-        parts["roll"] = roll.item<float>();
-
-        Tensor? unmask = null;
-        if (batch.Local is { } local && batch.LocalViewsPerSample > 0)
+        var selfDistillation = new List<Tensor>();
+        Tensor? total = null;
+        if (pairs)
         {
-            var localLevels = model.Student.Encoder.forward(local.ToInput(device), random);
+            var studentGlobal = studentLevels[level];
+            var maskLogits = model.Student.MaskHead.forward(PointTransformerV3.UpCast(studentLevels, level, sonata.UpCastLevels));
+            // Global view v of sample b is view 2b + v in both the teacher's and the student's batch.
+            var mask = PairLoss(maskLogits, studentGlobal, maskTargets!, teacherLevel!, batch.Samples, 2, (b, v) => 2 * b + v, sonata);
+            var roll = PairLoss(maskLogits, studentGlobal, maskTargets!, teacherLevel!, batch.Samples, 2, (b, v) => 2 * b + 1 - v, sonata);
+            total = weights.Mask * mask + weights.Roll * roll;
+            selfDistillation.AddRange([mask, roll]);
+            parts["mask"] = mask.item<float>();
+            parts["roll"] = roll.item<float>();
+        }
+
+        if (unmasked)
+        {
+            var localLevels = model.Student.Encoder.forward(batch.Local!.ToInput(device), random);
             var unmaskLogits = model.Student.UnmaskHead.forward(PointTransformerV3.UpCast(localLevels, level, sonata.UpCastLevels));
-            unmask = PairLoss(unmaskLogits, localLevels[level], unmaskTargets, teacherLevel, batch.Samples, batch.LocalViewsPerSample,
+            var unmask = PairLoss(unmaskLogits, localLevels[level], unmaskTargets!, teacherLevel!, batch.Samples, batch.LocalViewsPerSample,
                 (b, _) => 2 * b, sonata);
-            total = total + weights.Unmask * unmask;
+            total = Add(total, weights.Unmask * unmask);
+            selfDistillation.Add(unmask);
             parts["unmask"] = unmask.item<float>();
         }
 
@@ -74,13 +83,15 @@ public static class PretrainObjective
             }
             else
             {
-                // A batch without images stands in the mean self-distillation loss (spec section 3).
-                crossModal = unmask is null ? (mask + roll) / 2 : (mask + roll + unmask) / 3;
+                // A batch without images stands in the mean self-distillation loss (spec section 3); with no
+                // self-distillation either, a zero that keeps the graph.
+                crossModal = selfDistillation.Count > 0 ? stack(selfDistillation).mean() : studentLevels[^1].Feat.sum() * 0;
             }
 
-            total = total + weights.CrossModal * crossModal;
+            total = Add(total, weights.CrossModal * crossModal);
         }
 
+        total ??= studentLevels[^1].Feat.sum() * 0; // every weight zero: nothing to learn, but a loss to step on
         parts["loss"] = total.item<float>();
         return new StepLoss(total, parts);
     }
@@ -111,6 +122,8 @@ public static class PretrainObjective
         return SonataLoss.PairLoss(studentLogits.index_select(0, cat(studentIndex)), targets.index_select(0, cat(teacherIndex)),
             cat(sampleOfPair), samples, sonata.StudentTemperature);
     }
+
+    private static Tensor Add(Tensor? sum, Tensor term) => sum is null ? term : sum + term;
 
     private static (long Start, long End) Range(PointLevel level, int view) => (view == 0 ? 0 : level.Offsets[view - 1], level.Offsets[view]);
 }

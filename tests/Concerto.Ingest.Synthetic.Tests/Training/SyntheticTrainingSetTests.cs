@@ -15,6 +15,19 @@ public sealed class SyntheticTrainingSetTests(SyntheticSetFixture set, ITestOutp
     private static readonly SyntheticTrainingSettings Settings = SyntheticSetFixture.Settings;
     private static int Classes => Enum.GetValues<SemanticClass>().Length;
 
+    [Theory]
+    [InlineData("synth1-s0", 1)]
+    [InlineData("synth10-s1", 10)]
+    [InlineData("synth102-s12", 102)]
+    [InlineData("synth-s0", null)]
+    [InlineData("synthx-s0", null)]
+    [InlineData("scene0001_00", null)]
+    public void RoomOf_ReadsTheSceneSeedOfASegmentKey(string key, int? room)
+    {
+        Assert.Equal(room, SyntheticTrainingSet.RoomOf(key));
+        if (room is { } r) Assert.Equal(key, SyntheticTrainingSet.SegmentKey(r, int.Parse(key[(key.LastIndexOf('s') + 1)..], System.Globalization.CultureInfo.InvariantCulture)));
+    }
+
     [Fact]
     public void OpenAsync_ReadsEverySegment_WithTheSettingsShapes()
     {

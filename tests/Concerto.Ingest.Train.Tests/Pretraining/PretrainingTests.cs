@@ -80,6 +80,31 @@ public sealed class PretrainingTests : IAsyncLifetime
         Assert.Equal([2L, 4], Checkpoint.List(Path.Combine(output, ConcertoTrainer.CheckpointFolder)).Select(c => c.Step));
     }
 
+    /// <summary>Loss parts weighted zero are not computed: with only the cross-modal weight, no teacher pass, heads or
+    /// local views run, the metrics have no self-distillation columns, and the loss is the cross-modal part alone.</summary>
+    [Fact]
+    public async Task Training_WithOnlyTheCrossModalWeight_ComputesNoSelfDistillation()
+    {
+        var output = Path.Combine(_root.FullName, "cross-modal-only");
+        var profile = SmallProfile(steps: 3).Replace("\"concerto\": { \"enabled\": true }",
+            "\"concerto\": { \"enabled\": true, \"lossWeights\": { \"mask\": 0, \"roll\": 0, \"unmask\": 0, \"crossModal\": 1 } }", StringComparison.Ordinal);
+        Assert.Contains("lossWeights", profile, StringComparison.Ordinal);
+        await TrainAsync(output, profile);
+
+        var lines = await File.ReadAllLinesAsync(Path.Combine(output, ConcertoTrainer.MetricsFile));
+        var header = lines[0].Split(',');
+        Assert.DoesNotContain("mask", header);
+        Assert.DoesNotContain("roll", header);
+        Assert.DoesNotContain("unmask", header);
+        foreach (var line in lines.Skip(1))
+        {
+            var values = line.Split(',');
+            var crossModal = double.Parse(values[Array.IndexOf(header, "cross_modal")], CultureInfo.InvariantCulture);
+            Assert.True(crossModal > 0, line);
+            Assert.Equal(crossModal, double.Parse(values[Array.IndexOf(header, "loss")], CultureInfo.InvariantCulture), 5);
+        }
+    }
+
     /// <summary>A run stopped (as by Ctrl+C) after step 3, between its checkpoints, saves that step, and resumed from it
     /// ends with the same weights, bit for bit, as a run that never stopped (every random choice derives from seed and
     /// step; optimizer state is checkpointed). A different length is refused rather than resumed.</summary>

@@ -1,0 +1,74 @@
+using System.Runtime.InteropServices;
+using Concerto.Ingest.Core.Formats;
+using Concerto.Ingest.Storage.Artifacts;
+using Concerto.Ingest.Storage.Catalog;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
+
+namespace Concerto.Ingest.Server.Api;
+
+/// <summary>Where a segment point lands in one of the segment's images (pixel column and row).</summary>
+public sealed record PointPixel(int Slot, float Column, float Row);
+
+/// <summary>/api/segments: one segment's metadata, point cloud, images and pixel-to-point correspondences, read from
+/// its folder in the artifact store (the files `SegmentFiles` wrote).</summary>
+public static class SegmentEndpoints
+{
+    public static void MapSegmentApi(this IEndpointRouteBuilder app)
+    {
+        var api = app.MapGroup("/api/segments").WithTags("segments");
+        api.MapGet("/{id:long}", async Task<IResult> (SegmentQueries q, long id, CancellationToken ct) =>
+                await q.GetAsync(id, ct).ConfigureAwait(false) is { } segment ? TypedResults.Ok(segment) : Missing(id))
+            .WithSummary("A segment: key, run, point count, quality figures and its images' cameras and correspondence counts.")
+            .Produces<SegmentSummary>();
+        api.MapGet("/{id:long}/cloud", async Task<IResult> (SegmentQueries q, FolderArtifactStore store, long id, CancellationToken ct) =>
+            {
+                if (await q.GetAsync(id, ct).ConfigureAwait(false) is not { } segment) return Missing(id);
+                var folder = store.Resolve(segment.ArtifactKey);
+                var coord = Npy.Read<float>(Path.Combine(folder, "coord.npy")).Data;
+                var color = Npy.Read<byte>(Path.Combine(folder, "color.npy")).Data;
+                var label = segment.Labelled ? Npy.Read<int>(Path.Combine(folder, "segment.npy")).Data : [];
+                var bytes = new byte[coord.Length * 4 + color.Length + label.Length * 4];
+                MemoryMarshal.AsBytes(coord.AsSpan()).CopyTo(bytes);
+                color.CopyTo(bytes.AsSpan(coord.Length * 4));
+                MemoryMarshal.AsBytes(label.AsSpan()).CopyTo(bytes.AsSpan(coord.Length * 4 + color.Length));
+                return TypedResults.Bytes(bytes, "application/octet-stream");
+            })
+            .WithSummary("The point cloud, binary little-endian: N x 3 float32 xyz, then N x 3 uint8 rgb, then (labelled segments) N int32 semantic labels; N is the segment's `points`.");
+        api.MapGet("/{id:long}/images/{slot:int}", async Task<IResult> (SegmentQueries q, FolderArtifactStore store, long id, int slot, CancellationToken ct) =>
+            {
+                if (await q.GetAsync(id, ct).ConfigureAwait(false) is not { } segment) return Missing(id);
+                var image = segment.Images.FirstOrDefault(i => i.Slot == slot);
+                if (image is null) return RunEndpoints.NotFound($"segment {id} has no image {slot}");
+                var type = Path.GetExtension(image.ImageFile).Equals(".png", StringComparison.OrdinalIgnoreCase) ? "image/png" : "image/jpeg";
+                return TypedResults.PhysicalFile(store.Resolve(Path.Combine(segment.ArtifactKey, image.ImageFile)), type);
+            })
+            .WithSummary("One of the segment's images (as the segment stage stored it, JPEG).");
+        api.MapGet("/{id:long}/points/{index:int}/pixels", async Task<IResult> (SegmentQueries q, FolderArtifactStore store, long id, int index, CancellationToken ct) =>
+            {
+                if (await q.GetAsync(id, ct).ConfigureAwait(false) is not { } segment) return Missing(id);
+                if (index < 0 || index >= segment.Points)
+                    return TypedResults.Problem($"point {index} is outside segment {id}'s {segment.Points} points", statusCode: StatusCodes.Status400BadRequest);
+                return TypedResults.Ok(Pixels(store.Resolve(segment.ArtifactKey), segment.Images, index));
+            })
+            .WithSummary("Where one point of the cloud appears in each image, from the correspondences (none where it is not seen).");
+    }
+
+    /// <summary>Rows of each image's correspondence file (column, row, point index) that name the point.</summary>
+    private static List<PointPixel> Pixels(string folder, IReadOnlyList<SegmentImageRow> images, int index)
+    {
+        var pixels = new List<PointPixel>();
+        foreach (var image in images)
+        {
+            // correspondence/<i>.npy belongs to color/<i>.jpg
+            var rows = Npy.Read<float>(Path.Combine(folder, "correspondence", Path.GetFileNameWithoutExtension(image.ImageFile) + ".npy")).Data;
+            for (var r = 0; r + 2 < rows.Length; r += 3)
+                if ((int)rows[r + 2] == index) pixels.Add(new PointPixel(image.Slot, rows[r], rows[r + 1]));
+        }
+
+        return pixels;
+    }
+
+    private static IResult Missing(long id) => RunEndpoints.NotFound($"segment {id} does not exist");
+}

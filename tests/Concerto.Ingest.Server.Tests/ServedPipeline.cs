@@ -1,0 +1,107 @@
+using System.Net;
+using System.Net.Sockets;
+using Concerto.Ingest.Core.Profiles;
+using Concerto.Ingest.Jobs.Hosting;
+using Concerto.Ingest.Jobs.Ingest;
+using Concerto.Ingest.Media;
+using Concerto.Ingest.Media.Ffmpeg;
+using Concerto.Ingest.Server.Access;
+using Concerto.Ingest.Storage;
+using Concerto.Ingest.Storage.Catalog;
+using Concerto.Ingest.Synthetic.Capture;
+using Concerto.Ingest.TestSupport;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace Concerto.Ingest.Server.Tests;
+
+/// <summary>`concerto serve`'s app on a real port over a fresh database, working the stage queues itself: what the
+/// API and browser tests run against. <paramref name="remoteAddress"/> makes every request look as if it came from
+/// that address (set by the first middleware, before the access guard sees it).</summary>
+public sealed class ServedPipeline : IAsyncDisposable
+{
+    private readonly TestDatabase _db = new();
+
+    private ServedPipeline(string artifacts) => Artifacts = artifacts;
+
+    public string Url { get; private set; } = "";
+
+    public string Artifacts { get; }
+
+    public WebApplication App { get; private set; } = null!;
+
+    public TestDatabase Db => _db;
+
+    public static ProfileDocument Profile { get; } = ProfileDocument.Parse(
+        File.ReadAllText(Path.Combine(AppContext.BaseDirectory, "pipelines", "video-default.json")), "video-default.json");
+
+    public static async Task<ServedPipeline> StartAsync(ServerAccessOptions? access = null, IPAddress? remoteAddress = null, int workers = 2)
+    {
+        var served = new ServedPipeline(Directory.CreateTempSubdirectory("concerto-serve-").FullName);
+        await served._db.InitializeAsync();
+        served.Url = $"http://127.0.0.1:{FreePort()}";
+        served.App = ConcertoServer.Build(["--urls", served.Url, "--Logging:LogLevel:Default=Warning"], served._db.ConnectionString,
+            new StorageOptions { ArtifactRoot = served.Artifacts }, new MediaOptions(), new ReconstructionOptions(), workers, access: access,
+            configureServices: remoteAddress is null ? null : s => s.AddSingleton<IStartupFilter>(new RemoteAddressFilter(remoteAddress)));
+        await served.App.StartAsync();
+        return served;
+    }
+
+    public HttpClient Client() => new() { BaseAddress = new Uri(Url) };
+
+    /// <summary>A synthetic posed capture (reconstructs without a model and yields labelled segments).</summary>
+    public async Task<string> CaptureAsync(int seed, int frames = 150)
+    {
+        var folder = Directory.CreateDirectory(Path.Combine(Artifacts, "captures", $"seed{seed}")).FullName;
+        await new SyntheticCaptureWriter(FfmpegTools.Locate()).WriteAsync(new SynthSettings(Seed: seed, Frames: frames, Width: 320, Height: 240, Fps: 10, Points: 1000),
+            folder, null, CancellationToken.None);
+        return Path.Combine(folder, SyntheticCaptureWriter.VideoFile);
+    }
+
+    public Task<IngestSubmission> SubmitAsync(string path) =>
+        App.Services.GetRequiredService<IngestSubmitter>().SubmitAsync([path], Profile, force: false, CancellationToken.None);
+
+    /// <summary>Waits (3 minutes at most) until every source of the batch has finished.</summary>
+    public async Task<IReadOnlyList<SourceProgress>> WaitAsync(long batchId)
+    {
+        var status = App.Services.GetRequiredService<StatusQueries>();
+        var deadline = DateTime.UtcNow.AddMinutes(3);
+        while (true)
+        {
+            var rows = await status.BatchProgressAsync(batchId, CancellationToken.None);
+            if (rows.All(r => r.IsFinished)) return rows;
+            if (DateTime.UtcNow > deadline) throw new TimeoutException($"batch {batchId} not finished: {string.Join("; ", rows.Select(r => $"{r.Path} {r.SourceState} {r.ActiveStage} {r.Error}"))}");
+            await Task.Delay(200);
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await App.StopAsync();
+        await App.DisposeAsync();
+        await _db.DisposeAsync();
+        Directory.Delete(Artifacts, recursive: true);
+    }
+
+    private static int FreePort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+
+    private sealed class RemoteAddressFilter(IPAddress address) : IStartupFilter
+    {
+        public Action<IApplicationBuilder> Configure(Action<IApplicationBuilder> next) => app =>
+        {
+            app.Use((HttpContext context, RequestDelegate nextMiddleware) =>
+            {
+                context.Connection.RemoteIpAddress = address;
+                return nextMiddleware(context);
+            });
+            next(app);
+        };
+    }
+}

@@ -1,0 +1,71 @@
+using Concerto.Ingest.Synthetic.Training;
+using Concerto.Ingest.Train.Data;
+using Concerto.Ingest.Train.Views;
+using Xunit.Abstractions;
+
+namespace Concerto.Ingest.Train.Tests.Views;
+
+/// <summary>The data path the cross-modal loss learns from, end to end: a synthetic set's teacher features, read by
+/// the trainer's loader and re-mapped to patches by the major view, must describe the points they are paired with.
+/// The synthetic teacher encodes each patch's class mix, so a patch feature's nearest class centroid must mostly be
+/// the paired point's own label; a swapped axis, a wrong crop or a stale point index would pair points with unrelated
+/// patches and fall to the share of the largest class.</summary>
+public sealed class TeacherAlignmentTests(ITestOutputHelper output) : IDisposable
+{
+    private readonly string _folder = Directory.CreateTempSubdirectory("concerto-alignment-").FullName;
+
+    [Fact]
+    public async Task PatchFeatures_AtCorrespondedPoints_EncodeThePointsClass()
+    {
+        await SyntheticTrainingSet.WriteAsync(_folder, new SyntheticTrainingSettings
+        {
+            ScenesBySplit = new Dictionary<string, int[]> { ["train"] = [1, 2, 3] },
+            PointsPerSegment = 30_000,
+        }, CancellationToken.None);
+        var dataset = await TrainingDataset.OpenAsync(_folder, CancellationToken.None);
+        var pairs = new List<(int Label, float[] Feature)>();
+        foreach (var row in dataset.ForSplit("train"))
+        {
+            var sample = dataset.Load(row);
+            var kept = GridSample.FirstIndices(sample.Coord, 0.02);
+            var (view, images) = MajorView.Make(PointSubset.Take(sample, kept));
+            foreach (var image in images)
+            {
+                var source = sample.Images[image.ImageIndex];
+                var width = source.FeatureWidth;
+                for (var j = 0; j < image.Rows; j++)
+                {
+                    var label = view.Segment![image.PointIndex[j]];
+                    if (label < 0) continue;
+                    var feature = new float[width];
+                    for (var c = 0; c < width; c++) feature[c] = (float)source.Feature![image.Patch[j] * width + c];
+                    pairs.Add((label, feature));
+                }
+            }
+        }
+
+        var centroids = pairs.GroupBy(p => p.Label).ToDictionary(g => g.Key, g => Mean(g.Select(p => p.Feature).ToList()));
+        var agree = pairs.Count(p => centroids.MinBy(c => Distance(c.Value, p.Feature)).Key == p.Label) / (double)pairs.Count;
+        var largest = pairs.GroupBy(p => p.Label).Max(g => g.Count()) / (double)pairs.Count;
+        output.WriteLine($"{pairs.Count} pairs, {centroids.Count} classes: nearest class centroid = point label for {agree:P1}; largest class {largest:P1}");
+        Assert.True(pairs.Count > 1000, $"only {pairs.Count} corresponded labelled points");
+        Assert.True(agree > 0.8 && agree > largest + 0.2, $"patch features agree with their points' labels for {agree:P1} (largest class {largest:P1})");
+    }
+
+    private static float[] Mean(List<float[]> rows)
+    {
+        var mean = new float[rows[0].Length];
+        foreach (var r in rows)
+            for (var c = 0; c < mean.Length; c++) mean[c] += r[c] / rows.Count;
+        return mean;
+    }
+
+    private static double Distance(float[] a, float[] b)
+    {
+        double sum = 0;
+        for (var c = 0; c < a.Length; c++) sum += (a[c] - b[c]) * (a[c] - b[c]);
+        return sum;
+    }
+
+    public void Dispose() => Directory.Delete(_folder, recursive: true);
+}
