@@ -111,6 +111,35 @@ public sealed class DashboardBrowserTests(ITestOutputHelper output) : IAsyncLife
         Assert.True(expected >= 1 || picked != target, "the target point is seen by image 0");
         await Expect(page.Locator(".images .marker")).ToHaveCountAsync(expected);
         await Screenshot(page, "segment-viewer-picked");
+
+        // A dataset version of those segments on the datasets page, and its members.
+        var version = await _served.App.Services.GetRequiredService<DatasetCatalog>().CreateAsync("rooms", "labelled",
+            Core.Datasets.DatasetSplits.Parse("train=0.5,val=0.5"), 3, CancellationToken.None);
+        await page.GotoAsync(_served.Url + "/#/datasets");
+        await Expect(page.Locator("#datasets tbody tr")).ToHaveCountAsync(1);
+        await Expect(page.Locator("#datasets tbody tr")).ToContainTextAsync("rooms@1");
+        await page.Locator("#datasets tbody a").First.ClickAsync();
+        await Expect(page.Locator("#members tbody tr")).ToHaveCountAsync(version.Segments);
+
+        // A training run's loss curve, extended live as the run records steps.
+        var store = _served.App.Services.GetRequiredService<TrainingRunStore>();
+        var run = await store.StartAsync(new TrainingRunStart("pretrain", Path.Combine(_served.Artifacts, "train-run"), version.Id, version.Label, "{}", "hash",
+            "tiny", 1, 20, null), CancellationToken.None);
+        async Task Record(int from, int to)
+        {
+            for (var step = from; step <= to; step++)
+                await store.RecordAsync(run, new TrainingMetricRow(step, 0, step, 0.001, 0.04,
+                    new Dictionary<string, double> { ["loss"] = 8.0 / step, ["cross_modal"] = 4.0 / step }), CancellationToken.None);
+        }
+
+        await Record(1, 5);
+        await page.GotoAsync(_served.Url + $"/#/training/{run}");
+        var curve = page.Locator("#loss-chart polyline[data-loss=loss]");
+        await Expect(curve).ToHaveCountAsync(1);
+        Assert.Equal(5, (await curve.GetAttributeAsync("points"))!.Split(' ').Length);
+        await Record(6, 12);
+        await page.WaitForFunctionAsync("() => document.querySelector('#loss-chart polyline[data-loss=loss]')?.getAttribute('points').split(' ').length === 12");
+        await Screenshot(page, "training-run");
         Assert.True(errors.Count == 0, "page errors: " + string.Join("; ", errors));
     }
 

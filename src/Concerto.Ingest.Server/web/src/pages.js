@@ -17,7 +17,7 @@ function runRow(run) {
     h("td", {}, h("a", { href: `#/runs/${run.runId}` }, run.runId)),
     h("td", {}, run.path, failed ? h("div", { class: "error" }, `${failed.stage}: ${failed.error ?? "failed"}`) : null),
     h("td", {}, run.profileName),
-    h("td", {}, run.stages.map(stageBadge)),
+    h("td", { class: "stages" }, run.stages.map(stageBadge)),
     h("td", { class: "num" }, run.keyframes),
     h("td", { class: "num" }, run.segments),
     h("td", { class: "muted" }, time(run.updatedAt)));
@@ -125,10 +125,10 @@ export async function trainingRun(page, id) {
   const draw = async () => {
     const d = await json(`/api/training/${id}`);
     const t = d.run;
-    page.replaceChildren(h("h1", {}, `Training run ${t.id}: ${t.kind} ${t.modelSize} on ${t.dataset}`),
+    page.replaceChildren(...[h("h1", {}, `Training run ${t.id}: ${t.kind} ${t.modelSize} on ${t.dataset}`),
       h("p", {}, `${t.state}, step ${t.step} / ${t.totalSteps}, seed ${t.seed}`, h("br"), h("span", { class: "muted" }, t.outputDir)),
       t.error ? h("p", { class: "error" }, t.error) : null,
-      lossChart(d.metrics));
+      lossChart(d.metrics)].filter(Boolean));
   };
   await draw();
   return subscribe("training", (changed) => { if (changed.some((c) => String(c.id) === String(id))) draw(); });
