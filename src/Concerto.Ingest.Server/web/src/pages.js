@@ -4,10 +4,13 @@ import { subscribe } from "./live.js";
 import { lossChart } from "./chart.js";
 import { openViewer } from "./viewer.js";
 
+// What each stage's progress counts (run_stages.progress_done / progress_total).
+const UNITS = { decode: "frames decoded", reconstruct: "keyframes reconstructed", segment: "views and segments built", featurize: "images featurized" };
+
 function stageBadge(s) {
   const fraction = s.progressTotal > 0 ? Math.min(1, s.progressDone / s.progressTotal) : s.state === "succeeded" ? 1 : 0;
   const running = s.state === "running" || s.state === "retrying";
-  return h("span", { class: `stage ${s.state}`, title: s.error ?? `${s.stage}: ${s.state}`, dataset: { stage: s.stage, state: s.state, done: s.progressDone, total: s.progressTotal } },
+  return h("span", { class: `stage ${s.state}`, title: s.error ?? `${s.stage}: ${s.state}${s.progressTotal ? `, ${s.progressDone} / ${s.progressTotal} ${UNITS[s.stage] ?? ""}` : ""}`, dataset: { stage: s.stage, state: s.state, done: s.progressDone, total: s.progressTotal } },
     s.stage, running ? h("span", { class: "bar" }, h("span", { style: `width:${(100 * fraction).toFixed(0)}%` })) : null);
 }
 
@@ -59,7 +62,7 @@ export async function run(page, id) {
   } }, "Retry failed stage");
   const render = (r) => {
     stages.replaceChildren(...r.stages.map((s) => h("tr", { dataset: { stage: s.stage, state: s.state } },
-      h("td", {}, stageBadge(s)), h("td", { class: "num" }, s.progressTotal ? `${s.progressDone} / ${s.progressTotal}` : ""),
+      h("td", {}, stageBadge(s)), h("td", { class: "num" }, s.progressTotal ? `${s.progressDone} / ${s.progressTotal} ${UNITS[s.stage] ?? ""}` : ""),
       h("td", { class: "num" }, s.executions), h("td", {}, s.worker ?? ""), h("td", {}, time(s.startedAt)),
       h("td", { class: "num" }, duration(s.startedAt, s.finishedAt ?? (s.state === "running" ? null : s.startedAt))),
       h("td", { class: "error" }, s.error ?? ""))));
