@@ -26,7 +26,7 @@ public static class ServeCommand
         var env = new CliEnvironment();
         using var loggers = CliRun.CreateLoggers(verbose: false);
         var connectionString = await env.ConnectAsync(loggers, cancellationToken).ConfigureAwait(false);
-        await using var app = ConcertoServer.Build(["--urls", urls], connectionString, env.Storage, env.Media, env.Reconstruction,
+        await using var app = ConcertoServer.Build(["--urls", urls, "--Logging:LogLevel:Microsoft.AspNetCore=Warning"], connectionString, env.Storage, env.Media, env.Reconstruction,
             workers ?? env.Workers.ResolveCount(), env.Features, env.ServerAccess);
         var first = urls.Split(';')[0].TrimEnd('/');
         AnsiConsole.MarkupLineInterpolated($"dashboard: {first}/  (jobs: {first}/hangfire, API: {first}/openapi/v1.json)");
