@@ -39,15 +39,6 @@ public abstract class PipelineTestBase : IAsyncLifetime
     protected async Task<IReadOnlyList<SourceProgress>> IngestAsync(ProfileDocument profile, bool force, params string[] inputs)
     {
         var submission = await Pipeline.Submitter.SubmitAsync(inputs, profile, force, CancellationToken.None);
-        var deadline = DateTime.UtcNow.AddSeconds(120);
-        while (true)
-        {
-            var rows = await Pipeline.Status.BatchProgressAsync(submission.BatchId, CancellationToken.None);
-            if (rows.All(r => r.IsFinished)) return rows;
-            if (DateTime.UtcNow > deadline)
-                throw new TimeoutException("batch not finished after 120 s: " + string.Join("; ", rows.Select(r =>
-                    $"{r.Path}: source {r.SourceState}, stage {r.ActiveStage} {r.ActiveState} {r.ProgressDone}/{r.ProgressTotal}, final {r.FinalState}, error {r.Error}")));
-            await Task.Delay(100);
-        }
+        return await Batches.WaitAsync(Pipeline.Status, submission.BatchId, TimeSpan.FromSeconds(120));
     }
 }

@@ -1,5 +1,4 @@
 using System.Net;
-using System.Net.Sockets;
 using Concerto.Ingest.Core.Profiles;
 using Concerto.Ingest.Jobs.Hosting;
 using Concerto.Ingest.Jobs.Ingest;
@@ -41,11 +40,11 @@ public sealed class ServedPipeline : IAsyncDisposable
     {
         var served = new ServedPipeline(Directory.CreateTempSubdirectory("concerto-serve-").FullName);
         await served._db.InitializeAsync();
-        served.Url = $"http://127.0.0.1:{FreePort()}";
-        served.App = ConcertoServer.Build(["--urls", served.Url, "--Logging:LogLevel:Default=Warning"], served._db.ConnectionString,
+        served.App = ConcertoServer.Build(["--urls", "http://127.0.0.1:0", "--Logging:LogLevel:Default=Warning"], served._db.ConnectionString,
             new StorageOptions { ArtifactRoot = served.Artifacts }, new MediaOptions(), new ReconstructionOptions(), workers, access: access,
             configureServices: remoteAddress is null ? null : s => s.AddSingleton<IStartupFilter>(new RemoteAddressFilter(remoteAddress)));
         await served.App.StartAsync();
+        served.Url = served.App.Urls.Single(); // the port Kestrel bound
         return served;
     }
 
@@ -64,18 +63,8 @@ public sealed class ServedPipeline : IAsyncDisposable
         App.Services.GetRequiredService<IngestSubmitter>().SubmitAsync([path], Profile, force: false, CancellationToken.None);
 
     /// <summary>Waits (3 minutes at most) until every source of the batch has finished.</summary>
-    public async Task<IReadOnlyList<SourceProgress>> WaitAsync(long batchId)
-    {
-        var status = App.Services.GetRequiredService<StatusQueries>();
-        var deadline = DateTime.UtcNow.AddMinutes(3);
-        while (true)
-        {
-            var rows = await status.BatchProgressAsync(batchId, CancellationToken.None);
-            if (rows.All(r => r.IsFinished)) return rows;
-            if (DateTime.UtcNow > deadline) throw new TimeoutException($"batch {batchId} not finished: {string.Join("; ", rows.Select(r => $"{r.Path} {r.SourceState} {r.ActiveStage} {r.Error}"))}");
-            await Task.Delay(200);
-        }
-    }
+    public Task<IReadOnlyList<SourceProgress>> WaitAsync(long batchId) =>
+        Batches.WaitAsync(App.Services.GetRequiredService<StatusQueries>(), batchId, TimeSpan.FromMinutes(3));
 
     public async ValueTask DisposeAsync()
     {
@@ -83,13 +72,6 @@ public sealed class ServedPipeline : IAsyncDisposable
         await App.DisposeAsync();
         await _db.DisposeAsync();
         Directory.Delete(Artifacts, recursive: true);
-    }
-
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 
     private sealed class RemoteAddressFilter(IPAddress address) : IStartupFilter

@@ -44,10 +44,10 @@ public static class DashboardBenchmark
             await ExecuteAsync(bench, Seed(runs), cancellationToken).ConfigureAwait(false);
             AnsiConsole.MarkupLineInterpolated($"indexed {runs} runs (5 stages, 20 keyframes each) in a temporary database in {clock.Elapsed.TotalSeconds:0.0} s");
 
-            var url = $"http://127.0.0.1:{FreePort()}";
-            await using var app = ConcertoServer.Build(["--urls", url, "--Logging:LogLevel:Default=Warning"], bench,
+            await using var app = ConcertoServer.Build(["--urls", "http://127.0.0.1:0", "--Logging:LogLevel:Default=Warning"], bench,
                 new StorageOptions { ArtifactRoot = artifacts }, env.Media, env.Reconstruction, workers: 1);
             await app.StartAsync(cancellationToken).ConfigureAwait(false);
+            var url = app.Urls.Single(); // the port Kestrel bound
 
             await using var data = NpgsqlDataSource.Create(bench);
             var queries = new StatusQueries(data);
@@ -133,12 +133,5 @@ public static class DashboardBenchmark
         await connection.OpenAsync(cancellationToken).ConfigureAwait(false);
         await using var command = new NpgsqlCommand(sql, connection);
         await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
-    }
-
-    private static int FreePort()
-    {
-        using var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
-        listener.Start();
-        return ((System.Net.IPEndPoint)listener.LocalEndpoint).Port;
     }
 }

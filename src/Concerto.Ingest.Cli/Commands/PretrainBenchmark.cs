@@ -72,14 +72,15 @@ public static class PretrainBenchmark
             var rows = new List<(string Encoder, ProbeResult Result, TimeSpan Pretraining)>();
             // The baseline first: its figure is known within a minute, before the long pretraining runs.
             manual_seed(seed);
-            var (baseProfile, _, _) = TrainingProfile.Parse(BenchProfile(File.ReadAllText(TrainCommand.ResolveProfile(profilePath)), steps, seed, true), profilePath);
+            var profileJson = File.ReadAllText(TrainCommand.ResolveProfile(profilePath));
+            var (baseProfile, _, _) = TrainingProfile.Parse(BenchProfile(profileJson, steps, seed, true), profilePath);
             var probe = new ProbeSettings(probeEpochs, GridSize: baseProfile.Data.GridSize, Seed: seed);
             using (var random = new PointTransformerV3("encoder", baseProfile.Encoder))
                 rows.Add(Report("random initialisation", LinearProbe.Run(random, dataset, train, val, probe, CPU, null, cancellationToken), TimeSpan.Zero));
 
             foreach (var crossModal in new[] { true, false })
             {
-                var json = BenchProfile(File.ReadAllText(TrainCommand.ResolveProfile(profilePath)), steps, seed, crossModal);
+                var json = BenchProfile(profileJson, steps, seed, crossModal);
                 var (profile, canonical, hash) = TrainingProfile.Parse(json, profilePath);
                 var output = Path.Combine(root, crossModal ? "concerto" : "sonata");
                 var name = crossModal ? "Concerto (both branches)" : "Sonata only (image branch off)";
