@@ -3,61 +3,78 @@ using System.Security.Cryptography;
 
 namespace Concerto.Ingest.Storage.Artifacts;
 
-/// <summary>Artifacts in a folder tree (a shared mount when several machines work). A stage writes into a private
-/// staging folder and publishes it with one rename into a fresh, uniquely named folder, so a reader never sees a
-/// half-written output; rows then point at the published key. Keys are relative paths with '/' separators.</summary>
-public sealed class FolderArtifactStore
+/// <summary>Artifacts in a folder tree (a shared mount when several machines work). Staging folders live under the root,
+/// on the same file system, so publishing is one rename into a fresh, uniquely named folder and a reader never sees a
+/// half-written output.</summary>
+public sealed class FolderArtifactStore : IArtifactStore
 {
-    private const string StagingFolder = ".staging";
+    private readonly StagingArea _staging;
 
     public FolderArtifactStore(string root)
     {
         Root = Path.TrimEndingDirectorySeparator(Path.GetFullPath(root));
-        Directory.CreateDirectory(Path.Combine(Root, StagingFolder));
+        _staging = new StagingArea(Path.Combine(Root, ".staging"));
     }
 
     public string Root { get; }
 
-    /// <summary>A new empty folder, on the same file system as the published tree (so publishing is a rename).</summary>
-    public string CreateStaging()
-    {
-        var path = Path.Combine(Root, StagingFolder, Guid.NewGuid().ToString("N"));
-        Directory.CreateDirectory(path);
-        return path;
-    }
+    public string Location => Root;
 
-    /// <summary>Moves a staging folder to a new key under <paramref name="prefix"/>; returns that key.</summary>
-    public string Publish(string stagingPath, string prefix)
+    public string CreateStaging() => _staging.Create();
+
+    public Task<string> PublishAsync(string stagingPath, string prefix, CancellationToken cancellationToken)
     {
-        var stamp = DateTime.UtcNow.ToString("yyyyMMdd'T'HHmmss", CultureInfo.InvariantCulture) + "-" +
-                    Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(4));
-        var key = $"{prefix.TrimEnd('/')}/{stamp}";
+        var key = NewKey(prefix);
         var target = Resolve(key);
         Directory.CreateDirectory(Path.GetDirectoryName(target)!);
         Directory.Move(stagingPath, target);
-        return key;
+        return Task.FromResult(key);
     }
 
-    /// <summary>The absolute path of a key; refuses keys that would leave the root.</summary>
-    public string Resolve(string key)
+    public Task<string> LocalPathAsync(string key, CancellationToken cancellationToken)
     {
-        ArgumentException.ThrowIfNullOrEmpty(key);
-        var full = Path.GetFullPath(Path.Combine(Root, key));
-        var inside = Root.EndsWith(Path.DirectorySeparatorChar) ? Root : Root + Path.DirectorySeparatorChar;
-        if (!full.StartsWith(inside, StringComparison.Ordinal))
-            throw new ArgumentException($"artifact key '{key}' points outside the artifact root", nameof(key));
-        return full;
+        var path = Resolve(key);
+        if (!Directory.Exists(path) && !File.Exists(path)) throw new ArtifactNotFoundException(key, Location);
+        return Task.FromResult(path);
     }
 
-    public void Delete(string key)
+    public Task DeleteAsync(string key, CancellationToken cancellationToken)
     {
         var path = Resolve(key);
         if (Directory.Exists(path)) Directory.Delete(path, recursive: true);
         else if (File.Exists(path)) File.Delete(path);
+        return Task.CompletedTask;
     }
 
-    public static void DiscardStaging(string stagingPath)
+    public Task<IReadOnlyList<string>> ListAsync(string prefix, CancellationToken cancellationToken)
     {
-        if (Directory.Exists(stagingPath)) Directory.Delete(stagingPath, recursive: true);
+        var folder = Resolve(prefix.TrimEnd('/'));
+        IReadOnlyList<string> keys = Directory.Exists(folder)
+            ? Directory.EnumerateDirectories(folder).Select(d => $"{prefix.TrimEnd('/')}/{Path.GetFileName(d)}").Order(StringComparer.Ordinal).ToList()
+            : [];
+        return Task.FromResult(keys);
+    }
+
+    public Uri UriOf(string key) => new(Resolve(key));
+
+    public int SweepStaging() => _staging.Sweep();
+
+    /// <summary>The absolute path of a key (validated by <see cref="ArtifactKeys"/>, and checked to stay under the root
+    /// after the file system resolves it).</summary>
+    public string Resolve(string key)
+    {
+        ArtifactKeys.Validate(key);
+        var full = Path.GetFullPath(Path.Combine(Root, key));
+        if (!full.StartsWith(Root + Path.DirectorySeparatorChar, StringComparison.Ordinal))
+            throw new InvalidArtifactKeyException(key, "it points outside the artifact root");
+        return full;
+    }
+
+    /// <summary>prefix/yyyyMMddTHHmmss-random: unique, and sorted by publication time.</summary>
+    internal static string NewKey(string prefix)
+    {
+        var stamp = DateTime.UtcNow.ToString("yyyyMMdd'T'HHmmss", CultureInfo.InvariantCulture) + "-" +
+                    Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(4));
+        return ArtifactKeys.Combine(ArtifactKeys.Validate(prefix.TrimEnd('/')), stamp);
     }
 }
