@@ -17,7 +17,7 @@ public sealed class CatalogSession : IAsyncDisposable
         _db = db;
         ConnectionString = connectionString;
         Catalog = new DatasetCatalog(db);
-        Exporter = new DatasetExporter(Catalog, new FolderArtifactStore(env.Storage.ResolveArtifactRoot()));
+        Exporter = new DatasetExporter(Catalog, env.OpenArtifacts());
         Training = new TrainingService(Catalog, Exporter, new TrainingRunStore(db), env.Storage);
     }
 

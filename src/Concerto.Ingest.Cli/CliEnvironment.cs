@@ -2,6 +2,7 @@ using Concerto.Ingest.Core.Profiles;
 using Concerto.Ingest.Jobs.Hosting;
 using Concerto.Ingest.Server.Access;
 using Concerto.Ingest.Storage;
+using Concerto.Ingest.Storage.Artifacts;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.Logging;
 
@@ -43,6 +44,9 @@ public sealed class CliEnvironment
         await ConcertoDatabase.MigrateAsync(connectionString, loggers, cancellationToken).ConfigureAwait(false);
         return connectionString;
     }
+
+    /// <summary>The configured artifact store (a folder, or an S3-compatible bucket).</summary>
+    public IArtifactStore OpenArtifacts() => ArtifactStores.Create(Storage);
 
     /// <summary>Loads a profile: the path as given, else relative to the program folder (where pipelines/ is copied).</summary>
     public static ProfileDocument LoadProfile(string? path)

@@ -18,14 +18,14 @@ public static class ConcertoServer
 {
     public static WebApplication Build(string[] args, string connectionString, StorageOptions storage, MediaOptions media,
         ReconstructionOptions reconstruction, int workers, FeatureOptions? features = null, ServerAccessOptions? access = null,
-        Action<IServiceCollection>? configureServices = null)
+        Action<IServiceCollection>? configureServices = null, WorkerOptions? workerOptions = null)
     {
         access ??= new ServerAccessOptions();
         access.Validate();
         var builder = WebApplication.CreateBuilder(args);
         builder.Services
-            .AddConcertoPipeline(connectionString, storage, media, reconstruction, features)
-            .AddConcertoHangfire(connectionString)
+            .AddConcertoPipeline(connectionString, storage, media, reconstruction, features, workerOptions)
+            .AddConcertoHangfire(connectionString, workerOptions)
             .AddConcertoWorkers(Stage.All, workers, $"serve:{Jobs.Stages.StageRetry.WorkerName}");
         builder.Services.AddSingleton(access);
         builder.Services.AddSingleton<SegmentQueries>();

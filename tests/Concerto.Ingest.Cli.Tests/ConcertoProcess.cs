@@ -26,7 +26,12 @@ public sealed class ConcertoProcess : IDisposable
         }
     }
 
-    public static ConcertoProcess Start(string connectionString, string artifactRoot, params string[] args)
+    public static ConcertoProcess Start(string connectionString, string artifactRoot, params string[] args) =>
+        Start(connectionString, artifactRoot, new Dictionary<string, string>(), args);
+
+    /// <summary>Starts the program with extra environment variables (configuration such as Concerto__Workers__LeaseSeconds,
+    /// or CONCERTO_PAUSE_AT fault points).</summary>
+    public static ConcertoProcess Start(string connectionString, string artifactRoot, IReadOnlyDictionary<string, string> environment, params string[] args)
     {
         var info = new ProcessStartInfo("dotnet")
         {
@@ -39,6 +44,7 @@ public sealed class ConcertoProcess : IDisposable
         info.Environment["ConnectionStrings__Concerto"] = connectionString;
         info.Environment["Concerto__ArtifactRoot"] = artifactRoot;
         info.Environment["NO_COLOR"] = "1";
+        foreach (var (name, value) in environment) info.Environment[name] = value;
         return new ConcertoProcess(Process.Start(info)!);
     }
 
@@ -60,10 +66,52 @@ public sealed class ConcertoProcess : IDisposable
         await _process.WaitForExitAsync(timeout.Token);
     }
 
+    public int Id => _process.Id;
+
+    /// <summary>"host:pid", the name the pipeline records for work this process did.</summary>
+    public string WorkerName => $"{Environment.MachineName}:{Id}";
+
+    public bool HasExited => _process.HasExited;
+
+    /// <summary>Each output line with the time it arrived.</summary>
+    public IReadOnlyList<(DateTime At, string Line)> Lines
+    {
+        get
+        {
+            lock (_output) return [.. _lines];
+        }
+    }
+
+    /// <summary>Waits until a line containing <paramref name="text"/> appears; fails with the output so far if it does not.</summary>
+    public async Task WaitForOutputAsync(string text, TimeSpan timeout)
+    {
+        var deadline = DateTime.UtcNow + timeout;
+        while (!Output.Contains(text, StringComparison.Ordinal))
+        {
+            if (_process.HasExited || DateTime.UtcNow > deadline)
+                throw new TimeoutException($"'{text}' did not appear (exited: {_process.HasExited}); output:\n{Output}");
+            await Task.Delay(100);
+        }
+    }
+
+    /// <summary>kill -9: the process gets no chance to clean up.</summary>
+    public async Task KillAsync()
+    {
+        using (var kill = Process.Start("kill", ["-KILL", _process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]))
+            await kill.WaitForExitAsync();
+        await _process.WaitForExitAsync();
+    }
+
+    private readonly List<(DateTime, string)> _lines = [];
+
     private void Append(string? line)
     {
         if (line is null) return;
-        lock (_output) _output.AppendLine(line);
+        lock (_output)
+        {
+            _output.AppendLine(line);
+            _lines.Add((DateTime.UtcNow, line));
+        }
     }
 
     public void Dispose()

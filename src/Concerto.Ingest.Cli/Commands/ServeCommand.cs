@@ -1,6 +1,7 @@
 using System.CommandLine;
 using Concerto.Ingest.Server;
 using Concerto.Ingest.Server.Access;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Spectre.Console;
 
@@ -27,7 +28,8 @@ public static class ServeCommand
         using var loggers = CliRun.CreateLoggers(verbose: false);
         var connectionString = await env.ConnectAsync(loggers, cancellationToken).ConfigureAwait(false);
         await using var app = ConcertoServer.Build(["--urls", urls, "--Logging:LogLevel:Microsoft.AspNetCore=Warning"], connectionString, env.Storage, env.Media, env.Reconstruction,
-            workers ?? env.Workers.ResolveCount(), env.Features, env.ServerAccess);
+            workers ?? env.Workers.ResolveCount(), env.Features, env.ServerAccess, workerOptions: env.Workers);
+        await app.Services.GetRequiredService<Jobs.Hosting.OrphanedStages>().RecoverAsync(cancellationToken).ConfigureAwait(false);
         var first = urls.Split(';')[0].TrimEnd('/');
         AnsiConsole.MarkupLineInterpolated($"dashboard: {first}/  (jobs: {first}/hangfire, API: {first}/openapi/v1.json)");
         var access = env.ServerAccess;

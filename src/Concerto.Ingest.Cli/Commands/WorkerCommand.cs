@@ -40,7 +40,7 @@ public static class WorkerCommand
         using var loggers = CliRun.CreateLoggers(verbose);
         var connectionString = await env.ConnectAsync(loggers, cancellationToken).ConfigureAwait(false);
         await using var pipeline = await PipelineHost.StartAsync(connectionString, env.Storage, env.Media, env.Reconstruction,
-            b => CliRun.ConfigureLogging(b, verbose), cancellationToken, env.Features).ConfigureAwait(false);
+            b => CliRun.ConfigureLogging(b, verbose), cancellationToken, env.Features, env.Workers).ConfigureAwait(false);
         pipeline.StartWorkers(queues, workers ?? env.Workers.ResolveCount(), temporary: false);
         AnsiConsole.MarkupLineInterpolated($"worker {Jobs.Stages.StageRetry.WorkerName} working queues {string.Join(", ", queues)}; Ctrl+C to stop.");
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, pipeline.Stopping);

@@ -13,18 +13,18 @@ public sealed record PullResult(string Folder, int Segments, long Bytes);
 /// <summary>Writes a dataset version out: a manifest (Parquet or JSONL, one row per segment, artifact URIs), the Pointcept
 /// layout Python trainers read (spec section 4), or both in one folder for a trainer (`pull`). Output depends only on
 /// the version and the artifact root, so exporting twice gives the same bytes.</summary>
-public sealed class DatasetExporter(DatasetCatalog catalog, FolderArtifactStore artifacts)
+public sealed class DatasetExporter(DatasetCatalog catalog, IArtifactStore artifacts)
 {
     public const string ManifestFile = "manifest.parquet";
     public const string VersionFile = "dataset.json";
 
-    /// <summary>A manifest whose URIs are file URIs into the artifact store (the point cloud's is its folder).</summary>
+    /// <summary>A manifest whose URIs point into the artifact store (file:// or s3://) (the point cloud's is its folder).</summary>
     public async Task WriteManifestAsync(DatasetVersion version, ManifestFormat format, Stream output, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(version);
         var members = await catalog.MembersAsync(version.Id, cancellationToken).ConfigureAwait(false);
-        var rows = members.Select(m => ToRow(version, m, file => new Uri(Path.Combine(artifacts.Resolve(m.ArtifactKey), file)).AbsoluteUri,
-            slot => m.FeatureKeys[slot] is { } key ? new Uri(artifacts.Resolve(key)).AbsoluteUri : null));
+        var rows = members.Select(m => ToRow(version, m, file => artifacts.UriOf(file.Length == 0 ? m.ArtifactKey : ArtifactKeys.Combine(m.ArtifactKey, file)).AbsoluteUri,
+            slot => m.FeatureKeys[slot] is { } key ? artifacts.UriOf(key).AbsoluteUri : null));
         await ManifestWriter.WriteAsync(output, format, rows, cancellationToken).ConfigureAwait(false);
     }
 
@@ -49,7 +49,8 @@ public sealed class DatasetExporter(DatasetCatalog catalog, FolderArtifactStore 
             for (var i = 0; i < members.Count; i++)
             {
                 cancellationToken.ThrowIfCancellationRequested();
-                bytes += CopySegment(members[i], staging, out var entry);
+                (var copied, var entry) = await CopySegmentAsync(members[i], staging, cancellationToken).ConfigureAwait(false);
+                bytes += copied;
                 if (!splitFiles.TryGetValue(members[i].Split, out var entries)) splitFiles[members[i].Split] = entries = new(StringComparer.Ordinal);
                 entries[members[i].SegmentKey] = entry;
                 progress?.Report((i + 1, members.Count));
@@ -98,9 +99,9 @@ public sealed class DatasetExporter(DatasetCatalog catalog, FolderArtifactStore 
         [property: System.Text.Json.Serialization.JsonPropertyName("correspondences")] IReadOnlyList<string> Correspondences);
 
     /// <summary>Copies a segment's cloud to &lt;split&gt;/&lt;key&gt;/ and its image side to images/&lt;split&gt;/&lt;key&gt;/.</summary>
-    private long CopySegment(DatasetMember member, string root, out SplitEntry entry)
+    private async Task<(long Bytes, SplitEntry Entry)> CopySegmentAsync(DatasetMember member, string root, CancellationToken cancellationToken)
     {
-        var source = artifacts.Resolve(member.ArtifactKey);
+        var source = await artifacts.LocalPathAsync(member.ArtifactKey, cancellationToken).ConfigureAwait(false);
         long bytes = 0;
         foreach (var file in Directory.EnumerateFiles(source, "*", SearchOption.AllDirectories))
         {
@@ -110,12 +111,13 @@ public sealed class DatasetExporter(DatasetCatalog catalog, FolderArtifactStore 
 
         for (var slot = 0; slot < member.FeatureKeys.Count; slot++)
         {
-            if (member.FeatureKeys[slot] is { } key) bytes += CopyInto(artifacts.Resolve(key), Path.Combine(root, FeaturePath(member, slot)));
+            if (member.FeatureKeys[slot] is { } key)
+                bytes += CopyInto(await artifacts.LocalPathAsync(key, cancellationToken).ConfigureAwait(false), Path.Combine(root, FeaturePath(member, slot)));
         }
 
-        entry = new SplitEntry(CloudFolder(member), member.Images.Select(i => LayoutPath(member, i.ImageFile)).ToList(),
+        var entry = new SplitEntry(CloudFolder(member), member.Images.Select(i => LayoutPath(member, i.ImageFile)).ToList(),
             member.Images.Select(i => LayoutPath(member, CorrespondenceFile(i.Slot))).ToList());
-        return bytes;
+        return (bytes, entry);
     }
 
     /// <summary>Copies a file, creating its folder; returns its size.</summary>

@@ -35,11 +35,12 @@ public sealed class PipelineHost : IAsyncDisposable
 
 
     public static async Task<PipelineHost> StartAsync(string connectionString, StorageOptions storage, MediaOptions media,
-        ReconstructionOptions reconstruction, Action<ILoggingBuilder> logging, CancellationToken cancellationToken, FeatureOptions? features = null)
+        ReconstructionOptions reconstruction, Action<ILoggingBuilder> logging, CancellationToken cancellationToken, FeatureOptions? features = null,
+        WorkerOptions? workers = null)
     {
         var builder = Host.CreateEmptyApplicationBuilder(new HostApplicationBuilderSettings());
         builder.Services.AddLogging(logging);
-        builder.Services.AddConcertoPipeline(connectionString, storage, media, reconstruction, features).AddConcertoHangfire(connectionString);
+        builder.Services.AddConcertoPipeline(connectionString, storage, media, reconstruction, features, workers).AddConcertoHangfire(connectionString, workers);
         var host = builder.Build();
         await host.StartAsync(cancellationToken).ConfigureAwait(false);
         return new PipelineHost(host);
@@ -56,6 +57,7 @@ public sealed class PipelineHost : IAsyncDisposable
         var served = temporary ? ClusterServers.ServedQueues(storage) : new HashSet<string>();
         var start = queues.Where(q => !served.Contains(q) && !_localQueues.Contains(q)).ToList();
         if (start.Count == 0) return start;
+        if (_servers.Count == 0) Services.GetRequiredService<OrphanedStages>().RecoverAsync(CancellationToken.None).GetAwaiter().GetResult();
 
         var options = new BackgroundJobServerOptions
         {

@@ -56,6 +56,16 @@ public sealed class WorkerOptions
     /// <summary>Hangfire worker threads per process; 0 = one per core (at least 2).</summary>
     public int Count { get; set; }
 
+    /// <summary>Seconds a stage claim lives without renewal (renewed every quarter of it while the stage runs): how soon
+    /// the stage of a worker that died can be taken over.</summary>
+    public int LeaseSeconds { get; set; } = 60;
+
+    /// <summary>Seconds before Hangfire hands a job whose worker stopped sending heartbeats to another worker. Workers
+    /// that restart on the same machine hand back their dead predecessor's jobs at once (see OrphanedStages).</summary>
+    public int InvisibilityTimeoutSeconds { get; set; } = 300;
+
+    public TimeSpan Lease => TimeSpan.FromSeconds(Math.Max(LeaseSeconds, 4));
+
     public int ResolveCount() => Count > 0 ? Count : Math.Max(2, Environment.ProcessorCount);
 }
 
@@ -63,18 +73,20 @@ public static class PipelineServices
 {
     /// <summary>Catalogue, artifact store, media tools, stage jobs and ingest submission, on one database.</summary>
     public static IServiceCollection AddConcertoPipeline(this IServiceCollection services, string connectionString,
-        StorageOptions storage, MediaOptions media, ReconstructionOptions reconstruction, FeatureOptions? features = null)
+        StorageOptions storage, MediaOptions media, ReconstructionOptions reconstruction, FeatureOptions? features = null, WorkerOptions? workers = null)
     {
         ArgumentNullException.ThrowIfNull(storage);
         ArgumentNullException.ThrowIfNull(media);
         services.AddSingleton(reconstruction);
         services.AddSingleton(features ?? new FeatureOptions());
+        services.AddSingleton(workers ?? new WorkerOptions());
         services.AddSingleton(_ => NpgsqlDataSource.Create(connectionString));
         services.AddSingleton<IngestCatalog>();
         services.AddSingleton<StageLedger>();
         services.AddSingleton<KeyframeIndex>();
         services.AddSingleton<StatusQueries>();
-        services.AddSingleton(_ => new FolderArtifactStore(storage.ResolveArtifactRoot()));
+        services.AddSingleton(_ => ArtifactStores.Create(storage));
+        services.AddSingleton<OrphanedStages>();
         services.AddSingleton(_ => FfmpegTools.Locate(media.FfmpegFolder));
         services.AddSingleton<VideoProber>();
         services.AddSingleton<KeyframeExtractor>();
@@ -105,9 +117,9 @@ public static class PipelineServices
     /// handed to a second worker while the first still runs. Long polling (LISTEN/NOTIFY) picks jobs up at once.
     /// The storage is registered as this container's own instance (Hangfire's would be process-global), so one process
     /// can host pipelines on different databases (tests do).</summary>
-    public static IServiceCollection AddConcertoHangfire(this IServiceCollection services, string connectionString)
+    public static IServiceCollection AddConcertoHangfire(this IServiceCollection services, string connectionString, WorkerOptions? workers = null)
     {
-        var options = HangfireStorageOptions();
+        var options = HangfireStorageOptions(workers);
         services.AddSingleton<JobStorage>(_ => new PostgreSqlStorage(new NpgsqlConnectionFactory(connectionString, options), options));
         return services.AddHangfire(config => config
             .SetDataCompatibilityLevel(CompatibilityLevel.Version_180)
@@ -115,12 +127,12 @@ public static class PipelineServices
             .UseRecommendedSerializerSettings());
     }
 
-    public static PostgreSqlStorageOptions HangfireStorageOptions() => new()
+    public static PostgreSqlStorageOptions HangfireStorageOptions(WorkerOptions? workers = null) => new()
     {
         SchemaName = "hangfire",
         PrepareSchemaIfNecessary = true,
         UseSlidingInvisibilityTimeout = true,
-        InvisibilityTimeout = TimeSpan.FromMinutes(5),
+        InvisibilityTimeout = TimeSpan.FromSeconds(Math.Max((workers ?? new WorkerOptions()).InvisibilityTimeoutSeconds, 10)),
         EnableLongPolling = true,
         QueuePollInterval = TimeSpan.FromSeconds(2),
         DistributedLockTimeout = TimeSpan.FromMinutes(1),

@@ -20,7 +20,7 @@ public sealed partial class DecodeJob(
     [JobDisplayName("decode source {0}")]
     [AutomaticRetry(Attempts = StageRetry.Attempts, DelaysInSeconds = [5, 30, 120])]
     public Task RunAsync(long sourceId, PerformContext? context, CancellationToken cancellationToken) =>
-        runner.RunAsync(sourceId, Stage.Decode, after: null, context, work => DecodeAsync(work, cancellationToken), cancellationToken);
+        runner.RunAsync(sourceId, Stage.Decode, after: null, context, work => DecodeAsync(work, work.CancellationToken), cancellationToken);
 
     private async Task<string?> DecodeAsync(StageWork work, CancellationToken cancellationToken)
     {

@@ -16,7 +16,7 @@ namespace Concerto.Ingest.Jobs.Stages;
 /// this teacher yet, as float16 npy files [patch tokens, width] beside a teacher.json, indexed per image. The last stage:
 /// its end is the source's end. No teacher configured: the stage ends, saying so.</summary>
 public sealed partial class FeaturizeJob(
-    IngestCatalog catalog, StageRunner runner, StageLedger ledger, FeatureIndex index, TeacherModels teachers, FolderArtifactStore artifacts,
+    IngestCatalog catalog, StageRunner runner, StageLedger ledger, FeatureIndex index, TeacherModels teachers, IArtifactStore artifacts,
     ILogger<FeaturizeJob> logger)
 {
     public const string TeacherFile = "teacher.json";
@@ -25,7 +25,7 @@ public sealed partial class FeaturizeJob(
     [JobDisplayName("featurize source {0}")]
     [AutomaticRetry(Attempts = StageRetry.Attempts, DelaysInSeconds = [5, 30, 120])]
     public Task RunAsync(long sourceId, PerformContext? context, CancellationToken cancellationToken) =>
-        runner.RunAsync(sourceId, Stage.Featurize, after: Stage.Segment, context, work => RunStageAsync(work, cancellationToken), cancellationToken);
+        runner.RunAsync(sourceId, Stage.Featurize, after: Stage.Segment, context, work => RunStageAsync(work, work.CancellationToken), cancellationToken);
 
     /// <summary>Features are never replaced, so there are no previous outputs to delete (returns null).</summary>
     private async Task<string?> RunStageAsync(StageWork work, CancellationToken cancellationToken)
@@ -62,7 +62,10 @@ public sealed partial class FeaturizeJob(
             return;
         }
 
-        var images = pending.Select(p => new FeatureImage(Path.Combine(artifacts.Resolve(p.SegmentArtifactKey), p.ImageFile), FileOf(p))).ToList();
+        var images = new List<FeatureImage>(pending.Count);
+        foreach (var p in pending)
+            images.Add(new FeatureImage(await artifacts.LocalPathAsync(ArtifactKeys.Combine(p.SegmentArtifactKey, p.ImageFile), cancellationToken)
+                .ConfigureAwait(false), FileOf(p)));
         FeaturizeTiming timing;
         var progress = new StageProgress(ledger, runId, Stage.Featurize, jobId);
         await using (progress.ConfigureAwait(false))

@@ -22,22 +22,23 @@ namespace Concerto.Ingest.Jobs.Stages;
 /// normalised scene cloud, and store the cloud (npy, PLY), cameras and metrics. A run with no reconstructor available
 /// (no capture.json, no model) ends the stage with that reason recorded instead of a scene. The segment stage follows.</summary>
 public sealed partial class ReconstructJob(
-    IngestCatalog catalog, StageRunner runner, StageLedger ledger, KeyframeIndex keyframes, ReconstructionIndex index, FolderArtifactStore artifacts,
+    IngestCatalog catalog, StageRunner runner, StageLedger ledger, KeyframeIndex keyframes, ReconstructionIndex index, IArtifactStore artifacts,
     CaptureReader captures, ReconstructionOptions options, ILogger<ReconstructJob> logger)
 {
     [Queue(Stage.Reconstruct)]
     [JobDisplayName("reconstruct source {0}")]
     [AutomaticRetry(Attempts = StageRetry.Attempts, DelaysInSeconds = [5, 30, 120])]
     public Task RunAsync(long sourceId, PerformContext? context, CancellationToken cancellationToken) =>
-        runner.RunAsync(sourceId, Stage.Reconstruct, after: Stage.Decode, context, work => RunStageAsync(work, cancellationToken), cancellationToken);
+        runner.RunAsync(sourceId, Stage.Reconstruct, after: Stage.Decode, context, work => RunStageAsync(work, work.CancellationToken), cancellationToken);
 
     private async Task<string?> RunStageAsync(StageWork work, CancellationToken cancellationToken)
     {
         var source = work.Source;
         var profile = ProfileDocument.Parse(await catalog.GetProfileJsonAsync(source.ProfileHash, cancellationToken).ConfigureAwait(false),
             $"profile {source.ProfileHash}").Profile.Reconstruct ?? ReconstructSettings.Default;
-        var frames = (await keyframes.ListKeyframesAsync(work.RunId, cancellationToken).ConfigureAwait(false))
-            .Select(k => new KeyframeRef(k.FrameIndex, k.Time, artifacts.Resolve(k.ArtifactKey))).ToList();
+        var frames = new List<KeyframeRef>();
+        foreach (var k in await keyframes.ListKeyframesAsync(work.RunId, cancellationToken).ConfigureAwait(false))
+            frames.Add(new KeyframeRef(k.FrameIndex, k.Time, await artifacts.LocalPathAsync(k.ArtifactKey, cancellationToken).ConfigureAwait(false)));
         var (reconstructor, model, skipped) = Choose(source.Path, profile, frames.Count);
         using (model)
         {

@@ -20,13 +20,13 @@ namespace Concerto.Ingest.Jobs.Stages;
 /// binary COPY. The featurize stage follows.</summary>
 public sealed partial class SegmentJob(
     IngestCatalog catalog, StageRunner runner, StageLedger ledger, KeyframeIndex keyframes, ReconstructionIndex reconstructions, SegmentIndex index,
-    FolderArtifactStore artifacts, ILogger<SegmentJob> logger)
+    IArtifactStore artifacts, ILogger<SegmentJob> logger)
 {
     [Queue(Stage.Segment)]
     [JobDisplayName("segment source {0}")]
     [AutomaticRetry(Attempts = StageRetry.Attempts, DelaysInSeconds = [5, 30, 120])]
     public Task RunAsync(long sourceId, PerformContext? context, CancellationToken cancellationToken) =>
-        runner.RunAsync(sourceId, Stage.Segment, after: Stage.Reconstruct, context, work => RunStageAsync(work, cancellationToken), cancellationToken);
+        runner.RunAsync(sourceId, Stage.Segment, after: Stage.Reconstruct, context, work => RunStageAsync(work, work.CancellationToken), cancellationToken);
 
     private async Task<string?> RunStageAsync(StageWork work, CancellationToken cancellationToken)
     {
@@ -48,9 +48,11 @@ public sealed partial class SegmentJob(
         var (runId, jobId, staging, videoPath) = (work.RunId, work.JobId, work.Staging, work.Source.Path);
         var clock = Stopwatch.StartNew();
         var settings = profile.Segment ?? SegmentSettings.Default;
-        var cloud = LoadCloud(artifacts.Resolve(scene.ArtifactKey));
+        var cloud = LoadCloud(await artifacts.LocalPathAsync(scene.ArtifactKey, cancellationToken).ConfigureAwait(false));
         var frames = (await keyframes.ListKeyframesAsync(runId, cancellationToken).ConfigureAwait(false)).ToDictionary(k => k.FrameIndex);
-        var views = cameras.Where(c => frames.ContainsKey(c.FrameIndex)).Select(c => ToView(c, frames[c.FrameIndex])).ToList();
+        var views = new List<SceneView>();
+        foreach (var c in cameras.Where(c => frames.ContainsKey(c.FrameIndex)))
+            views.Add(ToView(c, frames[c.FrameIndex], await artifacts.LocalPathAsync(frames[c.FrameIndex].ArtifactKey, cancellationToken).ConfigureAwait(false)));
         var labels = CaptureLabels.Find(videoPath, views);
         var spacing = (profile.Reconstruct ?? ReconstructSettings.Default).VoxelSize * scene.Scale;
 
@@ -99,12 +101,12 @@ public sealed partial class SegmentJob(
     }
 
     /// <summary>The stored camera with its intrinsics in the keyframe image's pixels (posed captures store the capture's).</summary>
-    private SceneView ToView(CameraRow camera, KeyframeRow frame)
+    private static SceneView ToView(CameraRow camera, KeyframeRow frame, string imagePath)
     {
         var intrinsics = new PinholeIntrinsics(camera.Width, camera.Height, camera.Fx, camera.Fy, camera.Cx, camera.Cy);
         if (camera.Width != frame.Width || camera.Height != frame.Height) intrinsics = intrinsics.ScaledTo(frame.Width, frame.Height);
         return new SceneView(camera.FrameIndex, camera.Time, RigidTransform.FromMatrix4(camera.CameraToWorld), intrinsics,
-            artifacts.Resolve(frame.ArtifactKey));
+            imagePath);
     }
 
     private static SegmentRow ToRow(Segments.Building.Segment s, int ordinal, string segmentKey, string artifactKey, bool labelled)

@@ -1,5 +1,6 @@
 using Concerto.Ingest.Core.Media;
 using Concerto.Ingest.Core.Pipeline;
+using Concerto.Ingest.Jobs.Hosting;
 using Concerto.Ingest.Storage.Artifacts;
 using Concerto.Ingest.Storage.Catalog;
 using Hangfire.Server;
@@ -7,49 +8,82 @@ using Microsoft.Extensions.Logging;
 
 namespace Concerto.Ingest.Jobs.Stages;
 
-/// <summary>A claimed run stage's context: the source, a staging folder for outputs, and the publish-then-commit step.</summary>
+/// <summary>A claimed run stage's context: the source, a staging folder for outputs, the claim's token, and the
+/// publish-then-commit step.</summary>
 public sealed class StageWork
 {
     private readonly StageLedger _ledger;
-    private readonly FolderArtifactStore _artifacts;
+    private readonly IArtifactStore _artifacts;
 
-    internal StageWork(StageLedger ledger, FolderArtifactStore artifacts, string stage, SourceRow source, long runId, string jobId, string staging)
+    internal StageWork(StageLedger ledger, IArtifactStore artifacts, string stage, SourceRow source, long runId, string claim, string staging,
+        CancellationToken cancellationToken)
     {
-        (_ledger, _artifacts, Stage, Source, RunId, JobId, Staging) = (ledger, artifacts, stage, source, runId, jobId, staging);
+        (_ledger, _artifacts, Stage, Source, RunId, JobId, Staging, CancellationToken) =
+            (ledger, artifacts, stage, source, runId, claim, staging, cancellationToken);
     }
 
     public string Stage { get; }
     public SourceRow Source { get; }
     public long RunId { get; }
+
+    /// <summary>The claim id ("&lt;job&gt;/&lt;execution&gt;") that progress and the commit present to the ledger.</summary>
     public string JobId { get; }
 
     /// <summary>An empty folder for the stage's outputs, discarded after the job unless published.</summary>
     public string Staging { get; }
 
-    /// <summary>Moves the staging folder to runs/&lt;run&gt;/&lt;stage&gt;/&lt;stamp&gt; and runs <paramref name="commit"/> with its
-    /// key; if the commit fails, deletes the published folder unless the database says it was committed after all (a
-    /// lost connection can hide a commit). Returns what <paramref name="commit"/> returns: the previous outputs to delete.</summary>
+    /// <summary>The job's token, also cancelled when this execution loses its claim: the work passes it on everywhere.</summary>
+    public CancellationToken CancellationToken { get; }
+
+    /// <summary>Records the new key in the ledger, publishes the staging folder there (runs/&lt;run&gt;/&lt;stage&gt;/&lt;stamp&gt;)
+    /// and runs <paramref name="commit"/> with the key; if the commit fails, deletes the published outputs unless the
+    /// database says they were committed after all (a lost connection can hide a commit). A crash anywhere in between
+    /// leaves the key recorded for the next execution to delete. Returns what <paramref name="commit"/> returns: the
+    /// previous outputs to delete.</summary>
     public async Task<string?> PublishAsync(Func<string, Task<string?>> commit)
     {
         ArgumentNullException.ThrowIfNull(commit);
-        var key = _artifacts.Publish(Staging, $"runs/{RunId}/{Stage}");
+        await FaultPoints.ReachAsync($"{Stage}:work", CancellationToken).ConfigureAwait(false);
+        var key = ArtifactKeys.NewUnique($"runs/{RunId}/{Stage}");
+        if (!await _ledger.MarkPublishingAsync(RunId, Stage, JobId, key, CancellationToken).ConfigureAwait(false))
+            throw new StageClaimLostException($"run {RunId} stage {Stage} is no longer held by {JobId}; its outputs were not published");
         try
         {
+            await _artifacts.PublishAsync(Staging, key, CancellationToken).ConfigureAwait(false);
+            await FaultPoints.ReachAsync($"{Stage}:published", CancellationToken).ConfigureAwait(false);
             return await commit(key).ConfigureAwait(false);
         }
         catch
         {
-            if (await _ledger.ArtifactKeyAsync(RunId, Stage, CancellationToken.None).ConfigureAwait(false) != key) _artifacts.Delete(key);
+            await DeleteUnlessCommittedAsync(key).ConfigureAwait(false);
             throw;
+        }
+    }
+
+    private async Task DeleteUnlessCommittedAsync(string key)
+    {
+        try
+        {
+            if (await _ledger.ArtifactKeyAsync(RunId, Stage, CancellationToken.None).ConfigureAwait(false) == key) return;
+            await _artifacts.DeleteAsync(key, CancellationToken.None).ConfigureAwait(false);
+            await _ledger.ClearPublishingAsync(RunId, Stage, JobId, CancellationToken.None).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is Npgsql.NpgsqlException or IOException or TimeoutException)
+        {
+            // The key stays recorded as publishing: the next execution of the stage deletes it.
         }
     }
 }
 
-/// <summary>What every run stage job does around its own work: claim the stage (after the previous stage succeeded), give
-/// the work a staging folder, record how it ended (bad input: rejected, final; other errors: retrying, or failed on the
-/// last attempt, and rethrown for Hangfire), delete the outputs the commit replaced, and end the source after the last
-/// stage.</summary>
-public sealed partial class StageRunner(IngestCatalog catalog, StageLedger ledger, FolderArtifactStore artifacts, ILogger<StageRunner> logger)
+/// <summary>This execution no longer holds its stage (its lease ran out and another execution took over).</summary>
+public sealed class StageClaimLostException(string message) : Exception(message);
+
+/// <summary>What every run stage job does around its own work: claim the stage (after the previous stage succeeded) as a
+/// renewed lease, delete what a dead execution left behind, give the work a staging folder, record how it ended (bad
+/// input: rejected, final; other errors: retrying, or failed on the last attempt, and rethrown for Hangfire), delete the
+/// outputs the commit replaced, and end the source after the last stage.</summary>
+public sealed partial class StageRunner(IngestCatalog catalog, StageLedger ledger, IArtifactStore artifacts, WorkerOptions options,
+    ILogger<StageRunner> logger)
 {
     /// <param name="after">The stage that must have succeeded first; when another job holds this stage or it is done, the
     /// source is linked to that run. Null for the first run stage, whose later stages link instead.</param>
@@ -61,36 +95,57 @@ public sealed partial class StageRunner(IngestCatalog catalog, StageLedger ledge
         var source = await catalog.GetSourceAsync(sourceId, cancellationToken).ConfigureAwait(false);
         if (source.RunId is not { } runId || source.VideoId is null || source.State is SourceState.Rejected or SourceState.Failed) return;
 
-        var jobId = StageRetry.JobId(context);
-        if ((after is not null && await ledger.StateAsync(runId, after, cancellationToken).ConfigureAwait(false) != StageState.Succeeded)
-            || !await ledger.TryClaimAsync(runId, stage, jobId, source.BatchId, source.Force, StageRetry.WorkerName, cancellationToken).ConfigureAwait(false))
+        var claim = $"{StageRetry.JobId(context)}/{Guid.NewGuid():N}";
+        if (after is not null && await ledger.StateAsync(runId, after, cancellationToken).ConfigureAwait(false) != StageState.Succeeded)
         {
-            // Done already (the same video ingested before, or twice in this batch) or in another job's hands.
-            if (after is not null) await catalog.SetSourceStateAsync(sourceId, SourceState.Linked, cancellationToken).ConfigureAwait(false);
+            await catalog.SetSourceStateAsync(sourceId, SourceState.Linked, cancellationToken).ConfigureAwait(false);
             return;
         }
 
-        var staging = artifacts.CreateStaging();
-        string? previous;
-        try
+        var claimed = await ClaimAsync(runId, stage, claim, source, cancellationToken).ConfigureAwait(false);
+        if (claimed.Outcome != ClaimOutcome.Claimed)
         {
-            previous = await work(new StageWork(ledger, artifacts, stage, source, runId, jobId, staging)).ConfigureAwait(false);
-        }
-        catch (BadInputException e)
-        {
-            LogRejected(logger, stage, e.Message);
-            await FailAsync(stage, sourceId, runId, jobId, e.Message, SourceState.Rejected).ConfigureAwait(false);
+            // Done already (the same video ingested before, or twice in this batch) or in another job's hands.
+            if (claimed.Outcome == ClaimOutcome.OtherJob && after is not null)
+                await catalog.SetSourceStateAsync(sourceId, SourceState.Linked, cancellationToken).ConfigureAwait(false);
             return;
         }
-        catch (Exception e) when (e is not OperationCanceledException)
+
+        LogClaimed(logger, runId, stage, claim);
+        var outcome = "cancelled";
+        var lease = new StageLease(ledger, runId, stage, claim, options.Lease, cancellationToken);
+        string? previous;
+        string? staging = null;
+        await using (lease.ConfigureAwait(false))
         {
-            var state = StageRetry.IsLastAttempt(context) ? SourceState.Failed : SourceState.Retrying;
-            await FailAsync(stage, sourceId, runId, jobId, $"{source.Path}: {stage} failed: {e.Message}", state).ConfigureAwait(false);
-            throw;
-        }
-        finally
-        {
-            FolderArtifactStore.DiscardStaging(staging);
+            try
+            {
+                await CleanUpAfterDeadExecutionAsync(runId, stage, claim, claimed.Orphan, lease.Token).ConfigureAwait(false);
+                staging = artifacts.CreateStaging();
+                previous = await work(new StageWork(ledger, artifacts, stage, source, runId, claim, staging, lease.Token)).ConfigureAwait(false);
+                outcome = "succeeded";
+            }
+            catch (BadInputException e)
+            {
+                outcome = "rejected";
+                LogRejected(logger, stage, e.Message);
+                await FailAsync(stage, sourceId, runId, claim, e.Message, SourceState.Rejected).ConfigureAwait(false);
+                return;
+            }
+            catch (Exception e) when (e is not OperationCanceledException || lease.LostReason is not null)
+            {
+                outcome = "failed";
+                var reason = lease.LostReason is { } lost ? $"this execution stopped: {lost}" : Explain(e);
+                var state = StageRetry.IsLastAttempt(context) ? SourceState.Failed : SourceState.Retrying;
+                await FailAsync(stage, sourceId, runId, claim, $"{source.Path}: {stage} failed: {reason}", state).ConfigureAwait(false);
+                if (lease.LostReason is not null) throw new StageClaimLostException($"run {runId} stage {stage}: {reason}");
+                throw;
+            }
+            finally
+            {
+                if (staging is not null) StagingArea.Discard(staging);
+                LogEnded(logger, runId, stage, claim, outcome);
+            }
         }
 
         if (previous is not null)
@@ -98,7 +153,7 @@ public sealed partial class StageRunner(IngestCatalog catalog, StageLedger ledge
             // Housekeeping after the commit: the new outputs are in place, so a failure here is only reported.
             try
             {
-                artifacts.Delete(previous);
+                await artifacts.DeleteAsync(previous, CancellationToken.None).ConfigureAwait(false);
             }
             catch (IOException e)
             {
@@ -109,11 +164,47 @@ public sealed partial class StageRunner(IngestCatalog catalog, StageLedger ledge
         if (stage == Stage.Last) await catalog.SetSourceStateAsync(sourceId, SourceState.Succeeded, CancellationToken.None).ConfigureAwait(false);
     }
 
+    /// <summary>Claims the stage; when an earlier execution of this same job still holds a live lease (Hangfire handed
+    /// the job out again while it runs, e.g. after a database outage), waits for that lease to end instead of running
+    /// beside it, and gives up with an error (Hangfire retries later) if it does not.</summary>
+    private async Task<ClaimResult> ClaimAsync(long runId, string stage, string claim, SourceRow source, CancellationToken cancellationToken)
+    {
+        var deadline = DateTime.UtcNow + options.Lease * 2;
+        while (true)
+        {
+            var result = await ledger.TryClaimAsync(runId, stage, claim, source.BatchId, source.Force, StageRetry.WorkerName, options.Lease,
+                cancellationToken).ConfigureAwait(false);
+            if (result.Outcome != ClaimOutcome.RunningElsewhere) return result;
+            if (DateTime.UtcNow > deadline)
+                throw new StageClaimLostException($"run {runId} stage {stage} is still running in an earlier execution of this job; trying again later");
+            LogWaitingForLease(logger, runId, stage);
+            await Task.Delay(options.Lease / 4, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>Before new work: delete the outputs a dead execution published (or began to) without committing, and
+    /// staging folders of dead processes on this machine.</summary>
+    private async Task CleanUpAfterDeadExecutionAsync(long runId, string stage, string claim, string? orphan, CancellationToken cancellationToken)
+    {
+        var swept = artifacts.SweepStaging();
+        if (swept > 0) LogSweptStaging(logger, swept);
+        if (orphan is null) return;
+        await artifacts.DeleteAsync(orphan, cancellationToken).ConfigureAwait(false);
+        await ledger.ClearPublishingAsync(runId, stage, claim, cancellationToken).ConfigureAwait(false);
+        LogDeletedOrphan(logger, orphan, runId, stage);
+    }
+
+    /// <summary>The error as a user should read it: a full disk says which store and what to do.</summary>
+    private string Explain(Exception e) =>
+        e is IOException && e.Message.Contains("No space left on device", StringComparison.OrdinalIgnoreCase)
+            ? $"{e.Message} (the disk of the artifact store {artifacts.Location} or of the staging folder is full: free space there; the stage is retried)"
+            : e.Message;
+
     /// <summary>Records an error on the stage and the source; retrying means Hangfire will try again, rejected (bad input)
     /// and failed are final.</summary>
-    private async Task FailAsync(string stage, long sourceId, long runId, string jobId, string error, string sourceState)
+    private async Task FailAsync(string stage, long sourceId, long runId, string claim, string error, string sourceState)
     {
-        await ledger.FailAsync(runId, stage, jobId, error, sourceState != SourceState.Retrying, CancellationToken.None).ConfigureAwait(false);
+        await ledger.FailAsync(runId, stage, claim, error, sourceState != SourceState.Retrying, CancellationToken.None).ConfigureAwait(false);
         await catalog.FailSourceAsync(sourceId, sourceState, error, CancellationToken.None).ConfigureAwait(false);
     }
 
@@ -122,4 +213,19 @@ public sealed partial class StageRunner(IngestCatalog catalog, StageLedger ledge
 
     [LoggerMessage(EventId = 2012, Level = LogLevel.Warning, Message = "Could not delete the previous outputs {Key}: {Reason}")]
     private static partial void LogCleanupFailed(ILogger logger, string key, string reason);
+
+    [LoggerMessage(EventId = 2013, Level = LogLevel.Warning, Message = "Deleted {Key}: outputs of run {RunId} stage {Stage} that a dead execution published without committing")]
+    private static partial void LogDeletedOrphan(ILogger logger, string key, long runId, string stage);
+
+    [LoggerMessage(EventId = 2014, Level = LogLevel.Information, Message = "Removed {Count} staging folder(s) left by dead processes")]
+    private static partial void LogSweptStaging(ILogger logger, int count);
+
+    [LoggerMessage(EventId = 2016, Level = LogLevel.Information, Message = "Run {RunId} stage {Stage}: claimed as {Claim}")]
+    private static partial void LogClaimed(ILogger logger, long runId, string stage, string claim);
+
+    [LoggerMessage(EventId = 2017, Level = LogLevel.Information, Message = "Run {RunId} stage {Stage}: {Claim} ended, {Outcome}")]
+    private static partial void LogEnded(ILogger logger, long runId, string stage, string claim, string outcome);
+
+    [LoggerMessage(EventId = 2015, Level = LogLevel.Information, Message = "Run {RunId} stage {Stage}: an earlier execution of this job still holds its lease; waiting")]
+    private static partial void LogWaitingForLease(ILogger logger, long runId, string stage);
 }

@@ -17,15 +17,15 @@ public static class SegmentEndpoints
 {
     public static void MapSegmentApi(this IEndpointRouteBuilder app)
     {
-        var api = app.MapGroup("/api/segments").WithTags("segments");
+        var api = app.MapGroup("/api/segments").WithTags("segments").AddEndpointFilter(ArtifactErrors);
         api.MapGet("/{id:long}", async Task<IResult> (SegmentQueries q, long id, CancellationToken ct) =>
                 await q.GetAsync(id, ct).ConfigureAwait(false) is { } segment ? TypedResults.Ok(segment) : Missing(id))
             .WithSummary("A segment: key, run, point count, quality figures and its images' cameras and correspondence counts.")
             .Produces<SegmentSummary>();
-        api.MapGet("/{id:long}/cloud", async Task<IResult> (SegmentQueries q, FolderArtifactStore store, long id, CancellationToken ct) =>
+        api.MapGet("/{id:long}/cloud", async Task<IResult> (SegmentQueries q, IArtifactStore store, long id, CancellationToken ct) =>
             {
                 if (await q.GetAsync(id, ct).ConfigureAwait(false) is not { } segment) return Missing(id);
-                var folder = store.Resolve(segment.ArtifactKey);
+                var folder = await store.LocalPathAsync(segment.ArtifactKey, ct).ConfigureAwait(false);
                 var coord = Npy.Read<float>(Path.Combine(folder, "coord.npy")).Data;
                 var color = Npy.Read<byte>(Path.Combine(folder, "color.npy")).Data;
                 var label = segment.Labelled ? Npy.Read<int>(Path.Combine(folder, "segment.npy")).Data : [];
@@ -36,23 +36,41 @@ public static class SegmentEndpoints
                 return TypedResults.Bytes(bytes, "application/octet-stream");
             })
             .WithSummary("The point cloud, binary little-endian: N x 3 float32 xyz, then N x 3 uint8 rgb, then (labelled segments) N int32 semantic labels; N is the segment's `points`.");
-        api.MapGet("/{id:long}/images/{slot:int}", async Task<IResult> (SegmentQueries q, FolderArtifactStore store, long id, int slot, CancellationToken ct) =>
+        api.MapGet("/{id:long}/images/{slot:int}", async Task<IResult> (SegmentQueries q, IArtifactStore store, long id, int slot, CancellationToken ct) =>
             {
                 if (await q.GetAsync(id, ct).ConfigureAwait(false) is not { } segment) return Missing(id);
                 var image = segment.Images.FirstOrDefault(i => i.Slot == slot);
                 if (image is null) return RunEndpoints.NotFound($"segment {id} has no image {slot}");
                 var type = Path.GetExtension(image.ImageFile).Equals(".png", StringComparison.OrdinalIgnoreCase) ? "image/png" : "image/jpeg";
-                return TypedResults.PhysicalFile(store.Resolve(Path.Combine(segment.ArtifactKey, image.ImageFile)), type);
+                return TypedResults.PhysicalFile(await store.LocalPathAsync(ArtifactKeys.Combine(segment.ArtifactKey, image.ImageFile), ct).ConfigureAwait(false), type);
             })
             .WithSummary("One of the segment's images (as the segment stage stored it, JPEG).");
-        api.MapGet("/{id:long}/points/{index:int}/pixels", async Task<IResult> (SegmentQueries q, FolderArtifactStore store, long id, int index, CancellationToken ct) =>
+        api.MapGet("/{id:long}/points/{index:int}/pixels", async Task<IResult> (SegmentQueries q, IArtifactStore store, long id, int index, CancellationToken ct) =>
             {
                 if (await q.GetAsync(id, ct).ConfigureAwait(false) is not { } segment) return Missing(id);
                 if (index < 0 || index >= segment.Points)
                     return TypedResults.Problem($"point {index} is outside segment {id}'s {segment.Points} points", statusCode: StatusCodes.Status400BadRequest);
-                return TypedResults.Ok(Pixels(store.Resolve(segment.ArtifactKey), segment.Images, index));
+                return TypedResults.Ok(Pixels(await store.LocalPathAsync(segment.ArtifactKey, ct).ConfigureAwait(false), segment.Images, index));
             })
             .WithSummary("Where one point of the cloud appears in each image, from the correspondences (none where it is not seen).");
+    }
+
+    /// <summary>A key the database holds that is malformed or would leave the artifact root is refused (400), never
+    /// followed; one whose files are gone is 404.</summary>
+    private static async ValueTask<object?> ArtifactErrors(EndpointFilterInvocationContext context, EndpointFilterDelegate next)
+    {
+        try
+        {
+            return await next(context).ConfigureAwait(false);
+        }
+        catch (InvalidArtifactKeyException e)
+        {
+            return TypedResults.Problem(e.Message, statusCode: StatusCodes.Status400BadRequest);
+        }
+        catch (ArtifactNotFoundException e)
+        {
+            return RunEndpoints.NotFound(e.Message);
+        }
     }
 
     /// <summary>Rows of each image's correspondence file (column, row, point index) that name the point.</summary>

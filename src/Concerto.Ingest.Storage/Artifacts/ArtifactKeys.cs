@@ -1,3 +1,6 @@
+using System.Globalization;
+using System.Security.Cryptography;
+
 namespace Concerto.Ingest.Storage.Artifacts;
 
 /// <summary>The one check every artifact key passes before a store touches it, whether it came from our own code, the
@@ -21,6 +24,14 @@ public static class ArtifactKeys
         }
 
         return key;
+    }
+
+    /// <summary>A fresh key for a publication: prefix/yyyyMMddTHHmmss-random, unique and sorted by time.</summary>
+    public static string NewUnique(string prefix)
+    {
+        var stamp = DateTime.UtcNow.ToString("yyyyMMdd'T'HHmmss", CultureInfo.InvariantCulture) + "-" +
+                    Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(4));
+        return Combine(Validate(prefix.TrimEnd('/')), stamp);
     }
 
     /// <summary>A key below <paramref name="key"/>: the same checks on the joined key.</summary>

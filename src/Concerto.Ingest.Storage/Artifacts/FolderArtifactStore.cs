@@ -1,6 +1,3 @@
-using System.Globalization;
-using System.Security.Cryptography;
-
 namespace Concerto.Ingest.Storage.Artifacts;
 
 /// <summary>Artifacts in a folder tree (a shared mount when several machines work). Staging folders live under the root,
@@ -22,13 +19,12 @@ public sealed class FolderArtifactStore : IArtifactStore
 
     public string CreateStaging() => _staging.Create();
 
-    public Task<string> PublishAsync(string stagingPath, string prefix, CancellationToken cancellationToken)
+    public Task PublishAsync(string stagingPath, string key, CancellationToken cancellationToken)
     {
-        var key = NewKey(prefix);
         var target = Resolve(key);
         Directory.CreateDirectory(Path.GetDirectoryName(target)!);
         Directory.Move(stagingPath, target);
-        return Task.FromResult(key);
+        return Task.CompletedTask;
     }
 
     public Task<string> LocalPathAsync(string key, CancellationToken cancellationToken)
@@ -68,13 +64,5 @@ public sealed class FolderArtifactStore : IArtifactStore
         if (!full.StartsWith(Root + Path.DirectorySeparatorChar, StringComparison.Ordinal))
             throw new InvalidArtifactKeyException(key, "it points outside the artifact root");
         return full;
-    }
-
-    /// <summary>prefix/yyyyMMddTHHmmss-random: unique, and sorted by publication time.</summary>
-    internal static string NewKey(string prefix)
-    {
-        var stamp = DateTime.UtcNow.ToString("yyyyMMdd'T'HHmmss", CultureInfo.InvariantCulture) + "-" +
-                    Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(4));
-        return ArtifactKeys.Combine(ArtifactKeys.Validate(prefix.TrimEnd('/')), stamp);
     }
 }

@@ -13,15 +13,17 @@ public interface IArtifactStore
     /// <summary>A new empty local folder for a stage's outputs.</summary>
     string CreateStaging();
 
-    /// <summary>Publishes a staging folder under a new key below <paramref name="prefix"/> and returns that key. The staging
-    /// folder is consumed (moved or deleted) on success; on failure nothing is visible under the key.</summary>
-    Task<string> PublishAsync(string stagingPath, string prefix, CancellationToken cancellationToken);
+    /// <summary>Publishes a staging folder under <paramref name="key"/>, a new key from <see cref="ArtifactKeys.NewUnique"/>
+    /// (callers record it first, so a crash mid-publish leaves a name to clean up). The staging folder is consumed (moved or
+    /// deleted) on success; on failure nothing is visible under the key, and <see cref="DeleteAsync"/> removes any part
+    /// written.</summary>
+    Task PublishAsync(string stagingPath, string key, CancellationToken cancellationToken);
 
     /// <summary>A local file or folder holding the key's content (the folder store's own path; for a remote store, a
     /// cached copy). Throws <see cref="ArtifactNotFoundException"/> when the key is not published.</summary>
     Task<string> LocalPathAsync(string key, CancellationToken cancellationToken);
 
-    /// <summary>Deletes a published key (folder or file); no error when it is gone already.</summary>
+    /// <summary>Deletes a key (folder or file), published or partly written; no error when it is gone already.</summary>
     Task DeleteAsync(string key, CancellationToken cancellationToken);
 
     /// <summary>The published folder keys directly below <paramref name="prefix"/> (e.g. every output ever published

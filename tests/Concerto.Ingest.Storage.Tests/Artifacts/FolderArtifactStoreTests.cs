@@ -4,6 +4,7 @@ namespace Concerto.Ingest.Storage.Tests.Artifacts;
 
 public sealed class FolderArtifactStoreTests : IDisposable
 {
+    private static readonly CancellationToken None = CancellationToken.None;
     private readonly TempFolder _folder = new("concerto-artifacts-");
     private readonly FolderArtifactStore _store;
 
@@ -11,8 +12,15 @@ public sealed class FolderArtifactStoreTests : IDisposable
 
     public void Dispose() => _folder.Dispose();
 
+    private async Task<string> PublishAsync(string staging, string prefix)
+    {
+        var key = ArtifactKeys.NewUnique(prefix);
+        await _store.PublishAsync(staging, key, None);
+        return key;
+    }
+
     [Fact]
-    public void Publish_MovesStagingFolderWithFilesToNewKeyUnderPrefix_WhenStagingHasFiles()
+    public async Task PublishAsync_MovesStagingFolderWithFilesToTheKey_WhenStagingHasFiles()
     {
         var staging = _store.CreateStaging();
         Assert.StartsWith(_store.Root + Path.DirectorySeparatorChar, staging, StringComparison.Ordinal);
@@ -20,96 +28,100 @@ public sealed class FolderArtifactStoreTests : IDisposable
         Directory.CreateDirectory(Path.Combine(staging, "keyframes"));
         File.WriteAllBytes(Path.Combine(staging, "keyframes", "000001.jpg"), [0xFF, 0xD8, 0xFF, 0xD9]);
 
-        var key = _store.Publish(staging, "runs/42/decode");
+        var key = await PublishAsync(staging, "runs/42/decode");
 
         Assert.StartsWith("runs/42/decode/", key, StringComparison.Ordinal);
         Assert.DoesNotContain('/', key["runs/42/decode/".Length..]);
         Assert.False(Directory.Exists(staging));
-        var published = _store.Resolve(key);
+        var published = await _store.LocalPathAsync(key, None);
         Assert.Equal(Path.Combine(_store.Root, "runs", "42", "decode", Path.GetFileName(published)), published);
         Assert.Equal("{\"frames\":3}", File.ReadAllText(Path.Combine(published, "metrics.json")));
-        Assert.Equal([0xFF, 0xD8, 0xFF, 0xD9], File.ReadAllBytes(Path.Combine(published, "keyframes", "000001.jpg")));
+        Assert.Equal([0xFF, 0xD8, 0xFF, 0xD9], File.ReadAllBytes(await _store.LocalPathAsync(key + "/keyframes/000001.jpg", None)));
+        Assert.Equal([key], await _store.ListAsync("runs/42/decode", None));
+        Assert.Equal(new Uri(published), _store.UriOf(key));
     }
 
     [Fact]
-    public void Publish_GivesDifferentKeys_WhenSamePrefixIsPublishedTwice()
+    public void NewUnique_GivesDifferentKeys_WhenSamePrefixIsUsedTwice()
     {
-        var first = _store.Publish(_store.CreateStaging(), "runs/7/decode");
-        var second = _store.Publish(_store.CreateStaging(), "runs/7/decode/");
+        var first = ArtifactKeys.NewUnique("runs/7/decode");
+        var second = ArtifactKeys.NewUnique("runs/7/decode/");
 
         Assert.NotEqual(first, second);
         Assert.StartsWith("runs/7/decode/", second, StringComparison.Ordinal);
         Assert.DoesNotContain("//", second, StringComparison.Ordinal);
-        Assert.True(Directory.Exists(_store.Resolve(first)));
-        Assert.True(Directory.Exists(_store.Resolve(second)));
     }
 
     [Theory]
     [InlineData("../x")]
     [InlineData("/etc/passwd")]
     [InlineData("a/../../b")]
+    [InlineData("a/b/../c")]
     [InlineData("..")]
     [InlineData(".")]
+    [InlineData("a//b")]
+    [InlineData("a\\..\\b")]
+    [InlineData("a/\u0000/b")]
     [InlineData("../store-sibling/x")]
-    public void Resolve_Throws_WhenKeyLeavesTheRoot(string key)
+    public async Task EveryOperation_RefusesTheKey_WhenItCouldLeaveTheRootOrIsMalformed(string key)
     {
-        var e = Assert.Throws<ArgumentException>(() => _store.Resolve(key));
+        var e = Assert.Throws<InvalidArtifactKeyException>(() => _store.Resolve(key));
         Assert.Contains(key, e.Message, StringComparison.Ordinal);
-    }
-
-    [Fact]
-    public void Resolve_ReturnsPathInsideRoot_WhenKeyStaysInside()
-    {
-        Assert.Equal(Path.Combine(_store.Root, "a", "c"), _store.Resolve("a/b/../c"));
-    }
-
-    [Fact]
-    public void Publish_ThrowsAndKeepsStaging_WhenPrefixLeavesTheRoot()
-    {
-        var staging = _store.CreateStaging();
-
-        Assert.Throws<ArgumentException>(() => _store.Publish(staging, "../outside"));
-
-        Assert.True(Directory.Exists(staging));
-        Assert.False(Directory.Exists(Path.Combine(_folder.Path, "outside")));
-    }
-
-    [Fact]
-    public void Delete_RemovesPublishedFolder_WhenKeyExists()
-    {
-        var staging = _store.CreateStaging();
-        File.WriteAllText(Path.Combine(staging, "a.txt"), "a");
-        var key = _store.Publish(staging, "runs/1/decode");
-        var other = _store.Publish(_store.CreateStaging(), "runs/1/decode");
-
-        _store.Delete(key);
-
-        Assert.False(Directory.Exists(_store.Resolve(key)));
-        Assert.True(Directory.Exists(_store.Resolve(other)));
-        _store.Delete(key); // already gone: nothing to do, no error
-        Assert.Throws<ArgumentException>(() => _store.Delete("../store"));
+        await Assert.ThrowsAsync<InvalidArtifactKeyException>(() => _store.LocalPathAsync(key, None));
+        await Assert.ThrowsAsync<InvalidArtifactKeyException>(() => _store.DeleteAsync(key, None));
+        await Assert.ThrowsAsync<InvalidArtifactKeyException>(() => _store.PublishAsync(_store.CreateStaging(), key, None));
         Assert.True(Directory.Exists(_store.Root));
     }
 
     [Fact]
-    public void DiscardStaging_RemovesStagingFolder_WhenItHasFiles()
+    public async Task LocalPathAsync_ThrowsNotFound_WhenTheKeyWasNeverPublished()
+    {
+        await Assert.ThrowsAsync<ArtifactNotFoundException>(() => _store.LocalPathAsync("runs/1/decode/none", None));
+    }
+
+    [Fact]
+    public async Task DeleteAsync_RemovesPublishedFolder_WhenKeyExists()
     {
         var staging = _store.CreateStaging();
-        File.WriteAllText(Path.Combine(staging, "partial.bin"), "half");
+        File.WriteAllText(Path.Combine(staging, "a.txt"), "a");
+        var key = await PublishAsync(staging, "runs/1/decode");
+        var other = await PublishAsync(_store.CreateStaging(), "runs/1/decode");
 
-        FolderArtifactStore.DiscardStaging(staging);
+        await _store.DeleteAsync(key, None);
 
-        Assert.False(Directory.Exists(staging));
+        Assert.False(Directory.Exists(_store.Resolve(key)));
+        Assert.True(Directory.Exists(_store.Resolve(other)));
+        await _store.DeleteAsync(key, None); // already gone: nothing to do, no error
+        Assert.Equal([other], await _store.ListAsync("runs/1/decode", None));
+    }
+
+    [Fact]
+    public void SweepStaging_RemovesFoldersOfDeadProcessesOnly_WhenSomeWereAbandoned()
+    {
+        var mine = _store.CreateStaging();
+        File.WriteAllText(Path.Combine(mine, "partial.bin"), "half");
+        // A staging folder named like one of a process on this machine that no longer exists (pid beyond pid_max).
+        var dead = Path.Combine(Path.GetDirectoryName(mine)!, Path.GetFileName(mine).Split('~')[0] + "~99999999~" + Guid.NewGuid().ToString("N"));
+        Directory.CreateDirectory(dead);
+        File.WriteAllText(Path.Combine(dead, "partial.bin"), "half");
+
+        Assert.Equal(1, _store.SweepStaging());
+
+        Assert.True(Directory.Exists(mine));
+        Assert.False(Directory.Exists(dead));
+        StagingArea.Discard(mine);
+        Assert.False(Directory.Exists(mine));
     }
 
     // Concerto:ArtifactRoot = "/mnt/shared/" reaches this constructor with its trailing '/'.
     [Fact]
-    public void Resolve_AcceptsKeys_WhenRootIsGivenWithTrailingSeparator()
+    public async Task LocalPathAsync_FindsKeys_WhenRootIsGivenWithTrailingSeparator()
     {
         var store = new FolderArtifactStore(Path.Combine(_folder.Path, "slashed") + Path.DirectorySeparatorChar);
+        var key = ArtifactKeys.NewUnique("runs/1/decode");
 
-        var key = store.Publish(store.CreateStaging(), "runs/1/decode");
+        await store.PublishAsync(store.CreateStaging(), key, None);
 
-        Assert.True(Directory.Exists(store.Resolve(key)));
+        Assert.True(Directory.Exists(await store.LocalPathAsync(key, None)));
     }
 }

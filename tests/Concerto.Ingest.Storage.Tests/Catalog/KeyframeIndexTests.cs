@@ -14,7 +14,7 @@ public sealed class KeyframeIndexTests(TestDatabase database) : IClassFixture<Te
     public async Task CommitDecodeAsync_StoresAllRowsAndSucceedsStage_WhenJobHoldsStage()
     {
         var run = await CatalogSeed.ProbedRunAsync(database.DataSource);
-        Assert.True(await _ledger.TryClaimAsync(run.RunId, Stage.Decode, "job-a", run.BatchId, false, "w1", None));
+        Assert.True(await _ledger.ClaimsAsync(run.RunId, Stage.Decode, "job-a", run.BatchId, false, "w1", None));
         var frames = Frames(1000, step: 1, sharpnessBase: 3f);
         var keyframes = Keyframes(frames, every: 100, "runs/1/decode/a");
 
@@ -40,7 +40,7 @@ public sealed class KeyframeIndexTests(TestDatabase database) : IClassFixture<Te
 
         // A forced re-run with a different sampling: every other frame index, overlapping the old ones.
         var rerunBatch = await CatalogSeed.NewBatchAsync(database.DataSource, force: true);
-        Assert.True(await _ledger.TryClaimAsync(run.RunId, Stage.Decode, "job-b", rerunBatch, true, "w2", None));
+        Assert.True(await _ledger.ClaimsAsync(run.RunId, Stage.Decode, "job-b", rerunBatch, true, "w2", None));
         var frames = Frames(600, step: 2, sharpnessBase: 50f);
         var keyframes = Keyframes(frames, every: 90, "runs/2/decode/b");
         var previous = await _index.CommitDecodeAsync(run.RunId, "job-b", "runs/2/decode/b", "{}", frames, keyframes, None);
@@ -62,7 +62,7 @@ public sealed class KeyframeIndexTests(TestDatabase database) : IClassFixture<Te
         var run = await CatalogSeed.ProbedRunAsync(database.DataSource);
         await ClaimAndCommitAsync(run.RunId, "job-a", run.BatchId, force: false, "runs/3/decode/same", Frames(20, 1, 1f), every: 5);
         var rerunBatch = await CatalogSeed.NewBatchAsync(database.DataSource, force: true);
-        Assert.True(await _ledger.TryClaimAsync(run.RunId, Stage.Decode, "job-b", rerunBatch, true, "w2", None));
+        Assert.True(await _ledger.ClaimsAsync(run.RunId, Stage.Decode, "job-b", rerunBatch, true, "w2", None));
 
         var previous = await _index.CommitDecodeAsync(run.RunId, "job-b", "runs/3/decode/same", "{}", Frames(10, 1, 2f), [], None);
 
@@ -77,7 +77,7 @@ public sealed class KeyframeIndexTests(TestDatabase database) : IClassFixture<Te
         var run = await CatalogSeed.ProbedRunAsync(database.DataSource);
         var kept = await ClaimAndCommitAsync(run.RunId, "job-a", run.BatchId, force: false, "runs/4/decode/a", Frames(1000, 1, 3f), every: 100);
         var rerunBatch = await CatalogSeed.NewBatchAsync(database.DataSource, force: true);
-        Assert.True(await _ledger.TryClaimAsync(run.RunId, Stage.Decode, "job-b", rerunBatch, true, "w2", None));
+        Assert.True(await _ledger.ClaimsAsync(run.RunId, Stage.Decode, "job-b", rerunBatch, true, "w2", None));
 
         // job-a finished long ago and job-b holds the stage now: a late commit from job-a must change nothing.
         var stale = Frames(300, step: 3, sharpnessBase: 99f);
@@ -97,7 +97,7 @@ public sealed class KeyframeIndexTests(TestDatabase database) : IClassFixture<Te
     private async Task<(List<FrameScoreRow> Frames, List<KeyframeRow> Keyframes)> ClaimAndCommitAsync(
         long runId, string jobId, long batchId, bool force, string artifactKey, List<FrameScoreRow> frames, int every)
     {
-        Assert.True(await _ledger.TryClaimAsync(runId, Stage.Decode, jobId, batchId, force, "w", None));
+        Assert.True(await _ledger.ClaimsAsync(runId, Stage.Decode, jobId, batchId, force, "w", None));
         var keyframes = Keyframes(frames, every, artifactKey);
         await _index.CommitDecodeAsync(runId, jobId, artifactKey, "{}", frames, keyframes, None);
         return (frames, keyframes);

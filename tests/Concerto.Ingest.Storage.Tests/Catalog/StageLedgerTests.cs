@@ -11,7 +11,7 @@ public sealed class StageLedgerTests(TestDatabase database) : IClassFixture<Test
     private readonly StageLedger _ledger = new(database.DataSource);
 
     private Task<bool> ClaimAsync(SeededRun run, string jobId, long? batchId = null, bool force = false) =>
-        _ledger.TryClaimAsync(run.RunId, Stage.Decode, jobId, batchId ?? run.BatchId, force, "worker-" + jobId, None);
+        _ledger.ClaimsAsync(run.RunId, Stage.Decode, jobId, batchId ?? run.BatchId, force, "worker-" + jobId, None);
 
     [Fact]
     public async Task CompleteProbeAsync_CreatesPendingDecodeStage_WhenSourceIsProbed()
@@ -58,17 +58,56 @@ public sealed class StageLedgerTests(TestDatabase database) : IClassFixture<Test
     }
 
     [Fact]
-    public async Task TryClaimAsync_WinsAgain_WhenSameJobIsRedelivered()
+    public async Task TryClaimAsync_WaitsForTheLease_WhenSameJobIsRedeliveredWhileItsFirstExecutionRuns()
     {
         var run = await CatalogSeed.ProbedRunAsync(database.DataSource);
-        Assert.True(await ClaimAsync(run, "job-a"));
+        Assert.True(await ClaimAsync(run, "job-a/1"));
 
-        Assert.True(await ClaimAsync(run, "job-a"));
+        var early = await _ledger.TryClaimAsync(run.RunId, Stage.Decode, "job-a/2", run.BatchId, false, "w2", LedgerClaims.Lease, None);
+        Assert.Equal(ClaimOutcome.RunningElsewhere, early.Outcome);
+        Assert.True(await _ledger.RenewAsync(run.RunId, Stage.Decode, "job-a/1", None));
+
+        // The first execution stops renewing (its worker died): once the lease has run out, the re-delivery takes over.
+        await Task.Delay(TimeSpan.FromSeconds(1.2));
+        var late = await _ledger.TryClaimAsync(run.RunId, Stage.Decode, "job-a/2", run.BatchId, false, "w2", TimeSpan.FromSeconds(1), None);
+        Assert.Equal(ClaimOutcome.Claimed, late.Outcome);
 
         var stage = await CatalogSeed.ReadStageAsync(database.DataSource, run.RunId);
-        Assert.Equal(StageState.Running, stage.State);
-        Assert.Equal("job-a", stage.OwnerJob);
-        Assert.Equal(2, stage.Executions);
+        Assert.Equal((StageState.Running, "job-a/2", 2), (stage.State, stage.OwnerJob, stage.Executions));
+        Assert.False(await _ledger.RenewAsync(run.RunId, Stage.Decode, "job-a/1", None));   // the old execution learns it lost
+        await Assert.ThrowsAsync<InvalidOperationException>(() =>
+            new KeyframeIndex(database.DataSource).CommitDecodeAsync(run.RunId, "job-a/1", "runs/x/decode/old", "{}", [], [], None));
+    }
+
+    [Fact]
+    public async Task TryClaimAsync_ReturnsTheUncommittedKey_WhenADeadExecutionPublishedWithoutCommitting()
+    {
+        var run = await CatalogSeed.ProbedRunAsync(database.DataSource);
+        Assert.True(await ClaimAsync(run, "job-a/1"));
+        Assert.True(await _ledger.MarkPublishingAsync(run.RunId, Stage.Decode, "job-a/1", "runs/x/decode/orphan", None));
+        Assert.True(await _ledger.ExpireLeaseAsync(run.RunId, Stage.Decode, "job-a/1", None));   // its process is known dead
+
+        var claim = await _ledger.TryClaimAsync(run.RunId, Stage.Decode, "job-a/2", run.BatchId, false, "w2", LedgerClaims.Lease, None);
+
+        Assert.Equal((ClaimOutcome.Claimed, "runs/x/decode/orphan"), (claim.Outcome, claim.Orphan));
+        Assert.False(await _ledger.MarkPublishingAsync(run.RunId, Stage.Decode, "job-a/1", "runs/x/decode/late", None));
+        await _ledger.ClearPublishingAsync(run.RunId, Stage.Decode, "job-a/2", None);
+        await new KeyframeIndex(database.DataSource).CommitDecodeAsync(run.RunId, "job-a/2", "runs/x/decode/good", "{}", [], [], None);
+        Assert.Equal("runs/x/decode/good", await _ledger.ArtifactKeyAsync(run.RunId, Stage.Decode, None));
+    }
+
+    [Fact]
+    public async Task TryClaimAsync_SaysDoneByThisJob_WhenAFinishedJobIsDeliveredAgain()
+    {
+        var run = await CatalogSeed.ProbedRunAsync(database.DataSource);
+        Assert.True(await ClaimAsync(run, "job-a/1"));
+        await new KeyframeIndex(database.DataSource).CommitDecodeAsync(run.RunId, "job-a/1", "runs/x/decode/a", "{}", [], [], None);
+
+        var again = await _ledger.TryClaimAsync(run.RunId, Stage.Decode, "job-a/2", run.BatchId, false, "w", LedgerClaims.Lease, None);
+        var other = await _ledger.TryClaimAsync(run.RunId, Stage.Decode, "job-b/1", run.BatchId, false, "w", LedgerClaims.Lease, None);
+
+        Assert.Equal((ClaimOutcome.DoneByThisJob, ClaimOutcome.OtherJob), (again.Outcome, other.Outcome));
+        Assert.Equal(1, (await CatalogSeed.ReadStageAsync(database.DataSource, run.RunId)).Executions);
     }
 
     [Fact]
@@ -184,8 +223,8 @@ public sealed class StageLedgerTests(TestDatabase database) : IClassFixture<Test
     {
         var run = await CatalogSeed.ProbedRunAsync(database.DataSource);
 
-        Assert.False(await _ledger.TryClaimAsync(run.RunId + 1_000_000, Stage.Decode, "job-a", run.BatchId, false, "w", None));
-        Assert.False(await _ledger.TryClaimAsync(run.RunId, "no-such-stage", "job-a", run.BatchId, false, "w", None));
+        Assert.False(await _ledger.ClaimsAsync(run.RunId + 1_000_000, Stage.Decode, "job-a", run.BatchId, false, "w", None));
+        Assert.False(await _ledger.ClaimsAsync(run.RunId, "no-such-stage", "job-a", run.BatchId, false, "w", None));
         Assert.Equal(StageState.Pending, (await CatalogSeed.ReadStageAsync(database.DataSource, run.RunId)).State);
     }
 

@@ -18,7 +18,7 @@ public sealed class StatusQueriesTests(TestDatabase database) : IClassFixture<Te
         var runId = await catalog.CompleteProbeAsync(sourceIds[0], CatalogSeed.DefaultProfile.Hash,
             System.Security.Cryptography.RandomNumberGenerator.GetBytes(32), 10, "/videos/good.mp4", CatalogSeed.SampleVideo, "probe-worker", None);
         await catalog.FailSourceAsync(sourceIds[1], SourceState.Rejected, "/videos/bad.mp4: not a readable video", None);
-        Assert.True(await new StageLedger(database.DataSource).TryClaimAsync(runId, Stage.Decode, "job-a", batchId, false, "w", None));
+        Assert.True(await new StageLedger(database.DataSource).ClaimsAsync(runId, Stage.Decode, "job-a", batchId, false, "w", None));
         var frames = Enumerable.Range(0, 30).Select(i => new FrameScoreRow(i, i / 30.0, 20f)).ToList();
         await new KeyframeIndex(database.DataSource).CommitDecodeAsync(runId, "job-a", "runs/s/decode/a", "{}", frames,
             [new KeyframeRow(0, 0, 20f, 518, 292, "runs/s/decode/a/000000.jpg"), new KeyframeRow(15, 0.5, 20f, 518, 292, "runs/s/decode/a/000015.jpg")],
