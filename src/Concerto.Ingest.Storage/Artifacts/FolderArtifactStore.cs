@@ -1,6 +1,3 @@
-using System.Globalization;
-using System.Security.Cryptography;
-
 namespace Concerto.Ingest.Storage.Artifacts;
 
 /// <summary>Artifacts in a folder tree (a shared mount when several machines work). Staging folders live under the root,
@@ -24,7 +21,7 @@ public sealed class FolderArtifactStore : IArtifactStore
 
     public Task<string> PublishAsync(string stagingPath, string prefix, CancellationToken cancellationToken)
     {
-        var key = NewKey(prefix);
+        var key = ArtifactKeys.NewKey(prefix);
         var target = Resolve(key);
         Directory.CreateDirectory(Path.GetDirectoryName(target)!);
         Directory.Move(stagingPath, target);
@@ -68,13 +65,5 @@ public sealed class FolderArtifactStore : IArtifactStore
         if (!full.StartsWith(Root + Path.DirectorySeparatorChar, StringComparison.Ordinal))
             throw new InvalidArtifactKeyException(key, "it points outside the artifact root");
         return full;
-    }
-
-    /// <summary>prefix/yyyyMMddTHHmmss-random: unique, and sorted by publication time.</summary>
-    internal static string NewKey(string prefix)
-    {
-        var stamp = DateTime.UtcNow.ToString("yyyyMMdd'T'HHmmss", CultureInfo.InvariantCulture) + "-" +
-                    Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(4));
-        return ArtifactKeys.Combine(ArtifactKeys.Validate(prefix.TrimEnd('/')), stamp);
     }
 }

@@ -12,7 +12,7 @@ public sealed class FolderArtifactStoreTests : IDisposable
     public void Dispose() => _folder.Dispose();
 
     [Fact]
-    public void Publish_MovesStagingFolderWithFilesToNewKeyUnderPrefix_WhenStagingHasFiles()
+    public async Task PublishAsync_MovesStagingFolderWithFilesToNewKeyUnderPrefix_WhenStagingHasFiles()
     {
         var staging = _store.CreateStaging();
         Assert.StartsWith(_store.Root + Path.DirectorySeparatorChar, staging, StringComparison.Ordinal);
@@ -20,7 +20,7 @@ public sealed class FolderArtifactStoreTests : IDisposable
         Directory.CreateDirectory(Path.Combine(staging, "keyframes"));
         File.WriteAllBytes(Path.Combine(staging, "keyframes", "000001.jpg"), [0xFF, 0xD8, 0xFF, 0xD9]);
 
-        var key = _store.Publish(staging, "runs/42/decode");
+        var key = await _store.PublishAsync(staging, "runs/42/decode", CancellationToken.None);
 
         Assert.StartsWith("runs/42/decode/", key, StringComparison.Ordinal);
         Assert.DoesNotContain('/', key["runs/42/decode/".Length..]);
@@ -32,10 +32,10 @@ public sealed class FolderArtifactStoreTests : IDisposable
     }
 
     [Fact]
-    public void Publish_GivesDifferentKeys_WhenSamePrefixIsPublishedTwice()
+    public async Task PublishAsync_GivesDifferentKeys_WhenSamePrefixIsPublishedTwice()
     {
-        var first = _store.Publish(_store.CreateStaging(), "runs/7/decode");
-        var second = _store.Publish(_store.CreateStaging(), "runs/7/decode/");
+        var first = await _store.PublishAsync(_store.CreateStaging(), "runs/7/decode", CancellationToken.None);
+        var second = await _store.PublishAsync(_store.CreateStaging(), "runs/7/decode/", CancellationToken.None);
 
         Assert.NotEqual(first, second);
         Assert.StartsWith("runs/7/decode/", second, StringComparison.Ordinal);
@@ -51,64 +51,65 @@ public sealed class FolderArtifactStoreTests : IDisposable
     [InlineData("..")]
     [InlineData(".")]
     [InlineData("../store-sibling/x")]
+    [InlineData("a/b/../c")]
     public void Resolve_Throws_WhenKeyLeavesTheRoot(string key)
     {
-        var e = Assert.Throws<ArgumentException>(() => _store.Resolve(key));
+        var e = Assert.Throws<InvalidArtifactKeyException>(() => _store.Resolve(key));
         Assert.Contains(key, e.Message, StringComparison.Ordinal);
     }
 
     [Fact]
     public void Resolve_ReturnsPathInsideRoot_WhenKeyStaysInside()
     {
-        Assert.Equal(Path.Combine(_store.Root, "a", "c"), _store.Resolve("a/b/../c"));
+        Assert.Equal(Path.Combine(_store.Root, "a", "c"), _store.Resolve("a/c"));
     }
 
     [Fact]
-    public void Publish_ThrowsAndKeepsStaging_WhenPrefixLeavesTheRoot()
+    public async Task PublishAsync_ThrowsAndKeepsStaging_WhenPrefixLeavesTheRoot()
     {
         var staging = _store.CreateStaging();
 
-        Assert.Throws<ArgumentException>(() => _store.Publish(staging, "../outside"));
+        await Assert.ThrowsAsync<InvalidArtifactKeyException>(() => _store.PublishAsync(staging, "../outside", CancellationToken.None));
 
         Assert.True(Directory.Exists(staging));
         Assert.False(Directory.Exists(Path.Combine(_folder.Path, "outside")));
     }
 
     [Fact]
-    public void Delete_RemovesPublishedFolder_WhenKeyExists()
+    public async Task DeleteAsync_RemovesPublishedFolder_WhenKeyExists()
     {
         var staging = _store.CreateStaging();
         File.WriteAllText(Path.Combine(staging, "a.txt"), "a");
-        var key = _store.Publish(staging, "runs/1/decode");
-        var other = _store.Publish(_store.CreateStaging(), "runs/1/decode");
+        var key = await _store.PublishAsync(staging, "runs/1/decode", CancellationToken.None);
+        var other = await _store.PublishAsync(_store.CreateStaging(), "runs/1/decode", CancellationToken.None);
 
-        _store.Delete(key);
+        await _store.DeleteAsync(key, CancellationToken.None);
 
         Assert.False(Directory.Exists(_store.Resolve(key)));
         Assert.True(Directory.Exists(_store.Resolve(other)));
-        _store.Delete(key); // already gone: nothing to do, no error
-        Assert.Throws<ArgumentException>(() => _store.Delete("../store"));
+        await _store.DeleteAsync(key, CancellationToken.None); // already gone: nothing to do, no error
+        await Assert.ThrowsAsync<InvalidArtifactKeyException>(() => _store.DeleteAsync("../store", CancellationToken.None));
         Assert.True(Directory.Exists(_store.Root));
     }
 
     [Fact]
-    public void DiscardStaging_RemovesStagingFolder_WhenItHasFiles()
+    public void Discard_RemovesStagingFolder_WhenItHasFiles()
     {
         var staging = _store.CreateStaging();
         File.WriteAllText(Path.Combine(staging, "partial.bin"), "half");
 
-        FolderArtifactStore.DiscardStaging(staging);
+        StagingArea.Discard(staging);
 
         Assert.False(Directory.Exists(staging));
     }
 
     // Concerto:ArtifactRoot = "/mnt/shared/" reaches this constructor with its trailing '/'.
     [Fact]
-    public void Resolve_AcceptsKeys_WhenRootIsGivenWithTrailingSeparator()
+    public async Task Resolve_AcceptsKeys_WhenRootIsGivenWithTrailingSeparator()
     {
         var store = new FolderArtifactStore(Path.Combine(_folder.Path, "slashed") + Path.DirectorySeparatorChar);
 
-        var key = store.Publish(store.CreateStaging(), "runs/1/decode");
+        var key = await store.PublishAsync(store.CreateStaging(), "runs/1/decode", CancellationToken.None);
 
         Assert.True(Directory.Exists(store.Resolve(key)));
     }
