@@ -114,15 +114,20 @@ public sealed partial class MotoServer : IAsyncLifetime
         ResponseChecksumValidation = ResponseChecksumValidation.WHEN_REQUIRED,
     });
 
+    /// <summary>moto_server on PATH, else where pip and pyenv put it (scripts/setup.sh checks the same places).</summary>
     private static string Executable()
     {
-        foreach (var folder in (Environment.GetEnvironmentVariable("PATH") ?? "").Split(Path.PathSeparator, StringSplitOptions.RemoveEmptyEntries))
+        var home = Environment.GetFolderPath(Environment.SpecialFolder.UserProfile);
+        var pyenv = Environment.GetEnvironmentVariable("PYENV_ROOT") is { Length: > 0 } root ? root : Path.Combine(home, ".pyenv");
+        var folders = (Environment.GetEnvironmentVariable("PATH") ?? "").Split(Path.PathSeparator, StringSplitOptions.RemoveEmptyEntries)
+            .Append(Path.Combine(pyenv, "shims")).Append(Path.Combine(home, ".local", "bin"));
+        foreach (var folder in folders)
         {
             var candidate = Path.Combine(folder, "moto_server");
             if (File.Exists(candidate)) return candidate;
         }
 
-        throw new InvalidOperationException("moto_server (the Python package moto[server]) is not on PATH: run scripts/setup.sh, which installs it");
+        throw new InvalidOperationException("moto_server (the Python package moto[server]) is not on PATH (nor in pyenv's shims or ~/.local/bin): run scripts/setup.sh, which installs it");
     }
 
     [GeneratedRegex(@"Running on (http://127\.0\.0\.1:[0-9]+)")]
