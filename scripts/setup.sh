@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what Concerto.Ingest needs on Debian 12 when it is missing: ffmpeg, libgtk-3-0 (OpenCvSharp's runtime),
-# PostgreSQL server binaries; with --browser also Chromium (the dashboard's browser tests). Idempotent, and quick (no
-# apt calls) when everything is already there. Node.js and npm (the dashboard's bundle) come with the machine.
+# PostgreSQL server binaries, moto's S3 server (the S3 artifact store's tests; a pip package); with --browser also
+# Chromium (the dashboard's browser tests). Idempotent, and quick (no apt or pip calls) when everything is already
+# there. Node.js and npm (the dashboard's bundle) come with the machine.
 # Needs root (or sudo) only when something has to be installed. The .NET SDK itself is a prerequisite.
 set -euo pipefail
 
@@ -17,22 +18,43 @@ fi
 command -v runuser >/dev/null 2>&1 || missing+=(util-linux)
 if [ "${1:-}" = --browser ] && [ ! -x /usr/bin/chromium ]; then missing+=(chromium); fi
 if ! command -v npm >/dev/null 2>&1; then missing+=(nodejs npm); fi
+# The S3 artifact store's tests run moto's S3 server (moto_server) in place of a bucket; pip installs it, so python3 and
+# pip come first when they are missing too. The tests also look in pyenv's shims and ~/.local/bin, as here.
+moto=0
+if ! command -v moto_server >/dev/null 2>&1 && [ ! -x "${PYENV_ROOT:-$HOME/.pyenv}/shims/moto_server" ] &&
+   [ ! -x "$HOME/.local/bin/moto_server" ]; then
+  moto=1
+  command -v python3 >/dev/null 2>&1 || missing+=(python3)
+  python3 -m pip --version >/dev/null 2>&1 || missing+=(python3-pip)
+fi
 
-if [ ${#missing[@]} -eq 0 ]; then
+if [ ${#missing[@]} -eq 0 ] && [ "$moto" -eq 0 ]; then
   exit 0
 fi
 
-echo "setup: installing ${missing[*]}" >&2
+wanted=("${missing[@]}")
+[ "$moto" -eq 0 ] || wanted+=("moto[server] (pip)")
+echo "setup: installing ${wanted[*]}" >&2
 if [ "$(id -u)" -eq 0 ]; then sudo=(); elif command -v sudo >/dev/null 2>&1; then sudo=(sudo); else
-  echo "setup: need root to install ${missing[*]} (apt-get install ${missing[*]})" >&2; exit 1
+  echo "setup: need root to install ${wanted[*]} (apt-get install ${missing[*]}; python3 -m pip install 'moto[server]')" >&2; exit 1
 fi
-export DEBIAN_FRONTEND=noninteractive
-"${sudo[@]}" apt-get update -qq
-"${sudo[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+if [ ${#missing[@]} -gt 0 ]; then
+  export DEBIAN_FRONTEND=noninteractive
+  "${sudo[@]}" apt-get update -qq
+  "${sudo[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
 # Debian's postgresql package starts a system cluster we do not use; leave it stopped so it holds no port or memory.
 if [[ " ${missing[*]} " == *" postgresql "* ]] && command -v pg_ctlcluster >/dev/null 2>&1; then
   for c in /etc/postgresql/*/main; do
     [ -d "$c" ] && "${sudo[@]}" pg_ctlcluster "$(basename "$(dirname "$c")")" main stop >/dev/null 2>&1 || true
   done
+fi
+if [ "$moto" -eq 1 ]; then
+  # Debian marks its python3 as externally managed; on a machine set up for these tests a system-wide moto is intended.
+  "${sudo[@]}" env PIP_BREAK_SYSTEM_PACKAGES=1 python3 -m pip install -q --disable-pip-version-check 'moto[server]>=5,<6'
+  hash -r
+  if ! command -v moto_server >/dev/null 2>&1; then
+    echo "setup: pip installed moto, but moto_server is not on PATH (PATH=$PATH)" >&2; exit 1
+  fi
 fi
 echo "setup: done" >&2

@@ -11,13 +11,15 @@ namespace Concerto.Ingest.Cli;
 public sealed class CatalogSession : IAsyncDisposable
 {
     private readonly NpgsqlDataSource _db;
+    private readonly IArtifactStore _artifacts;
 
     private CatalogSession(NpgsqlDataSource db, string connectionString, CliEnvironment env)
     {
         _db = db;
         ConnectionString = connectionString;
         Catalog = new DatasetCatalog(db);
-        Exporter = new DatasetExporter(Catalog, env.OpenArtifacts());
+        _artifacts = env.OpenArtifacts();
+        Exporter = new DatasetExporter(Catalog, _artifacts);
         Training = new TrainingService(Catalog, Exporter, new TrainingRunStore(db), env.Storage);
     }
 
@@ -36,5 +38,9 @@ public sealed class CatalogSession : IAsyncDisposable
 #pragma warning restore CA2000
     }
 
-    public ValueTask DisposeAsync() => _db.DisposeAsync();
+    public ValueTask DisposeAsync()
+    {
+        (_artifacts as IDisposable)?.Dispose();
+        return _db.DisposeAsync();
+    }
 }

@@ -46,7 +46,7 @@ public sealed class CliEnvironment
     }
 
     /// <summary>The configured artifact store (a folder, or an S3-compatible bucket).</summary>
-    public IArtifactStore OpenArtifacts() => ArtifactStores.Create(Storage);
+    public IArtifactStore OpenArtifacts() => ArtifactStores.Create(Storage, Storage.S3);
 
     /// <summary>Loads a profile: the path as given, else relative to the program folder (where pipelines/ is copied).</summary>
     public static ProfileDocument LoadProfile(string? path)

@@ -15,6 +15,10 @@ public sealed class StorageOptions
     /// <summary>Artifact store root folder (a shared mount for several machines). Empty: StateDirectory/artifacts.</summary>
     public string? ArtifactRoot { get; set; }
 
+    /// <summary>An S3-compatible bucket for artifacts ("Concerto:S3"); used instead of <see cref="ArtifactRoot"/> when it
+    /// names a bucket, so workers on several machines share artifacts without a shared mount.</summary>
+    public Artifacts.S3ArtifactOptions S3 { get; set; } = new();
+
     /// <summary>Folder holding initdb and pg_ctl. Empty: the newest /usr/lib/postgresql/*/bin, else PATH.</summary>
     public string? PostgresBinDirectory { get; set; }
 

@@ -49,7 +49,17 @@ public static class EvalCommand
         var captureFolder = Path.GetDirectoryName(videoPath)!;
         if (GroundTruthEvaluation.HasGroundTruth(captureFolder))
         {
-            var folder = await env.OpenArtifacts().LocalPathAsync(scene.ArtifactKey, cancellationToken).ConfigureAwait(false);
+            var store = env.OpenArtifacts();
+            string folder;
+            try
+            {
+                folder = await store.LocalPathAsync(scene.ArtifactKey, cancellationToken).ConfigureAwait(false);
+            }
+            finally
+            {
+                (store as IDisposable)?.Dispose();
+            }
+
             var (coord, _) = Npy.Read<float>(Path.Combine(folder, "coord.npy"));
             var report = GroundTruthEvaluation.Evaluate(captureFolder,
                 cameras.Select(c => (c.Time, new V3(c.CameraToWorld[3], c.CameraToWorld[7], c.CameraToWorld[11]))).ToList(), coord, maxDistance);

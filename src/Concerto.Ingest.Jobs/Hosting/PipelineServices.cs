@@ -85,7 +85,7 @@ public static class PipelineServices
         services.AddSingleton<StageLedger>();
         services.AddSingleton<KeyframeIndex>();
         services.AddSingleton<StatusQueries>();
-        services.AddSingleton(_ => ArtifactStores.Create(storage));
+        services.AddSingleton(sp => ArtifactStores.Create(storage, storage.S3, sp.GetService<Microsoft.Extensions.Logging.ILoggerFactory>()));
         services.AddSingleton<OrphanedStages>();
         services.AddSingleton(_ => FfmpegTools.Locate(media.FfmpegFolder));
         services.AddSingleton<VideoProber>();

@@ -41,17 +41,6 @@ public sealed class FolderArtifactStoreTests : IDisposable
         Assert.Equal(new Uri(published), _store.UriOf(key));
     }
 
-    [Fact]
-    public void NewUnique_GivesDifferentKeys_WhenSamePrefixIsUsedTwice()
-    {
-        var first = ArtifactKeys.NewUnique("runs/7/decode");
-        var second = ArtifactKeys.NewUnique("runs/7/decode/");
-
-        Assert.NotEqual(first, second);
-        Assert.StartsWith("runs/7/decode/", second, StringComparison.Ordinal);
-        Assert.DoesNotContain("//", second, StringComparison.Ordinal);
-    }
-
     [Theory]
     [InlineData("../x")]
     [InlineData("/etc/passwd")]
@@ -73,47 +62,6 @@ public sealed class FolderArtifactStoreTests : IDisposable
         Assert.True(Directory.Exists(_store.Root));
     }
 
-    [Fact]
-    public async Task LocalPathAsync_ThrowsNotFound_WhenTheKeyWasNeverPublished()
-    {
-        await Assert.ThrowsAsync<ArtifactNotFoundException>(() => _store.LocalPathAsync("runs/1/decode/none", None));
-    }
-
-    [Fact]
-    public async Task DeleteAsync_RemovesPublishedFolder_WhenKeyExists()
-    {
-        var staging = _store.CreateStaging();
-        File.WriteAllText(Path.Combine(staging, "a.txt"), "a");
-        var key = await PublishAsync(staging, "runs/1/decode");
-        var other = await PublishAsync(_store.CreateStaging(), "runs/1/decode");
-
-        await _store.DeleteAsync(key, None);
-
-        Assert.False(Directory.Exists(_store.Resolve(key)));
-        Assert.True(Directory.Exists(_store.Resolve(other)));
-        await _store.DeleteAsync(key, None); // already gone: nothing to do, no error
-        Assert.Equal([other], await _store.ListAsync("runs/1/decode", None));
-    }
-
-    [Fact]
-    public void SweepStaging_RemovesFoldersOfDeadProcessesOnly_WhenSomeWereAbandoned()
-    {
-        var mine = _store.CreateStaging();
-        File.WriteAllText(Path.Combine(mine, "partial.bin"), "half");
-        // A staging folder named like one of a process on this machine that no longer exists (pid beyond pid_max).
-        var dead = Path.Combine(Path.GetDirectoryName(mine)!, Path.GetFileName(mine).Split('~')[0] + "~99999999~" + Guid.NewGuid().ToString("N"));
-        Directory.CreateDirectory(dead);
-        File.WriteAllText(Path.Combine(dead, "partial.bin"), "half");
-
-        Assert.Equal(1, _store.SweepStaging());
-
-        Assert.True(Directory.Exists(mine));
-        Assert.False(Directory.Exists(dead));
-        StagingArea.Discard(mine);
-        Assert.False(Directory.Exists(mine));
-    }
-
-    // Concerto:ArtifactRoot = "/mnt/shared/" reaches this constructor with its trailing '/'.
     [Fact]
     public async Task LocalPathAsync_FindsKeys_WhenRootIsGivenWithTrailingSeparator()
     {
