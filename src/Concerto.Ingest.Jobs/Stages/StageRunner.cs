@@ -32,14 +32,15 @@ public sealed class StageWork
     public async Task<string?> PublishAsync(Func<string, Task<string?>> commit)
     {
         ArgumentNullException.ThrowIfNull(commit);
-        var key = _artifacts.Publish(Staging, $"runs/{RunId}/{Stage}");
+        var key = await _artifacts.PublishAsync(Staging, $"runs/{RunId}/{Stage}", CancellationToken.None).ConfigureAwait(false);
         try
         {
             return await commit(key).ConfigureAwait(false);
         }
         catch
         {
-            if (await _ledger.ArtifactKeyAsync(RunId, Stage, CancellationToken.None).ConfigureAwait(false) != key) _artifacts.Delete(key);
+            if (await _ledger.ArtifactKeyAsync(RunId, Stage, CancellationToken.None).ConfigureAwait(false) != key)
+                await _artifacts.DeleteAsync(key, CancellationToken.None).ConfigureAwait(false);
             throw;
         }
     }
@@ -90,7 +91,7 @@ public sealed partial class StageRunner(IngestCatalog catalog, StageLedger ledge
         }
         finally
         {
-            FolderArtifactStore.DiscardStaging(staging);
+            StagingArea.Discard(staging);
         }
 
         if (previous is not null)
@@ -98,7 +99,7 @@ public sealed partial class StageRunner(IngestCatalog catalog, StageLedger ledge
             // Housekeeping after the commit: the new outputs are in place, so a failure here is only reported.
             try
             {
-                artifacts.Delete(previous);
+                await artifacts.DeleteAsync(previous, CancellationToken.None).ConfigureAwait(false);
             }
             catch (IOException e)
             {
