@@ -26,6 +26,14 @@ public sealed class ConcertoProcess : IDisposable
         }
     }
 
+    /// <summary>The process id (for /proc and signals).</summary>
+    public int Id => _process.Id;
+
+    public bool HasExited => _process.HasExited;
+
+    /// <summary>The exit code; only once <see cref="HasExited"/>.</summary>
+    public int ExitCode => _process.ExitCode;
+
     public static ConcertoProcess Start(string connectionString, string artifactRoot, params string[] args)
     {
         var info = new ProcessStartInfo("dotnet")
