@@ -26,6 +26,9 @@ public sealed class ConcertoProcess : IDisposable
         }
     }
 
+    /// <summary>The exit code; only once <see cref="HasExited"/>.</summary>
+    public int ExitCode => _process.ExitCode;
+
     public static ConcertoProcess Start(string connectionString, string artifactRoot, params string[] args) =>
         Start(connectionString, artifactRoot, new Dictionary<string, string>(), args);
 

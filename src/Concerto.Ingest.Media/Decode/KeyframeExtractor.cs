@@ -78,16 +78,14 @@ public sealed class KeyframeExtractor(FfmpegTools tools)
         if (exit > 128)
             throw new IOException($"ffmpeg was killed by signal {exit - 128} while decoding {path} (out of memory, or stopped by an operator); the stage will be retried.");
         if (exit != 0)
-            throw new BadInputException($"{path}: ffmpeg could not decode the video (exit {exit}: {Tail(errors)}). The file may be damaged or truncated.");
+            throw new BadInputException($"{path}: ffmpeg could not decode the video (exit {exit}: {FfmpegMessages.Summarize(errors, path)}). The file may be damaged or truncated.");
         if (frames.Count == 0)
-            throw new BadInputException($"{path}: no frames could be decoded ({Tail(errors)}). The file may be damaged or truncated.");
+            throw new BadInputException($"{path}: no frames could be decoded ({FfmpegMessages.Summarize(errors, path)}). The file may be damaged or truncated.");
         if (expected > 10 && frames.Count < expected * MinDecodedShare)
             throw new BadInputException(
-                $"{path}: truncated: decoded {frames.Count} of the {expected} frames its header promises ({Tail(errors)}). Re-copy or re-download the file.");
+                $"{path}: truncated: decoded {frames.Count} of the {expected} frames its header promises ({FfmpegMessages.Summarize(errors, path)}). Re-copy or re-download the file.");
 
         progress?.Report(new DecodeProgress(frames.Count, Math.Max(expected, frames.Count)));
         return new DecodeResult(size, rate, frames, keyframes);
     }
-
-    private static string Tail(string errors) => string.IsNullOrWhiteSpace(errors) ? "no message" : errors.Length > 300 ? errors[^300..] : errors;
 }

@@ -95,7 +95,19 @@ public sealed class KeyframeExtractorTests : IDisposable
         var info = await new VideoProber(_tools).ProbeAsync(path, CancellationToken.None); // the header is intact
         var e = await Assert.ThrowsAsync<BadInputException>(() =>
             new KeyframeExtractor(_tools).ExtractAsync(path, info, DecodeSettings.Default, _output, null, CancellationToken.None));
-        Assert.StartsWith(path, e.Message, StringComparison.Ordinal);
+        Assert.StartsWith($"{path}: truncated: decoded ", e.Message, StringComparison.Ordinal);
+        Assert.Contains("partial file", e.Message, StringComparison.Ordinal);   // ffmpeg's own words, whole
+        Assert.DoesNotContain("@ 0x", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task ExtractAsync_DecodesTheWholeVideo_WhenMatroskaAudioOutlastsIt()
+    {
+        // The container says 10 s (the audio's); measured against that, 2 s of picture looked truncated.
+        var (info, result) = await ExtractAsync(await TestVideos.AudioOutlastsVideoAsync(), DecodeSettings.Default);
+        Assert.Equal(2.0, info.DurationSeconds, 1);
+        Assert.Equal(60, result.Frames.Count);
+        Assert.Equal(4, result.Keyframes.Count);
     }
 
     [Fact]

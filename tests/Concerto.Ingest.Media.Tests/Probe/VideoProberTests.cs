@@ -65,6 +65,34 @@ public class VideoProberTests
     }
 
     [Fact]
+    public async Task ProbeAsync_SaysTheIndexIsMissing_WhenAnMp4WasCutBeforeIt()
+    {
+        var path = await TestVideos.CutBeforeIndexAsync();
+        var e = await Assert.ThrowsAsync<BadInputException>(() => _prober.ProbeAsync(path, CancellationToken.None));
+        Assert.StartsWith($"{path}: not a readable video: an MP4/MOV file without its index (moov atom), so it is incomplete", e.Message, StringComparison.Ordinal);
+        Assert.Contains("(ffprobe: moov atom not found; Invalid data found when processing input)", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task ProbeAsync_SaysTheFileHoldsText_WhenATextFileIsNamedMp4()
+    {
+        var path = TestVideos.TextFile("text with a video name.mp4");
+        var e = await Assert.ThrowsAsync<BadInputException>(() => _prober.ProbeAsync(path, CancellationToken.None));
+        Assert.StartsWith($"{path}: not a readable video: it holds text, not video data (ffprobe: ", e.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain("@ 0x", e.Message, StringComparison.Ordinal);   // no decoder context addresses
+        Assert.DoesNotContain("index", e.Message, StringComparison.Ordinal);  // ffprobe's "moov atom not found" does not make it an MP4
+    }
+
+    [Fact]
+    public async Task ProbeAsync_TakesTheVideoStreamsOwnDuration_WhenMatroskaAudioOutlastsIt()
+    {
+        var info = await _prober.ProbeAsync(await TestVideos.AudioOutlastsVideoAsync(), CancellationToken.None);
+        Assert.Equal(2.0, info.DurationSeconds, 1);   // not the container's 10 s
+        Assert.True(info.HasAudio);
+        Assert.Null(info.FrameCount);                 // Matroska does not count frames
+    }
+
+    [Fact]
     public async Task Sha256Async_IsEqual_ForCopiesAndDiffers_ForOtherContent()
     {
         var a = await TestVideos.PatternAsync(seconds: 2);
