@@ -18,8 +18,11 @@ public sealed class KeyframeImageWriter(KeyframeImageFormat format, int jpegQual
         var parameters = format == KeyframeImageFormat.Png
             ? new[] { (int)ImwriteFlags.PngCompression, 3 }
             : new[] { (int)ImwriteFlags.JpegQuality, jpegQuality };
-        if (!Cv2.ImWrite(path, _bgr, parameters))
-            throw new IOException($"could not write keyframe image {path}");
+        // Encoded here and written by .NET, so a full disk or a permission problem surfaces as the IOException that says so
+        // (OpenCV's imwrite only returns false).
+        if (!Cv2.ImEncode(format == KeyframeImageFormat.Png ? ".png" : ".jpg", _bgr, out var encoded, parameters))
+            throw new IOException($"could not encode keyframe image {path}");
+        File.WriteAllBytes(path, encoded);
     }
 
     public void Dispose() => _bgr.Dispose();

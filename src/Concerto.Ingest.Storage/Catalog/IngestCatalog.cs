@@ -137,9 +137,13 @@ public sealed class IngestCatalog(NpgsqlDataSource db)
     }
 
     /// <summary>Sets where a source stands after its own jobs ran (see <see cref="SourceState"/>).</summary>
+    /// <summary>Ends a source; a success clears the error an earlier, retried attempt recorded.</summary>
     public Task SetSourceStateAsync(long sourceId, string state, CancellationToken cancellationToken) =>
-        Sql.ExecuteAsync(db, "UPDATE sources SET state = $2, finished_at = now(), updated_at = now() WHERE id = $1",
-            cancellationToken, sourceId, state);
+        Sql.ExecuteAsync(db, """
+            UPDATE sources SET state = $2, error = CASE WHEN $2 IN ('succeeded', 'linked') THEN NULL ELSE error END,
+                finished_at = now(), updated_at = now()
+            WHERE id = $1
+            """, cancellationToken, sourceId, state);
 
     /// <summary>Marks a source failed after the job system gave up on its job, unless it already ended.</summary>
     public Task AbandonSourceAsync(long sourceId, string reason, CancellationToken cancellationToken) =>

@@ -9,7 +9,9 @@ public sealed class Scenario : IAsyncDisposable
 {
     private readonly List<ConcertoProcess> _workers = [];
 
-    private Scenario(TestDatabase db, string artifacts) => (Db, Artifacts) = (db, artifacts);
+    private readonly bool _ownsArtifacts;
+
+    private Scenario(TestDatabase db, string artifacts, bool ownsArtifacts) => (Db, Artifacts, _ownsArtifacts) = (db, artifacts, ownsArtifacts);
 
     public TestDatabase Db { get; }
     public string Artifacts { get; }
@@ -19,7 +21,7 @@ public sealed class Scenario : IAsyncDisposable
     {
         var db = new TestDatabase();
         await db.InitializeAsync();
-        return new Scenario(db, artifactRoot ?? Directory.CreateTempSubdirectory("concerto-scenario-").FullName);
+        return new Scenario(db, artifactRoot ?? Directory.CreateTempSubdirectory("concerto-scenario-").FullName, ownsArtifacts: artifactRoot is null);
     }
 
     public static Dictionary<string, string> WorkerEnvironment(string? pauseAt = null)
@@ -126,7 +128,7 @@ public sealed class Scenario : IAsyncDisposable
     {
         foreach (var worker in _workers) worker.Dispose();
         await Db.DisposeAsync();
-        if (Directory.Exists(Artifacts)) Directory.Delete(Artifacts, recursive: true);
+        if (_ownsArtifacts && Directory.Exists(Artifacts)) Directory.Delete(Artifacts, recursive: true);
     }
 }
 
