@@ -8,17 +8,19 @@ using Concerto.Ingest.Storage.Catalog;
 using Hangfire;
 using Hangfire.Dashboard;
 using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace Concerto.Ingest.Server;
 
 /// <summary>`concerto serve`: the dashboard pages (/), the JSON API (/api/..., described at /openapi/v1.json), the
-/// Hangfire dashboard (/hangfire) and a Hangfire server working every stage queue, all behind <see cref="AccessGuard"/>.</summary>
+/// Hangfire dashboard (/hangfire) and a Hangfire server working every stage queue (or the given ones), all behind
+/// <see cref="AccessGuard"/>.</summary>
 public static class ConcertoServer
 {
     public static WebApplication Build(string[] args, string connectionString, StorageOptions storage, MediaOptions media,
         ReconstructionOptions reconstruction, int workers, FeatureOptions? features = null, ServerAccessOptions? access = null,
-        Action<IServiceCollection>? configureServices = null, WorkerOptions? workerOptions = null)
+        Action<IServiceCollection>? configureServices = null, IReadOnlyList<string>? queues = null, WorkerOptions? workerOptions = null)
     {
         access ??= new ServerAccessOptions();
         access.Validate();
@@ -26,17 +28,33 @@ public static class ConcertoServer
         builder.Services
             .AddConcertoPipeline(connectionString, storage, media, reconstruction, features, workerOptions)
             .AddConcertoHangfire(connectionString, workerOptions)
-            .AddConcertoWorkers(Stage.All, workers, $"serve:{Jobs.Stages.StageRetry.WorkerName}");
+            .AddConcertoWorkers(queues ?? Stage.All, workers, $"serve:{Jobs.Stages.StageRetry.WorkerName}");
         builder.Services.AddSingleton(access);
         builder.Services.AddSingleton<SegmentQueries>();
         builder.Services.AddOpenApi();
+        // Errors as JSON problem details: a bad route value or query parameter (400), an unknown path (404) and an
+        // unexpected failure (500, without internals) all get a body a client can show.
+        builder.Services.AddProblemDetails(o => o.CustomizeProblemDetails = c => c.ProblemDetails.Detail ??= c.ProblemDetails.Status switch
+        {
+            StatusCodes.Status400BadRequest => "a route value or query parameter could not be read as its type (each route's parameters: /openapi/v1.json)",
+            StatusCodes.Status403Forbidden => "refused: a dashboard command needs the page's anti-forgery token (reload the page and try again)",
+            StatusCodes.Status404NotFound => "no such page or API route (the routes: /openapi/v1.json)",
+            StatusCodes.Status405MethodNotAllowed => "this route does not take this HTTP method (the routes: /openapi/v1.json)",
+            StatusCodes.Status500InternalServerError => "the server failed while handling this request; its log has the details",
+            _ => null,
+        });
+        // Hangfire's dashboard checks an anti-forgery token on its POST commands (delete, requeue, trigger) when this
+        // service exists; without it a page on another site could post them through a local browser.
+        builder.Services.AddAntiforgery();
         configureServices?.Invoke(builder.Services);
 
         var app = builder.Build();
+        app.UseExceptionHandler();
+        app.UseStatusCodePages();
         app.UseMiddleware<AccessGuard>();
         // AccessGuard has already decided; Hangfire's own default would refuse every remote request, credentials or not.
         app.UseHangfireDashboard("/hangfire", new DashboardOptions { DashboardTitle = "Concerto.Ingest jobs", Authorization = [new GuardedDashboard()] });
-        app.MapOpenApi();
+        app.MapOpenApi("/openapi/v1.json"); // the one document; other names fall through to the 404 problem
         app.MapDashboardPages();
         app.MapRunApi();
         app.MapDatasetApi();

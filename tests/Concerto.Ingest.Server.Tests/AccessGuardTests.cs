@@ -56,6 +56,65 @@ public class AccessGuardTests
         Assert.Equal(200, await StatusAsync(options, "127.0.0.1", "Bearer t"));
     }
 
+    [Theory]
+    [InlineData(null, 200)] // HTTP/1.0 without a Host header
+    [InlineData("localhost", 200)]
+    [InlineData("LocalHost:5080", 200)]
+    [InlineData("localhost.", 200)]
+    [InlineData("dash.localhost:80", 200)]
+    [InlineData("127.0.0.1:5080", 200)]
+    [InlineData("127.1.2.3", 200)]
+    [InlineData("[::1]:5080", 200)]
+    [InlineData("192.168.0.9:5080", 200)] // an address: the browser connected to it, no name was resolved
+    [InlineData("attacker.example", 403)]
+    [InlineData("attacker.example:5080", 403)]
+    [InlineData("localhost.attacker.example", 403)]
+    [InlineData("127.0.0.1.nip.io", 403)]
+    [InlineData("xn--lcalhost-9za", 403)]
+    public async Task Loopback_CountsAsLocal_OnlyWhenItsHostHeaderNamesThisMachine(string? host, int expected)
+    {
+        var context = Request("127.0.0.1", null);
+        if (host is not null) context.Request.Host = new HostString(host);
+        var reached = false;
+        await new AccessGuard(_ =>
+        {
+            reached = true;
+            return Task.CompletedTask;
+        }, Open).InvokeAsync(context);
+        Assert.Equal(expected, context.Response.StatusCode);
+        Assert.Equal(expected == 200, reached);
+    }
+
+    [Fact]
+    public async Task Loopback_NamingAnotherHost_IsTreatedAsRemote_NeedingCredentials()
+    {
+        var foreign = Request("::1", null);
+        foreign.Request.Host = new HostString("attacker.example");
+        await new AccessGuard(_ => Task.CompletedTask, WithCredentials).InvokeAsync(foreign);
+        Assert.Equal(401, foreign.Response.StatusCode);
+
+        var withToken = Request("::1", "Bearer s3cret-token");
+        withToken.Request.Host = new HostString("attacker.example");
+        await new AccessGuard(_ => Task.CompletedTask, WithCredentials).InvokeAsync(withToken);
+        Assert.Equal(200, withToken.Response.StatusCode);
+
+        var machine = Request("127.0.0.1", null);
+        machine.Request.Host = new HostString(Dns.GetHostName());
+        await new AccessGuard(_ => Task.CompletedTask, WithCredentials).InvokeAsync(machine);
+        Assert.Equal(200, machine.Response.StatusCode);
+    }
+
+    [Fact]
+    public async Task Refusal_SaysWhyTheHostHeaderKeptALoopbackRequestOut()
+    {
+        var context = Request("127.0.0.1", null);
+        context.Request.Host = new HostString("attacker.example");
+        context.Response.Body = new MemoryStream();
+        await new AccessGuard(_ => Task.CompletedTask, Open).InvokeAsync(context);
+        Assert.Equal(403, context.Response.StatusCode);
+        Assert.Contains("Host header", Encoding.UTF8.GetString(((MemoryStream)context.Response.Body).ToArray()), StringComparison.Ordinal);
+    }
+
     [Fact]
     public void Validate_RefusesHalfConfiguredCredentials()
     {

@@ -18,12 +18,16 @@ namespace Concerto.Ingest.Server.Tests;
 
 /// <summary>`concerto serve`'s app on a real port over a fresh database, working the stage queues itself: what the
 /// API and browser tests run against. <paramref name="remoteAddress"/> makes every request look as if it came from
-/// that address (set by the first middleware, before the access guard sees it).</summary>
+/// that address, and a request header <see cref="RemoteAddressHeader"/> makes that one request look so (both set by the
+/// first middleware, before the access guard sees it).</summary>
 public sealed class ServedPipeline : IAsyncDisposable
 {
     private readonly TestDatabase _db = new();
 
     private ServedPipeline(string artifacts) => Artifacts = artifacts;
+
+    /// <summary>Test-only request header: the remote address the app should see for this request.</summary>
+    public const string RemoteAddressHeader = "X-Test-Remote-Address";
 
     public string Url { get; private set; } = "";
 
@@ -36,13 +40,14 @@ public sealed class ServedPipeline : IAsyncDisposable
     public static ProfileDocument Profile { get; } = ProfileDocument.Parse(
         File.ReadAllText(Path.Combine(AppContext.BaseDirectory, "pipelines", "video-default.json")), "video-default.json");
 
-    public static async Task<ServedPipeline> StartAsync(ServerAccessOptions? access = null, IPAddress? remoteAddress = null, int workers = 2)
+    public static async Task<ServedPipeline> StartAsync(ServerAccessOptions? access = null, IPAddress? remoteAddress = null, int workers = 2,
+        IReadOnlyList<string>? queues = null)
     {
         var served = new ServedPipeline(Directory.CreateTempSubdirectory("concerto-serve-").FullName);
         await served._db.InitializeAsync();
         served.App = ConcertoServer.Build(["--urls", "http://127.0.0.1:0", "--Logging:LogLevel:Default=Warning"], served._db.ConnectionString,
             new StorageOptions { ArtifactRoot = served.Artifacts }, new MediaOptions(), new ReconstructionOptions(), workers, access: access,
-            configureServices: remoteAddress is null ? null : s => s.AddSingleton<IStartupFilter>(new RemoteAddressFilter(remoteAddress)));
+            configureServices: s => s.AddSingleton<IStartupFilter>(new RemoteAddressFilter(remoteAddress)), queues: queues);
         await served.App.StartAsync();
         served.Url = served.App.Urls.Single(); // the port Kestrel bound
         return served;
@@ -74,13 +79,14 @@ public sealed class ServedPipeline : IAsyncDisposable
         Directory.Delete(Artifacts, recursive: true);
     }
 
-    private sealed class RemoteAddressFilter(IPAddress address) : IStartupFilter
+    private sealed class RemoteAddressFilter(IPAddress? address) : IStartupFilter
     {
         public Action<IApplicationBuilder> Configure(Action<IApplicationBuilder> next) => app =>
         {
             app.Use((HttpContext context, RequestDelegate nextMiddleware) =>
             {
-                context.Connection.RemoteIpAddress = address;
+                if (context.Request.Headers.TryGetValue(RemoteAddressHeader, out var header)) context.Connection.RemoteIpAddress = IPAddress.Parse(header.ToString());
+                else if (address is not null) context.Connection.RemoteIpAddress = address;
                 return nextMiddleware(context);
             });
             next(app);

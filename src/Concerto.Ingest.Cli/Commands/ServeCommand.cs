@@ -15,23 +15,28 @@ public static class ServeCommand
     {
         var urls = new Option<string>("--urls") { Description = "Address(es) to listen on.", DefaultValueFactory = _ => "http://127.0.0.1:5080" };
         var workers = new Option<int?>("--workers") { Description = "Worker threads (default: Concerto:Workers:Count, else cores)." };
+        var queues = new Option<string?>("--queues", "-q")
+        {
+            Description = "Comma-separated queues this process works beside serving (default every stage queue), e.g. the CPU stages when GPU workers take reconstruct.",
+        };
         var command = new Command("serve",
-            "Serve the dashboard (/), the JSON API (/api, OpenAPI at /openapi/v1.json) and the Hangfire dashboard (/hangfire), and work every stage queue. " +
-            "Local requests only, unless Concerto__Server__Token or Concerto__Server__User and __Password are set.") { urls, workers };
-        command.SetAction((parse, ct) => CliRun.GuardAsync(() => RunAsync(parse.GetValue(urls)!, parse.GetValue(workers), ct)));
+            "Serve the dashboard (/), the JSON API (/api, OpenAPI at /openapi/v1.json) and the Hangfire dashboard (/hangfire), and work every stage queue (or those --queues names). " +
+            "Local requests only, unless Concerto__Server__Token or Concerto__Server__User and __Password are set.") { urls, workers, queues };
+        command.SetAction((parse, ct) => CliRun.GuardAsync(() => RunAsync(parse.GetValue(urls)!, parse.GetValue(workers), parse.GetValue(queues), ct)));
         return command;
     }
 
-    private static async Task<int> RunAsync(string urls, int? workers, CancellationToken cancellationToken)
+    private static async Task<int> RunAsync(string urls, int? workers, string? queueText, CancellationToken cancellationToken)
     {
+        var queues = WorkerCommand.ParseQueues(queueText);
         var env = new CliEnvironment();
         using var loggers = CliRun.CreateLoggers(verbose: false);
         var connectionString = await env.ConnectAsync(loggers, cancellationToken).ConfigureAwait(false);
         await using var app = ConcertoServer.Build(["--urls", urls, "--Logging:LogLevel:Microsoft.AspNetCore=Warning"], connectionString, env.Storage, env.Media, env.Reconstruction,
-            workers ?? env.Workers.ResolveCount(), env.Features, env.ServerAccess, workerOptions: env.Workers);
+            workers ?? env.Workers.ResolveCount(), env.Features, env.ServerAccess, queues: queues, workerOptions: env.Workers);
         await app.Services.GetRequiredService<Jobs.Hosting.OrphanedStages>().RecoverAsync(cancellationToken).ConfigureAwait(false);
         var first = urls.Split(';')[0].TrimEnd('/');
-        AnsiConsole.MarkupLineInterpolated($"dashboard: {first}/  (jobs: {first}/hangfire, API: {first}/openapi/v1.json)");
+        AnsiConsole.MarkupLineInterpolated($"dashboard: {first}/  (jobs: {first}/hangfire, API: {first}/openapi/v1.json); working queues {string.Join(", ", queues)}");
         var access = env.ServerAccess;
         var credentials = string.Join(" or ", new[] { access.HasToken ? "the bearer token" : null, access.HasBasic ? "basic credentials" : null }.OfType<string>());
         AnsiConsole.WriteLine(credentials.Length > 0

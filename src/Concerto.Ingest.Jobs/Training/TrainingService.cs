@@ -40,7 +40,7 @@ public sealed class TrainingService(DatasetCatalog catalog, DatasetExporter expo
         }
 
         var version = await catalog.GetAsync(at > 0 ? dataset[..at] : dataset, number, cancellationToken).ConfigureAwait(false);
-        var folder = Path.Combine(storage.ResolveStateDirectory(), "datasets", $"{version.Name}@{version.Version}-{version.Hash[..12]}");
+        var folder = Path.Combine(storage.ResolveStateDirectory(), "datasets", DatasetCatalog.LocalFolderName(version));
         if (!File.Exists(Path.Combine(folder, DatasetExporter.ManifestFile)))
             await exporter.WriteFolderAsync(version, folder, withManifest: true, progress, cancellationToken).ConfigureAwait(false);
         return new MaterializedDataset(folder, version.Label, version.Id);

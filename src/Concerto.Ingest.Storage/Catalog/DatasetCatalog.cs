@@ -170,6 +170,9 @@ public sealed class DatasetCatalog(NpgsqlDataSource db)
     /// <exception cref="KeyNotFoundException">No such dataset or version; the message says which exist.</exception>
     public async Task<DatasetVersion> GetAsync(string name, int? version, CancellationToken cancellationToken)
     {
+        ArgumentNullException.ThrowIfNull(name);
+        // No version can have such a name; and some such text (NUL) would fail in PostgreSQL rather than not match.
+        if (!IsValidName(name)) throw new KeyNotFoundException($"no dataset named '{Printable(name)}': {NameRule}");
         var rows = await Sql.ListAsync(db, $"{VersionColumns} WHERE name = $1 AND ($2::int IS NULL OR version = $2) ORDER BY version DESC LIMIT 1",
             ReadVersion, cancellationToken, name, version).ConfigureAwait(false);
         if (rows.Count == 1) return rows[0];
@@ -212,10 +215,40 @@ public sealed class DatasetCatalog(NpgsqlDataSource db)
         JsonSerializer.Deserialize<List<DatasetSplit>>(r.GetString(4))!, r.GetInt32(5), r.GetInt32(6),
         JsonSerializer.Deserialize<Dictionary<string, int>>(r.GetString(7))!, r.GetString(8), r.Get<string>("teacher"), r.GetDateTime(10));
 
+    private const string NameRule = "dataset names start with a letter or digit and use only letters, digits, '_', '-', '.' (100 at most)";
+
+    /// <summary>Whether <paramref name="name"/> can name a dataset: ASCII letters, digits, '_', '-' and '.', starting
+    /// with a letter or digit, 100 at most. Such a name is also a safe single folder name (no separator, never "." or
+    /// "..").</summary>
+    public static bool IsValidName(string? name) =>
+        !string.IsNullOrEmpty(name) && name.Length <= 100 && char.IsAsciiLetterOrDigit(name[0])
+        && name.All(c => char.IsAsciiLetterOrDigit(c) || c is '_' or '-' or '.');
+
+    /// <summary>The folder name a pulled copy of <paramref name="version"/> gets (<c>NAME@VERSION-HASHPREFIX</c>), one
+    /// path segment that cannot leave the folder it is put in.</summary>
+    /// <exception cref="InvalidOperationException">The row's name or hash is not one <see cref="CreateAsync"/> writes
+    /// (a row written some other way).</exception>
+    public static string LocalFolderName(DatasetVersion version)
+    {
+        ArgumentNullException.ThrowIfNull(version);
+        if (!IsValidName(version.Name) || version.Hash.Length < 12 || !version.Hash.All(char.IsAsciiHexDigitLower))
+            throw new InvalidOperationException(
+                $"dataset version {version.Id} has name '{Printable(version.Name)}' and hash '{Printable(version.Hash)}', which cannot name a folder: {NameRule}");
+        return $"{version.Name}@{version.Version.ToString(System.Globalization.CultureInfo.InvariantCulture)}-{version.Hash[..12]}";
+    }
+
     private static void ValidateName(string name)
     {
-        if (string.IsNullOrEmpty(name) || name.Length > 100 || !char.IsAsciiLetterOrDigit(name[0])
-            || !name.All(c => char.IsAsciiLetterOrDigit(c) || c is '_' or '-' or '.'))
-            throw new ArgumentException($"dataset name '{name}' must start with a letter or digit and use only letters, digits, '_', '-', '.' (100 at most)");
+        if (!IsValidName(name)) throw new ArgumentException($"dataset name '{Printable(name)}' is not valid: {NameRule}");
+    }
+
+    /// <summary>Text for an error message: control characters as code points, at most 120 characters.</summary>
+    private static string Printable(string? text)
+    {
+        if (text is null) return "";
+        var shown = string.Concat(text.Take(120).Select(c => char.IsControl(c) || char.IsSurrogate(c)
+            ? string.Create(System.Globalization.CultureInfo.InvariantCulture, $"\\u{(int)c:X4}")
+            : c.ToString()));
+        return text.Length > 120 ? shown + "..." : shown;
     }
 }

@@ -33,6 +33,7 @@ internal static class FilterTokenizer
 
     public static List<Token> Tokenize(string text)
     {
+        CheckCharacters(text);
         var tokens = new List<Token>();
         var i = 0;
         while (true)
@@ -51,6 +52,33 @@ internal static class FilterTokenizer
             i += token.Length;
         }
     }
+
+    /// <summary>Refuses what no part of a filter may hold, even inside a string: NUL (PostgreSQL text cannot store it,
+    /// so it would fail in the database instead of here) and unpaired UTF-16 surrogates (not text at all; they cannot be
+    /// encoded as UTF-8 for the server).</summary>
+    private static void CheckCharacters(string text)
+    {
+        for (var i = 0; i < text.Length; i++)
+        {
+            var c = text[i];
+            if (c == '\0')
+                throw new FilterException("the filter holds a NUL character (U+0000), which no field can contain", text, i, 1);
+            if (char.IsHighSurrogate(c) && i + 1 < text.Length && char.IsLowSurrogate(text[i + 1]))
+            {
+                i++;
+                continue;
+            }
+            if (char.IsSurrogate(c))
+                throw new FilterException(string.Create(CultureInfo.InvariantCulture,
+                    $"the filter holds an unpaired UTF-16 surrogate (U+{(int)c:X4}), which is not text"), text, i, 1);
+        }
+    }
+
+    /// <summary>A character as error messages quote it: itself, or its code point when it would not show (a control,
+    /// format or space character, e.g. a zero-width space) or is not ASCII (a look-alike of an operator or quote).</summary>
+    private static string Quote(char c) => c is > ' ' and < (char)0x7F
+        ? $"'{c}'"
+        : string.Create(CultureInfo.InvariantCulture, $"U+{(int)c:X4}");
 
     public static bool IsIdentifierStart(char c) => char.IsAsciiLetter(c) || c == '_';
 
@@ -99,7 +127,12 @@ internal static class FilterTokenizer
             ('!', _) => " (use 'not')",
             _ => "",
         };
-        throw new FilterException($"unexpected character '{c}'{hint}", text, start, 1);
+        // A surrogate pair (an emoji, say) is one character to the reader: quote and underline both halves.
+        var length = char.IsHighSurrogate(c) ? 2 : 1;
+        var shown = length == 2
+            ? string.Create(CultureInfo.InvariantCulture, $"U+{char.ConvertToUtf32(c, next):X4}")
+            : Quote(c);
+        throw new FilterException($"unexpected character {shown}{hint}", text, start, length);
     }
 
     /// <summary>A field name (dot-separated identifiers, e.g. <c>source.path</c>) or a keyword.</summary>
