@@ -181,6 +181,25 @@ public sealed class ApiInputTests : IAsyncLifetime
         Assert.Equal(batches, await _served.Db.CountAsync("SELECT count(*) FROM ingest_batches"));
     }
 
+    /// <summary>Artifact keys come from the database; one that a bad row (or an attacker with database access) made to
+    /// point outside the artifact root is refused with 400 and never read; one whose files are gone is 404.</summary>
+    [Theory]
+    [InlineData("../../../../etc", 400)]
+    [InlineData("/etc", 400)]
+    [InlineData("runs/1/segment/test/../../../../../etc", 400)]
+    [InlineData("runs/1/segment/gone/s0", 404)]
+    public async Task SegmentFiles_AreRefused_WhenTheStoredKeyLeavesTheArtifactRootOrIsGone(string key, int status)
+    {
+        await _served.Db.CountAsync("WITH u AS (UPDATE segments SET artifact_key = $2 WHERE id = $1 RETURNING 1) SELECT count(*) FROM u", _segment, key);
+
+        foreach (var path in new[] { $"/api/segments/{_segment}/cloud", $"/api/segments/{_segment}/images/0", $"/api/segments/{_segment}/points/0/pixels" })
+        {
+            using var response = await _http.GetAsync(new Uri(path, UriKind.Relative));
+            Assert.True((int)response.StatusCode == status, $"{path}: {(int)response.StatusCode} {await response.Content.ReadAsStringAsync()}");
+            Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
+        }
+    }
+
     [Fact]
     public async Task EveryStateChangingRoute_WithoutTheCsrfHeader_IsRefused_BeforeItActs()
     {
