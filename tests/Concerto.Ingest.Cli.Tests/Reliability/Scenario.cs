@@ -1,4 +1,5 @@
 using System.Security.Cryptography;
+using Concerto.Ingest.Storage.Artifacts;
 using Concerto.Ingest.TestSupport;
 
 namespace Concerto.Ingest.Cli.Tests.Reliability;
@@ -32,10 +33,13 @@ public sealed class Scenario : IAsyncDisposable
     }
 
     /// <summary>Starts `concerto worker -v` (one thread) on the given queues and waits until it has registered.</summary>
-    public async Task<ConcertoProcess> StartWorkerAsync(string? queues = null, string? pauseAt = null, string? connectionString = null)
+    public async Task<ConcertoProcess> StartWorkerAsync(string? queues = null, string? pauseAt = null,
+        IReadOnlyDictionary<string, string>? environment = null)
     {
         string[] args = queues is null ? ["worker", "-v", "--workers", "1"] : ["worker", "-v", "--workers", "1", "--queues", queues];
-        var worker = ConcertoProcess.Start(connectionString ?? ConnectionString, Artifacts, WorkerEnvironment(pauseAt), args);
+        var env = WorkerEnvironment(pauseAt);
+        foreach (var (name, value) in environment ?? new Dictionary<string, string>()) env[name] = value;
+        var worker = ConcertoProcess.Start(ConnectionString, Artifacts, env, args);
         _workers.Add(worker);
         await worker.WaitForOutputAsync("working queues", TimeSpan.FromSeconds(90));
         return worker;
@@ -71,8 +75,10 @@ public sealed class Scenario : IAsyncDisposable
 
     /// <summary>What a run left behind, compared between runs: rows per table, and each committed stage folder's files with
     /// their SHA-256 (relative to the folder).</summary>
-    public async Task<Outputs> OutputsAsync()
+    /// <param name="store">Where the artifacts are (default: the scenario's folder).</param>
+    public async Task<Outputs> OutputsAsync(IArtifactStore? store = null)
     {
+        store ??= new FolderArtifactStore(Artifacts);
         var rows = new SortedDictionary<string, long>(StringComparer.Ordinal);
         foreach (var table in new[] { "videos", "runs", "run_stages", "frame_scores", "keyframes", "reconstructions", "cameras", "segments", "segment_images", "segment_features" })
             rows[table] = await Db.CountAsync($"SELECT count(*) FROM {table}");
@@ -83,13 +89,23 @@ public sealed class Scenario : IAsyncDisposable
         {
             while (await reader.ReadAsync())
             {
-                var folder = Path.Combine(Artifacts, reader.GetString(1));
+                var folder = await store.LocalPathAsync(reader.GetString(1), CancellationToken.None);
                 foreach (var file in Directory.EnumerateFiles(folder, "*", SearchOption.AllDirectories))
                     files[$"{reader.GetString(0)}/{Path.GetRelativePath(folder, file)}"] = Convert.ToHexStringLower(SHA256.HashData(File.ReadAllBytes(file)));
             }
         }
 
         return new Outputs(rows, files);
+    }
+
+    /// <summary>The keys the run_stages rows point at.</summary>
+    public async Task<IReadOnlyList<string>> CommittedKeysAsync()
+    {
+        var keys = new List<string>();
+        await using var command = Db.DataSource.CreateCommand("SELECT artifact_key FROM run_stages WHERE artifact_key IS NOT NULL");
+        await using var reader = await command.ExecuteReaderAsync();
+        while (await reader.ReadAsync()) keys.Add(reader.GetString(0));
+        return keys;
     }
 
     /// <summary>Folders under runs/&lt;run&gt;/&lt;stage&gt;/ that no run_stages row points at (orphans), and whatever is left

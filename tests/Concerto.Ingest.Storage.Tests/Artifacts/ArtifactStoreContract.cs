@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Security.Cryptography;
 using Concerto.Ingest.Storage.Artifacts;
+using Concerto.Ingest.TestSupport;
 
 namespace Concerto.Ingest.Storage.Tests.Artifacts;
 

@@ -3,6 +3,7 @@ using System.Text.Json;
 using Amazon.S3;
 using Amazon.S3.Model;
 using Concerto.Ingest.Storage.Artifacts;
+using Concerto.Ingest.TestSupport;
 
 namespace Concerto.Ingest.Storage.Tests.Artifacts;
 

@@ -4,8 +4,9 @@ using System.Text.RegularExpressions;
 using Amazon.Runtime;
 using Amazon.S3;
 using Concerto.Ingest.Storage.Artifacts;
+using Xunit;
 
-namespace Concerto.Ingest.Storage.Tests.Artifacts;
+namespace Concerto.Ingest.TestSupport;
 
 /// <summary>A real moto S3 server (moto_server, installed by scripts/setup.sh) on a port the system picks, for the
 /// tests of the S3 artifact store; one per test collection, killed on dispose. Each test uses a bucket of its own.</summary>
@@ -132,10 +133,4 @@ public sealed partial class MotoServer : IAsyncLifetime
 
     [GeneratedRegex(@"Running on (http://127\.0\.0\.1:[0-9]+)")]
     private static partial Regex RunningOn();
-}
-
-[CollectionDefinition(Name)]
-public sealed class MotoCollection : ICollectionFixture<MotoServer>
-{
-    public const string Name = "moto S3 server";
 }
