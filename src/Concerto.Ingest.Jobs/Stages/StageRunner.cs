@@ -144,6 +144,7 @@ public sealed partial class StageRunner(IngestCatalog catalog, StageLedger ledge
             finally
             {
                 if (staging is not null) StagingArea.Discard(staging);
+                if (outcome == "cancelled") await ReleaseLeaseAsync(runId, stage, claim).ConfigureAwait(false);
                 LogEnded(logger, runId, stage, claim, outcome);
             }
         }
@@ -179,6 +180,20 @@ public sealed partial class StageRunner(IngestCatalog catalog, StageLedger ledge
                 throw new StageClaimLostException($"run {runId} stage {stage} is still running in an earlier execution of this job; trying again later");
             LogWaitingForLease(logger, runId, stage);
             await Task.Delay(options.Lease / 4, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>A cancelled execution (the worker is shutting down and hands the job back) ends its lease, so the next
+    /// execution can claim the stage at once instead of waiting for it to run out.</summary>
+    private async Task ReleaseLeaseAsync(long runId, string stage, string claim)
+    {
+        try
+        {
+            await ledger.ExpireLeaseAsync(runId, stage, claim, CancellationToken.None).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is Npgsql.NpgsqlException or TimeoutException)
+        {
+            // the lease runs out by itself
         }
     }
 
