@@ -39,6 +39,36 @@ public sealed class GeometricConsistencyTests(ITestOutputHelper output)
             Assert.True(after.FractionWithin5Percent > before.FractionWithin5Percent, "kept pixels must be more often right");
             Assert.All(checkedFrames[i].Depth.Zip(frames[i].Depth), p => Assert.True(p.First == 0 || p.First == p.Second));
         }
+
+        // The existing fusion consumes the frames: its points lie on the true surface seen from the middle keyframe.
+        var fusion = new VoxelFusion(new VoxelFusionSettings(0.02));
+        foreach (var frame in checkedFrames)
+        {
+            var keep = new bool[frame.Depth.Length];
+            ConfidenceFilter.Apply(frame, new ConfidenceFilterSettings(Percentile: 20), keep);
+            fusion.Add(frame, keep);
+        }
+
+        var cloud = fusion.ToCloud();
+        var middle = room.Poses[keyframes[1]].Inverse();
+        var middleDepth = room.Frame(keyframes[1]).Depth;
+        int checkedPoints = 0, onSurface = 0;
+        for (var p = 0; p < cloud.Count; p++)
+        {
+            var c = middle.Apply(cloud.Point(p));
+            if (c.Z <= 0) continue;
+            var (u, v) = room.Intrinsics.Project(c);
+            int ui = (int)Math.Round(u), vi = (int)Math.Round(v);
+            if (ui < 0 || vi < 0 || ui >= SyntheticStereo.Width || vi >= SyntheticStereo.Height) continue;
+            var truth = middleDepth[vi * SyntheticStereo.Width + ui];
+            if (truth <= 0 || c.Z > truth * 1.05) continue;   // hidden from the middle view
+            checkedPoints++;
+            if (c.Z > truth * 0.95) onSurface++;
+        }
+
+        output.WriteLine($"fused {cloud.Count} points; {onSurface} of {checkedPoints} seen from keyframe {keyframes[1]} within 5% of the true depth");
+        Assert.True(cloud.Count > 1000, $"{cloud.Count} fused points");
+        Assert.True(onSurface > 0.85 * checkedPoints, $"{onSurface} of {checkedPoints} on the surface");
     }
 
     [Fact]
