@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Globalization;
 using Concerto.Ingest.Jobs.Stages;
 using Concerto.Ingest.Storage.Artifacts;
@@ -40,16 +39,7 @@ public sealed partial class OrphanedStages(StageLedger ledger, IArtifactStore ar
         var colon = worker.LastIndexOf(':');
         if (colon <= 0 || worker[..colon] != Environment.MachineName
             || !int.TryParse(worker[(colon + 1)..], NumberStyles.None, CultureInfo.InvariantCulture, out var pid)) return false;
-        if (pid == Environment.ProcessId) return false;
-        try
-        {
-            using var process = Process.GetProcessById(pid);
-            return process.HasExited;
-        }
-        catch (ArgumentException)
-        {
-            return true;
-        }
+        return pid != Environment.ProcessId && !StagingArea.IsRunning(pid);
     }
 
     [LoggerMessage(EventId = 2021, Level = LogLevel.Information, Message = "Removed {Count} staging folder(s) left by dead processes")]

@@ -197,12 +197,10 @@ public sealed partial class StageRunner(IngestCatalog catalog, StageLedger ledge
         }
     }
 
-    /// <summary>Before new work: delete the outputs a dead execution published (or began to) without committing, and
-    /// staging folders of dead processes on this machine.</summary>
+    /// <summary>Before new work: delete the outputs a dead execution published (or began to) without committing. (Staging
+    /// folders of dead processes are swept when a worker starts: <see cref="Hosting.OrphanedStages"/>.)</summary>
     private async Task CleanUpAfterDeadExecutionAsync(long runId, string stage, string claim, string? orphan, CancellationToken cancellationToken)
     {
-        var swept = artifacts.SweepStaging();
-        if (swept > 0) LogSweptStaging(logger, swept);
         if (orphan is null) return;
         await artifacts.DeleteAsync(orphan, cancellationToken).ConfigureAwait(false);
         await ledger.ClearPublishingAsync(runId, stage, claim, cancellationToken).ConfigureAwait(false);
@@ -231,9 +229,6 @@ public sealed partial class StageRunner(IngestCatalog catalog, StageLedger ledge
 
     [LoggerMessage(EventId = 2013, Level = LogLevel.Warning, Message = "Deleted {Key}: outputs of run {RunId} stage {Stage} that a dead execution published without committing")]
     private static partial void LogDeletedOrphan(ILogger logger, string key, long runId, string stage);
-
-    [LoggerMessage(EventId = 2014, Level = LogLevel.Information, Message = "Removed {Count} staging folder(s) left by dead processes")]
-    private static partial void LogSweptStaging(ILogger logger, int count);
 
     [LoggerMessage(EventId = 2016, Level = LogLevel.Information, Message = "Run {RunId} stage {Stage}: claimed as {Claim}")]
     private static partial void LogClaimed(ILogger logger, long runId, string stage, string claim);

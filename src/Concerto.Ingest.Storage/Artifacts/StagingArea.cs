@@ -60,9 +60,12 @@ public sealed class StagingArea
         return removed;
     }
 
-    private static bool IsAlive(string pid)
+    private static bool IsAlive(string pid) =>
+        int.TryParse(pid, NumberStyles.None, CultureInfo.InvariantCulture, out var id) && IsRunning(id);
+
+    /// <summary>Whether a process of this machine runs (this one always does).</summary>
+    public static bool IsRunning(int id)
     {
-        if (!int.TryParse(pid, NumberStyles.None, CultureInfo.InvariantCulture, out var id)) return false;
         if (id == Environment.ProcessId) return true;
         try
         {
