@@ -199,23 +199,7 @@ public sealed class ConcertoCommandTests : IAsyncLifetime
         await WaitAsync("SELECT count(*) FROM sources WHERE state = 'succeeded'", videos.Length);
     }
 
-    private async Task WaitForServersAsync(int count)
-    {
-        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
-        while (true)
-        {
-            try
-            {
-                if (await _db.CountAsync("SELECT count(*) FROM hangfire.server") >= count) return;
-            }
-            catch (Npgsql.PostgresException)
-            {
-                // hangfire schema not created yet
-            }
-
-            await Task.Delay(200, timeout.Token);
-        }
-    }
+    private Task WaitForServersAsync(int count) => ConcertoProcess.WaitForServersAsync(_db, count);
 
     private async Task WaitAsync(string countSql, long expected)
     {

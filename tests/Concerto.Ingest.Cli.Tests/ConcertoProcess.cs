@@ -59,6 +59,25 @@ public sealed class ConcertoProcess : IDisposable
         return (process._process.ExitCode, process.Output);
     }
 
+    /// <summary>Waits (a minute at most) until <paramref name="count"/> Hangfire servers have registered in the database.</summary>
+    public static async Task WaitForServersAsync(Concerto.Ingest.TestSupport.TestDatabase db, int count)
+    {
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        while (true)
+        {
+            try
+            {
+                if (await db.CountAsync("SELECT count(*) FROM hangfire.server") >= count) return;
+            }
+            catch (Npgsql.PostgresException)
+            {
+                // hangfire schema not created yet
+            }
+
+            await Task.Delay(200, timeout.Token);
+        }
+    }
+
     /// <summary>Asks the process to stop as a process manager would (SIGTERM) and waits for it.</summary>
     public async Task StopAsync()
     {

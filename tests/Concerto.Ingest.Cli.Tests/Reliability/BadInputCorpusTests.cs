@@ -281,23 +281,7 @@ public sealed partial class BadInputCorpusTests(ITestOutputHelper output) : IAsy
 
     private static string Squeeze(string text) => string.Concat(text.Where(c => !char.IsWhiteSpace(c)));
 
-    private async Task WaitForServersAsync(int count)
-    {
-        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
-        while (true)
-        {
-            try
-            {
-                if (await _db.CountAsync("SELECT count(*) FROM hangfire.server") >= count) return;
-            }
-            catch (Npgsql.PostgresException)
-            {
-                // hangfire schema not created yet
-            }
-
-            await Task.Delay(200, timeout.Token);
-        }
-    }
+    private Task WaitForServersAsync(int count) => ConcertoProcess.WaitForServersAsync(_db, count);
 
     /// <summary>Waits until every Hangfire job of the batch (continuations of rejected sources included) has ended.</summary>
     private async Task WaitForJobsToEndAsync()
