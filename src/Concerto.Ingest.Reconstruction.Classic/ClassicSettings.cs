@@ -1,8 +1,29 @@
+using Concerto.Ingest.Reconstruction.Classic.Sfm;
+using Concerto.Ingest.Reconstruction.Classic.Stereo;
+
 namespace Concerto.Ingest.Reconstruction.Classic;
 
-/// <summary>Settings of the `classic` reconstructor (placeholder for the stages that follow: structure from motion, then
-/// multi-view stereo).</summary>
-public sealed record ClassicSettings
+/// <summary>Settings of the `classic` reconstructor. Distances (neighbour baselines) are in its world units: the
+/// structure-from-motion world scaled so the median depth of the sparse points is 1, like VGGT's, so a profile's voxel
+/// size means about the same for both.</summary>
+/// <param name="MinKeyframes">Fewer keyframes than this are not reconstructed.</param>
+/// <param name="MinRegisteredFraction">Structure from motion must register at least this share of the keyframes.</param>
+/// <param name="TrackingFps">Rate at which feature tracks follow the video between keyframes (when it is given).</param>
+/// <param name="SfmFps">Video frames join structure from motion as extra images wherever keyframes are sparser than this
+/// (when the video is given); only keyframes get depth.</param>
+public sealed record ClassicSettings(
+    SfmSettings Sfm,
+    PlaneSweepSettings Stereo,
+    NeighbourSettings Neighbours,
+    ConsistencySettings Consistency,
+    int MinKeyframes = 3,
+    double MinRegisteredFraction = 0.5,
+    double TrackingFps = 10,
+    double SfmFps = 5)
 {
-    public static ClassicSettings Default { get; } = new();
+    public static ClassicSettings Default { get; } = new(
+        SfmSettings.Default,
+        PlaneSweepSettings.Default,
+        new NeighbourSettings(Count: 4, MaxFrameGap: 12, MinBaseline: 0.02, MaxBaseline: 0.3, MaxViewAngleDegrees: 35),
+        ConsistencySettings.Default with { MinConsistentViews = 2 });
 }

@@ -108,7 +108,7 @@ public sealed class IngestPipelineTests : PipelineTestBase
     }
 
     [Fact]
-    public async Task Ingest_ReconstructsAPosedCapture_AndSkipsPlainVideosWithAReason()
+    public async Task Ingest_ReconstructsAPosedCapture_AndSkipsAVideoItCannotLiftWithAReason()
     {
         var capture = Directory.CreateTempSubdirectory("concerto-capture-ingest-").FullName;
         try
@@ -137,10 +137,11 @@ public sealed class IngestPipelineTests : PipelineTestBase
                 Assert.InRange(depth.Where(d => d > 0).Average(), 0.5, 8.0);
             }
 
-            // A plain video has no reconstructor here (no capture, no model): the stage ends, saying why.
+            // A plain one-second video goes to the classic reconstructor (no capture, no model), which needs more than its
+            // two keyframes: the stage ends, saying why.
             Assert.Null(await new ReconstructionIndex(Db.DataSource).GetAsync(rows[1].RunId!.Value, CancellationToken.None));
             Assert.Equal(1, await Db.CountAsync(
-                "SELECT count(*) FROM run_stages WHERE run_id = $1 AND stage = 'reconstruct' AND state = 'succeeded' AND metrics->>'skipped' LIKE 'no reconstructor%'",
+                "SELECT count(*) FROM run_stages WHERE run_id = $1 AND stage = 'reconstruct' AND state = 'succeeded' AND metrics->>'skipped' LIKE 'classic: 2 keyframe(s)%'",
                 rows[1].RunId!.Value));
         }
         finally
@@ -156,6 +157,36 @@ public sealed class IngestPipelineTests : PipelineTestBase
     /// edge sit inside it (measured: 0.011 mm mean, under 0.001 mm at the 95th percentile, cameras within 0.0001 mm);
     /// 0.5 mm mean and 0.1 mm at the 95th percentile fail on any real misplacement (a wrong frame, a wrong window
     /// transform, a half-pixel shift) with room for rounding.</summary>
+    [Fact]
+    public async Task Ingest_FallsBackToTheClassicReconstructor_WhenNoCaptureAndNoModel()
+    {
+        var capture = Directory.CreateTempSubdirectory("concerto-capture-classic-").FullName;
+        var bare = Directory.CreateTempSubdirectory("concerto-bare-video-").FullName;
+        try
+        {
+            await new SyntheticCaptureWriter(FfmpegTools.Locate()).WriteAsync(
+                new SynthSettings(Seed: 3, Frames: 60, Width: 320, Height: 240, Fps: 10, Points: 100), capture, null, CancellationToken.None);
+            // The video alone, without its capture.json: nothing says where the cameras are.
+            var video = Path.Combine(bare, "walk.mp4");
+            File.Copy(Path.Combine(capture, SyntheticCaptureWriter.VideoFile), video);
+            var row = Assert.Single(await IngestAsync(Profile, false, video));
+            Assert.True(row.Succeeded, row.Error);
+
+            var scene = await new ReconstructionIndex(Db.DataSource).GetAsync(row.RunId!.Value, CancellationToken.None);
+            Assert.NotNull(scene);
+            Assert.Equal(("classic", (string?)null), (scene.Value.Scene.Method, scene.Value.Scene.ModelHash));
+            Assert.True(scene.Value.Cameras.Count >= 0.75 * row.Keyframes, $"{scene.Value.Cameras.Count} cameras for {row.Keyframes} keyframes");
+            Assert.True(scene.Value.Scene.Points > 2000, $"{scene.Value.Scene.Points} points");
+            Assert.Equal("true", await ScalarTextAsync(
+                "SELECT (metrics->'classic'->>'FocalEstimated') FROM run_stages WHERE run_id = $1 AND stage = 'reconstruct'", row.RunId.Value));
+        }
+        finally
+        {
+            Directory.Delete(capture, recursive: true);
+            Directory.Delete(bare, recursive: true);
+        }
+    }
+
     [Theory]
     [InlineData("depth")]
     [InlineData("pointMap")]

@@ -76,20 +76,26 @@ public sealed class IngestProgressView(StatusQueries status)
     {
         ArgumentNullException.ThrowIfNull(rows);
         var table = new Table().Border(TableBorder.Simple)
-            .AddColumns("file", "video", "run", "result", "keyframes", "scene points", "segments", "time");
+            .AddColumns("file", "video", "run", "result", "keyframes", "reconstruction", "scene points", "segments", "time");
         foreach (var r in rows)
         {
             var result = r.Succeeded
                 ? r.SourceState == "linked" ? "[green]ok[/] (already ingested)" : "[green]ok[/]"
                 : "[red]failed[/]";
             var time = r.SourceState != "linked" && r.StartedAt is { } s && r.FinishedAt is { } f ? $"{(f - s).TotalSeconds:0.0} s" : "-";
+            var method = r.ReconstructMethod ?? (r.ReconstructSkipped is null ? "-" : "none");
             table.AddRow(Markup.Escape(Path.GetFileName(r.Path)), r.VideoId?.ToString() ?? "-", r.RunId?.ToString() ?? "-", result,
-                r.Succeeded ? r.Keyframes.ToString() : "-", r.ScenePoints?.ToString() ?? "-", r.ScenePoints is null ? "-" : r.Segments.ToString(), time);
+                r.Succeeded ? r.Keyframes.ToString() : "-", method, r.ScenePoints?.ToString() ?? "-", r.ScenePoints is null ? "-" : r.Segments.ToString(), time);
         }
 
         AnsiConsole.Write(table);
         foreach (var r in rows.Where(r => !r.Succeeded))
             AnsiConsole.MarkupLineInterpolated($"[red]failed:[/] {r.Error ?? "unknown error"}");
+        foreach (var r in rows.Where(r => r.Succeeded && r.ReconstructSkipped is not null))
+            AnsiConsole.MarkupLineInterpolated($"[yellow]no scene:[/] {Path.GetFileName(r.Path)}: {r.ReconstructSkipped}");
+        if (rows.Any(r => r.ReconstructMethod == "classic"))
+            AnsiConsole.MarkupLine("Reconstructed with [bold]classic[/] (weights-free structure from motion + multi-view stereo on the CPU); " +
+                                   "set a VGGT model (reconstruct.modelPath or Concerto:Reconstruction:VggtModel) to use VGGT instead.");
         var ok = rows.Count(r => r.Succeeded);
         AnsiConsole.MarkupLineInterpolated($"{ok} of {rows.Count} video(s) ingested, {rows.Count - ok} failed.");
     }

@@ -13,13 +13,17 @@ public sealed record PipelineProfile(
     FeaturizeSettings? Featurize = null);
 
 /// <summary>How the reconstruct stage lifts keyframes to a scene cloud.</summary>
-/// <param name="Method">auto: posed when a capture.json describes the video, else vggt when a model is set, else none.</param>
+/// <param name="Method">auto: posed when a capture.json describes the video, else vggt when a model is set, else classic
+/// (weights-free structure from motion + multi-view stereo on the CPU); none skips the stage.</param>
 /// <param name="ModelPath">VGGT ONNX model (weights file beside it); empty: Concerto:Reconstruction:VggtModel.</param>
 /// <param name="VoxelSize">Fusion grid in the reconstructor's units (metres for posed captures).</param>
 /// <param name="ConfidencePercentile">Per-frame share (%) of the least confident depth dropped before fusion.</param>
 /// <param name="TargetZRange">Scene scale normalisation (Concerto: 3); null keeps the reconstructor's scale.</param>
 /// <param name="PointSource">What VGGT fusion takes: depth + cameras (the more accurate branch) or the point-map head
 /// (what Concerto's RE10K lift used).</param>
+/// <param name="Focal">classic: metadata takes the focal length from a capture.json beside the video when there is one
+/// and estimates it otherwise; estimate always estimates it.</param>
+/// <param name="FovDegrees">classic: the camera's horizontal field of view when known (overrides <see cref="Focal"/>).</param>
 public sealed record ReconstructSettings(
     ReconstructMethod Method = ReconstructMethod.Auto,
     string? ModelPath = null,
@@ -28,7 +32,9 @@ public sealed record ReconstructSettings(
     double VoxelSize = 0.02,
     double ConfidencePercentile = 50,
     double? TargetZRange = 3.0,
-    PointSource PointSource = PointSource.Depth)
+    PointSource PointSource = PointSource.Depth,
+    FocalSource Focal = FocalSource.Metadata,
+    double? FovDegrees = null)
 {
     public static ReconstructSettings Default { get; } = new();
 }
@@ -66,7 +72,10 @@ public enum ViewSelectionMode { Covisibility, PoseGap }
 public enum PointSource { Depth, PointMap }
 
 [JsonConverter(typeof(JsonStringEnumConverter<ReconstructMethod>))]
-public enum ReconstructMethod { Auto, Posed, Vggt, None }
+public enum ReconstructMethod { Auto, Posed, Vggt, Classic, None }
+
+[JsonConverter(typeof(JsonStringEnumConverter<FocalSource>))]
+public enum FocalSource { Metadata, Estimate }
 
 /// <summary>How the decode stage samples keyframes from a video.</summary>
 /// <param name="Width">Keyframe width in pixels; height follows the display aspect ratio (even). Never upscales.</param>

@@ -76,6 +76,7 @@ public sealed record ProfileDocument(PipelineProfile Profile, string CanonicalJs
         if (r.VoxelSize <= 0) errors.Add("reconstruct.voxelSize must be > 0");
         if (r.ConfidencePercentile is < 0 or >= 100) errors.Add("reconstruct.confidencePercentile must be in [0, 100)");
         if (r.TargetZRange is <= 0) errors.Add("reconstruct.targetZRange must be > 0 or null");
+        if (r.FovDegrees is <= 10 or >= 170) errors.Add("reconstruct.fovDegrees must be in (10, 170) or null");
         var g = p.Segment ?? SegmentSettings.Default;
         if (g.ViewsPerSegment is < 1 or > 4) errors.Add("segment.viewsPerSegment must be in [1, 4]");
         if (g.MinCovisibility is < 0 or > 1) errors.Add("segment.minCovisibility must be in [0, 1]");

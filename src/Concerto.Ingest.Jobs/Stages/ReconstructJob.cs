@@ -5,6 +5,8 @@ using Concerto.Ingest.Core.Media;
 using Concerto.Ingest.Core.Pipeline;
 using Concerto.Ingest.Core.Profiles;
 using Concerto.Ingest.Jobs.Hosting;
+using Concerto.Ingest.Media.Ffmpeg;
+using Concerto.Ingest.Reconstruction.Classic;
 using Concerto.Ingest.Reconstruction.Fusion;
 using Concerto.Ingest.Reconstruction.Onnx;
 using Concerto.Ingest.Reconstruction.Pipeline;
@@ -18,12 +20,13 @@ using Microsoft.Extensions.Logging;
 
 namespace Concerto.Ingest.Jobs.Stages;
 
-/// <summary>Stage 3: lift the run's keyframes to cameras and depth (posed capture or VGGT), fuse them into a levelled,
-/// normalised scene cloud, and store the cloud (npy, PLY), cameras and metrics. A run with no reconstructor available
-/// (no capture.json, no model) ends the stage with that reason recorded instead of a scene. The segment stage follows.</summary>
+/// <summary>Stage 3: lift the run's keyframes to cameras and depth (posed capture, VGGT, or the weights-free classic
+/// reconstructor when neither applies), fuse them into a levelled, normalised scene cloud, and store the cloud (npy, PLY),
+/// cameras and metrics. A run that cannot be reconstructed (method none, no keyframes, keyframes the classic reconstructor
+/// cannot register) ends the stage with the reason recorded instead of a scene. The segment stage follows.</summary>
 public sealed partial class ReconstructJob(
     IngestCatalog catalog, StageRunner runner, StageLedger ledger, KeyframeIndex keyframes, ReconstructionIndex index, IArtifactStore artifacts,
-    CaptureReader captures, ReconstructionOptions options, ILogger<ReconstructJob> logger)
+    CaptureReader captures, FfmpegTools tools, ReconstructionOptions options, ILogger<ReconstructJob> logger)
 {
     [Queue(Stage.Reconstruct)]
     [JobDisplayName("reconstruct source {0}")]
@@ -42,7 +45,18 @@ public sealed partial class ReconstructJob(
         var (reconstructor, model, skipped) = Choose(source.Path, profile, frames.Count);
         using (model)
         {
-            if (reconstructor is not null) return await ReconstructAsync(work, reconstructor, frames, profile, cancellationToken).ConfigureAwait(false);
+            if (reconstructor is not null)
+            {
+                try
+                {
+                    return await ReconstructAsync(work, reconstructor, frames, profile, cancellationToken).ConfigureAwait(false);
+                }
+                catch (NotReconstructableException e)
+                {
+                    skipped = $"{reconstructor.Method}: {e.Message}";
+                }
+            }
+
             LogSkipped(logger, source.Path, skipped!);
             return await index.CommitAsync(work.RunId, work.JobId, null, [], JsonSerializer.Serialize(new { skipped }), cancellationToken)
                 .ConfigureAwait(false);
@@ -88,6 +102,7 @@ public sealed partial class ReconstructJob(
             result.Metrics.Scale,
             confidenceP50 = result.Metrics.PerFrame.Select(f => f.ConfidenceP50).ToArray(),
             windows = (reconstructor as VggtKeyframeReconstructor)?.WindowAlignments.Select(w => new { w.Window, w.Pairs, w.WeightedRmsResidual }).ToArray(),
+            classic = (reconstructor as ClassicReconstructor)?.Report,
             seconds = Math.Round(clock.Elapsed.TotalSeconds, 3),
         });
         return await work.PublishAsync(async key =>
@@ -99,13 +114,17 @@ public sealed partial class ReconstructJob(
         }).ConfigureAwait(false);
     }
 
-    /// <summary>posed when a capture.json beside the video describes it; vggt when a model is set; else none (with why).</summary>
+    /// <summary>posed when a capture.json beside the video describes it; vggt when a model is set; else classic. Method
+    /// none, or no keyframes: no reconstructor (with why).</summary>
     private (IReconstructor? Reconstructor, IDisposable? Model, string? Skipped) Choose(string videoPath, ReconstructSettings profile, int keyframeCount)
     {
+        if (profile.Method == ReconstructMethod.None) return (null, null, "the profile's reconstruct.method is none");
+        if (keyframeCount == 0) return (null, null, "no keyframes to reconstruct");
         var folder = Path.GetDirectoryName(Path.GetFullPath(videoPath))!;
         var capture = Path.Combine(folder, CaptureManifest.FileName);
         var manifest = File.Exists(capture) ? CaptureReader.Load(folder) : null;
-        if (profile.Method is ReconstructMethod.Posed or ReconstructMethod.Auto && manifest?.Video == Path.GetFileName(videoPath))
+        var described = manifest?.Video == Path.GetFileName(videoPath);
+        if (profile.Method is ReconstructMethod.Posed or ReconstructMethod.Auto && described)
             return (new PosedReconstructor(folder, manifest!, captures), null, null);
         if (profile.Method == ReconstructMethod.Posed)
             throw new BadInputException($"{videoPath}: the profile asks for the posed reconstructor, but no {CaptureManifest.FileName} beside it describes this video.");
@@ -124,14 +143,22 @@ public sealed partial class ReconstructJob(
 
         if (profile.Method == ReconstructMethod.Vggt)
             throw new BadInputException($"{videoPath}: the profile asks for VGGT, but no model is set (reconstruct.modelPath or Concerto:Reconstruction:VggtModel).");
-        return (null, null, keyframeCount == 0
-            ? "no keyframes to reconstruct"
-            : $"no reconstructor: no {CaptureManifest.FileName} beside the video and no VGGT model set (reconstruct.modelPath or Concerto:Reconstruction:VggtModel)");
+
+        // Metadata: a capture's intrinsics give the field of view; otherwise structure from motion estimates it.
+        var fov = profile.FovDegrees ?? (profile.Focal == FocalSource.Metadata && described
+            ? 2 * Math.Atan(manifest!.Width / (2 * manifest.Intrinsics.Fx)) * 180 / Math.PI
+            : null);
+        if (profile.Method == ReconstructMethod.Auto) LogClassicFallback(logger, videoPath);
+        return (new ClassicReconstructor(ClassicSettings.Default, fov, new TrackingVideo(videoPath, tools), logger), null, null);
     }
 
     [LoggerMessage(EventId = 2201, Level = LogLevel.Information, Message = "Reconstructed run {RunId} ({Method}): {Points} points in {Seconds:0.00} s")]
     private static partial void LogReconstructed(ILogger logger, long runId, string method, int points, double seconds);
 
-    [LoggerMessage(EventId = 2202, Level = LogLevel.Information, Message = "Reconstruct skipped for {Path}: {Reason}")]
+    [LoggerMessage(EventId = 2203, Level = LogLevel.Information,
+        Message = "{Path}: no capture.json describes it and no VGGT model is set: reconstructing with the weights-free classic reconstructor (structure from motion + multi-view stereo, CPU)")]
+    private static partial void LogClassicFallback(ILogger logger, string path);
+
+    [LoggerMessage(EventId = 2202, Level = LogLevel.Warning, Message = "Reconstruct skipped for {Path}: {Reason}")]
     private static partial void LogSkipped(ILogger logger, string path, string reason);
 }

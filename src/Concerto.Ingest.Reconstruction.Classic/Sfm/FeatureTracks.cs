@@ -5,7 +5,7 @@ namespace Concerto.Ingest.Reconstruction.Classic.Sfm;
 /// <summary>One observation of a track: image index and pixel position.</summary>
 public readonly record struct TrackObservation(int Image, double U, double V);
 
-/// <summary>Feature tracks across consecutive images: track id -> observations in image order.</summary>
+/// <summary>Feature tracks across images (keyframes): track id -> observations in image order.</summary>
 public sealed class FeatureTracks
 {
     private readonly List<List<TrackObservation>> _tracks = [];
@@ -20,47 +20,66 @@ public sealed class FeatureTracks
     /// <summary>Track ids seen in an image.</summary>
     public IReadOnlyList<int> InImage(int image) => _byImage[image];
 
-    /// <summary>Corners (GoodFeaturesToTrack) followed by pyramidal Lucas-Kanade flow from each image to the next, kept
-    /// only when flowing back lands within the forward-backward threshold; new corners fill the gaps.</summary>
+    private readonly SfmSettings _settings;
+    private Mat? _previous;
+    private List<(int Track, Point2f Point)> _alive = [];
+
+    /// <summary>An empty tracker: feed it frames in time order with <see cref="Add"/>.</summary>
+    public FeatureTracks(SfmSettings settings)
+    {
+        ArgumentNullException.ThrowIfNull(settings);
+        _settings = settings;
+    }
+
+    /// <summary>Tracks over keyframe images alone (each flowed from the one before).</summary>
     public static FeatureTracks Build(IReadOnlyList<string> imagePaths, SfmSettings settings, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(imagePaths);
-        ArgumentNullException.ThrowIfNull(settings);
-        var tracks = new FeatureTracks();
-        Mat? previous = null;
-        var alive = new List<(int Track, Point2f Point)>();
+        var tracks = new FeatureTracks(settings);
         try
         {
             for (var i = 0; i < imagePaths.Count; i++)
             {
                 cancellationToken.ThrowIfCancellationRequested();
-                var gray = Cv2.ImRead(imagePaths[i], ImreadModes.Grayscale);
-                if (gray.Empty())
-                {
-                    gray.Dispose();
-                    throw new IOException($"could not read image {imagePaths[i]}: check that it exists and is a PNG or JPEG.");
-                }
-
-                if (i == 0) (tracks.Width, tracks.Height) = (gray.Width, gray.Height);
-                else if (gray.Width != tracks.Width || gray.Height != tracks.Height)
-                {
-                    gray.Dispose();
-                    throw new ArgumentException($"image {imagePaths[i]} is {gray.Width}x{gray.Height}, the first was {tracks.Width}x{tracks.Height}: all images must share one size.");
-                }
-
-                tracks._byImage.Add([]);
-                if (previous is not null && alive.Count > 0) alive = tracks.Flow(previous, gray, alive, i, settings);
-                tracks.Detect(gray, alive, i, settings);
-                previous?.Dispose();
-                previous = gray;
+                using var gray = Cv2.ImRead(imagePaths[i], ImreadModes.Grayscale);
+                if (gray.Empty()) throw new IOException($"could not read image {imagePaths[i]}: check that it exists and is a PNG or JPEG.");
+                tracks.Add(gray, isImage: true, imagePaths[i]);
             }
         }
         finally
         {
-            previous?.Dispose();
+            tracks.Finish();
         }
 
         return tracks;
+    }
+
+    /// <summary>Takes the next frame of the sequence: corners are followed into it by pyramidal Lucas-Kanade flow from
+    /// the frame before, kept only when flowing back lands within the forward-backward threshold and the pair's epipolar
+    /// geometry agrees. An image (<paramref name="isImage"/>: a keyframe, numbered in the order added) records the
+    /// tracks' positions and gets new corners where tracks are missing; frames in between only carry the tracks across
+    /// (video frames between keyframes, so fast motion stays trackable). <paramref name="gray"/> is copied.</summary>
+    public void Add(Mat gray, bool isImage, string name)
+    {
+        ArgumentNullException.ThrowIfNull(gray);
+        if (_previous is null && _byImage.Count == 0) (Width, Height) = (gray.Width, gray.Height);
+        else if (gray.Width != Width || gray.Height != Height)
+            throw new ArgumentException($"{name} is {gray.Width}x{gray.Height}, the first frame was {Width}x{Height}: all frames must share one size.");
+        if (_previous is null && !isImage) return;   // nothing to carry yet: tracks start at an image
+
+        if (isImage) _byImage.Add([]);
+        if (_previous is not null && _alive.Count > 0) _alive = Flow(_previous, gray, _alive, isImage ? _byImage.Count - 1 : -1, _settings);
+        if (isImage) Detect(gray, _alive, _byImage.Count - 1, _settings);
+        _previous?.Dispose();
+        _previous = gray.Clone();
+    }
+
+    /// <summary>Frees the last frame (no more frames will come).</summary>
+    public void Finish()
+    {
+        _previous?.Dispose();
+        _previous = null;
+        _alive = [];
     }
 
     private List<(int Track, Point2f Point)> Flow(Mat previous, Mat next, List<(int Track, Point2f Point)> alive, int image, SfmSettings settings)
@@ -68,9 +87,9 @@ public sealed class FeatureTracks
         var from = alive.Select(a => a.Point).ToArray();
         var to = Array.Empty<Point2f>();
         var back = Array.Empty<Point2f>();
-        var window = new Size(21, 21);
-        Cv2.CalcOpticalFlowPyrLK(previous, next, from, ref to, out var status, out _, window, 3);
-        Cv2.CalcOpticalFlowPyrLK(next, previous, to, ref back, out var backStatus, out _, window, 3);
+        var window = new Size(31, 31);
+        Cv2.CalcOpticalFlowPyrLK(previous, next, from, ref to, out var status, out _, window, 5);
+        Cv2.CalcOpticalFlowPyrLK(next, previous, to, ref back, out var backStatus, out _, window, 5);
         var kept = new List<(int Track, Point2f Point)>(alive.Count);
         for (var k = 0; k < from.Length; k++)
         {
@@ -98,7 +117,8 @@ public sealed class FeatureTracks
             }
         }
 
-        foreach (var (track, p) in kept) Add(track, image, p);
+        if (image >= 0)
+            foreach (var (track, p) in kept) Record(track, image, p);
         return kept;
     }
 
@@ -113,12 +133,12 @@ public sealed class FeatureTracks
         {
             var track = _tracks.Count;
             _tracks.Add([]);
-            Add(track, image, c);
+            Record(track, image, c);
             alive.Add((track, c));
         }
     }
 
-    private void Add(int track, int image, Point2f p)
+    private void Record(int track, int image, Point2f p)
     {
         _tracks[track].Add(new TrackObservation(image, p.X, p.Y));
         _byImage[image].Add(track);

@@ -5,13 +5,14 @@ namespace Concerto.Ingest.Reconstruction.Classic.Sfm;
 /// <param name="MinFeatureDistance">Minimum distance between corners, pixels.</param>
 /// <param name="ForwardBackwardThreshold">Largest forward-backward optical flow disagreement kept, pixels.</param>
 /// <param name="MinInitialParallax">Median track displacement the initial pair needs, as a fraction of the image width.</param>
-/// <param name="InitialSearchFrames">How many early frames are tried as the second image of the initial pair.</param>
+/// <param name="MinInitialAngle">Median triangulation angle wanted of the initial pair, degrees.</param>
+/// <param name="InitialSearchFrames">Early images tried as the first image of the initial pair, and images after it tried as the second.</param>
 /// <param name="RansacThreshold">RANSAC inlier threshold (essential matrix, PnP), pixels.</param>
 /// <param name="MaxReprojectionError">Largest reprojection error of a triangulated point or a kept observation, pixels.</param>
 /// <param name="MinTriangulationAngle">Smallest angle between the rays of a new point, degrees.</param>
 /// <param name="MinPnPCorrespondences">2D-3D correspondences an image needs to be registered.</param>
 /// <param name="FallbackFovDegrees">Horizontal field of view assumed when no focal length is given.</param>
-/// <param name="BundleIterations">Optimiser steps of a full bundle adjustment.</param>
+/// <param name="BundleIterations">Levenberg-Marquardt steps of a full bundle adjustment (at most; it stops once converged).</param>
 /// <param name="BundleEvery">Run a bundle adjustment after this many newly registered images.</param>
 /// <param name="HuberPixels">Huber loss threshold on the reprojection error, pixels.</param>
 public sealed record SfmSettings(
@@ -19,13 +20,14 @@ public sealed record SfmSettings(
     double MinFeatureDistance = 5,
     double ForwardBackwardThreshold = 1.0,
     double MinInitialParallax = 0.04,
+    double MinInitialAngle = 3,
     int InitialSearchFrames = 12,
     double RansacThreshold = 1.5,
     double MaxReprojectionError = 3.0,
     double MinTriangulationAngle = 1.0,
     int MinPnPCorrespondences = 20,
     double FallbackFovDegrees = 65,
-    int BundleIterations = 300,
+    int BundleIterations = 40,
     int BundleEvery = 5,
     double HuberPixels = 1.5)
 {

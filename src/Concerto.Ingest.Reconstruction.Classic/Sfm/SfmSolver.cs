@@ -33,7 +33,21 @@ public sealed class SfmSolver
         settings.Validate();
         if (imagePaths.Count < 2) throw new ArgumentException($"structure from motion needs at least 2 images (got {imagePaths.Count}).", nameof(imagePaths));
         if (focalPixels is <= 0) throw new ArgumentOutOfRangeException(nameof(focalPixels), focalPixels, "the focal length must be positive.");
-        var tracks = FeatureTracks.Build(imagePaths, settings, cancellationToken);
+        return Solve(FeatureTracks.Build(imagePaths, settings, cancellationToken), imagePaths, focalPixels, settings, cancellationToken);
+    }
+
+    /// <summary>Solves from tracks already built (e.g. carried through the video frames between the images).</summary>
+    public static SfmResult Solve(FeatureTracks tracks, IReadOnlyList<string> imagePaths, double? focalPixels, SfmSettings settings,
+        CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(tracks);
+        ArgumentNullException.ThrowIfNull(imagePaths);
+        ArgumentNullException.ThrowIfNull(settings);
+        settings.Validate();
+        if (tracks.ImageCount != imagePaths.Count)
+            throw new ArgumentException($"the tracks cover {tracks.ImageCount} images, {imagePaths.Count} were given", nameof(tracks));
+        if (imagePaths.Count < 2) throw new ArgumentException($"structure from motion needs at least 2 images (got {imagePaths.Count}).", nameof(imagePaths));
+        if (focalPixels is <= 0) throw new ArgumentOutOfRangeException(nameof(focalPixels), focalPixels, "the focal length must be positive.");
         return new SfmSolver(settings).Run(tracks, imagePaths, focalPixels, cancellationToken);
     }
 
@@ -66,6 +80,7 @@ public sealed class SfmSolver
             if (best < 0 || count < _settings.MinPnPCorrespondences) break;
             if (!TryRegister(best)) { failed.Add(best); continue; }
             TriangulateImage(best);
+            failed.Clear();   // new points may let an image that failed register now
             if (++sinceBundle >= _settings.BundleEvery)
             {
                 Bundle(first, second, _settings.BundleIterations / 2, estimateFocal, cancellationToken);
@@ -93,23 +108,52 @@ public sealed class SfmSolver
         return common;
     }
 
+    /// <summary>The initial pair: among pairs of early images sharing enough tracks with enough image motion, the one that
+    /// triangulates the most points with a median ray angle of at least <see cref="SfmSettings.MinInitialAngle"/> (a wide
+    /// baseline fixes depth, and so the scale, well); failing that, the pair with the widest median angle.</summary>
     private bool TryInitialise(out int first, out int second)
     {
-        first = 0;
-        second = -1;
-        var bestParallax = 0.0;
-        var limit = Math.Min(_tracks.ImageCount - 1, _settings.InitialSearchFrames);
-        for (var j = 1; j <= limit; j++)
+        (first, second) = (0, -1);
+        var (bestPoints, bestAngle) = (0, 0.0);
+        var firsts = Math.Min(_tracks.ImageCount - 1, _settings.InitialSearchFrames);
+        for (var a = 0; a < firsts; a++)
         {
-            var common = Common(0, j);
-            if (common.Count < 50) break;
-            var displacement = common.Select(c => Math.Sqrt((c.A.U - c.B.U) * (c.A.U - c.B.U) + (c.A.V - c.B.V) * (c.A.V - c.B.V))).OrderBy(d => d).ToList();
-            var median = displacement[displacement.Count / 2];
-            if (median > bestParallax) (bestParallax, second) = (median, j);
-            if (median >= _settings.MinInitialParallax * _tracks.Width) break;
+            var limit = Math.Min(_tracks.ImageCount - 1, a + _settings.InitialSearchFrames);
+            for (var b = a + 1; b <= limit; b++)
+            {
+                var common = Common(a, b);
+                if (common.Count < 50) break;
+                var displacement = common.Select(c => Math.Sqrt((c.A.U - c.B.U) * (c.A.U - c.B.U) + (c.A.V - c.B.V) * (c.A.V - c.B.V)))
+                    .OrderBy(d => d).ToList();
+                if (displacement[displacement.Count / 2] < _settings.MinInitialParallax * _tracks.Width) continue;
+                var (points, angle) = TryTwoView(a, b) ? (_points.Count, MedianRayAngle(a, b)) : (0, 0.0);
+                Reset();
+                var wide = angle >= _settings.MinInitialAngle;
+                var bestWide = bestAngle >= _settings.MinInitialAngle;
+                if (points > 0 && (wide && (!bestWide || points > bestPoints) || !wide && !bestWide && angle > bestAngle))
+                    (bestPoints, bestAngle, first, second) = (points, angle, a, b);
+            }
+
+            // An early pair that already triangulates well is enough; later firsts only help when the start is poor.
+            if (bestAngle >= _settings.MinInitialAngle && bestPoints >= 200) break;
         }
 
-        return second > 0 && TryTwoView(first, second);
+        return second >= 0 && TryTwoView(first, second);
+    }
+
+    /// <summary>Median angle (degrees) between the rays from the two cameras to the points triangulated so far.</summary>
+    private double MedianRayAngle(int a, int b)
+    {
+        var (ca, cb) = (_poses[a].Centre, _poses[b].Centre);
+        var angles = _points.Select(p => Math.Acos(Math.Clamp((p - ca).Normalized.Dot((p - cb).Normalized), -1, 1)) * 180 / Math.PI).Order().ToList();
+        return angles.Count == 0 ? 0 : angles[angles.Count / 2];
+    }
+
+    private void Reset()
+    {
+        _poses.Clear();
+        _trackPoint.Clear();
+        _points.Clear();
     }
 
     private bool TryTwoView(int a, int b)
@@ -132,9 +176,7 @@ public sealed class SfmSolver
         for (var k = 0; k < common.Count; k++)
             if (mask.At<byte>(k) != 0) TryTriangulate(common[k].Track);
         if (_points.Count >= 30) return true;
-        _poses.Clear();
-        _trackPoint.Clear();
-        _points.Clear();
+        Reset();
         return false;
     }
 

@@ -140,6 +140,8 @@ public static class PlaneSweepStereo
             for (var start = 0; start < count; start += settings.DepthChunk)
             {
                 cancellationToken.ThrowIfCancellationRequested();
+                // Each chunk's temporaries (a dozen [chunk, h, w] tensors) are freed before the next chunk.
+                using var chunkScope = NewDisposeScope();
                 var length = Math.Min(settings.DepthChunk, count - start);
                 var d = depths.narrow(0, start, length).reshape(length, 1, 1);
                 var camera = d * rotated.unsqueeze(0) + translation;                   // [Dc, 3, P]
@@ -161,7 +163,7 @@ public static class PlaneSweepStereo
                 var cost = (1 - zncc).clamp(0, 2);
                 // A window partly outside the neighbour's image is not a match.
                 cost = where(Box(inside, window).ge(0.999), cost, full_like(cost, InvalidCost));
-                chunks.Add(cost.squeeze(1));
+                chunks.Add(cost.squeeze(1).MoveToOuterDisposeScope());
             }
 
             perNeighbour.Add(cat(chunks, 0));                                           // [D, h, w]

@@ -94,25 +94,12 @@ public sealed class VggtKeyframeReconstructor : IReconstructor
     private VggtWindow Run(VggtReconstructor vggt, List<KeyframeRef> batch, CancellationToken cancellationToken)
     {
         var clock = System.Diagnostics.Stopwatch.StartNew();
-        var images = batch.AsParallel().AsOrdered().WithCancellation(cancellationToken).Select(k => Load(k.ImagePath)).ToList();
+        var images = batch.AsParallel().AsOrdered().WithCancellation(cancellationToken).Select(k => RgbFrame.Read(k.ImagePath)).ToList();
         var loading = clock.Elapsed;
         var window = vggt.Reconstruct(images, cancellationToken);
         var t = Timing;
         Timing = new VggtTiming(t.Loading + loading, t.Inference + window.InferenceTime, t.Window + window.TotalTime, t.Windows + 1);
         return window;
-    }
-
-    private static RgbFrame Load(string path)
-    {
-        using var bgr = Cv2.ImRead(path, ImreadModes.Color);
-        if (bgr.Empty()) throw new BadInputException($"{path}: keyframe image is missing or unreadable.");
-        using var rgb = new Mat();
-        Cv2.CvtColor(bgr, rgb, ColorConversionCodes.BGR2RGB);
-        int width = rgb.Cols, height = rgb.Rows;
-        rgb.GetArray(out Vec3b[] pixels);
-        var bytes = new byte[3 * pixels.Length];
-        for (var i = 0; i < pixels.Length; i++) (bytes[3 * i], bytes[3 * i + 1], bytes[3 * i + 2]) = (pixels[i].Item0, pixels[i].Item1, pixels[i].Item2);
-        return new RgbFrame(width, height, bytes);
     }
 }
 

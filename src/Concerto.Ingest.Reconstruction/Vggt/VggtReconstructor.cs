@@ -27,6 +27,20 @@ public sealed record RgbFrame
     public int Width { get; }
     public int Height { get; }
     public byte[] Rgb { get; }
+
+    /// <summary>Reads a keyframe image (JPEG, PNG) as RGB24.</summary>
+    public static RgbFrame Read(string path)
+    {
+        using var bgr = Cv2.ImRead(path, ImreadModes.Color);
+        if (bgr.Empty()) throw new BadInputException($"{path}: keyframe image is missing or unreadable.");
+        using var rgb = new Mat();
+        Cv2.CvtColor(bgr, rgb, ColorConversionCodes.BGR2RGB);
+        int width = rgb.Cols, height = rgb.Rows;
+        rgb.GetArray(out Vec3b[] pixels);
+        var bytes = new byte[3 * pixels.Length];
+        for (var i = 0; i < pixels.Length; i++) (bytes[3 * i], bytes[3 * i + 1], bytes[3 * i + 2]) = (pixels[i].Item0, pixels[i].Item1, pixels[i].Item2);
+        return new RgbFrame(width, height, bytes);
+    }
 }
 
 /// <summary>One frame of a window.

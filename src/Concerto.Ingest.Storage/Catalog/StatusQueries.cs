@@ -8,7 +8,8 @@ namespace Concerto.Ingest.Storage.Catalog;
 public sealed record SourceProgress(
     long SourceId, string Path, string SourceState, string? SourceError, long? VideoId, long? RunId,
     string? ActiveStage, string? ActiveState, long ProgressDone, long ProgressTotal, string? FinalState, string? StageError,
-    int Keyframes, int? ScenePoints, int Segments, DateTime? StartedAt, DateTime? FinishedAt)
+    int Keyframes, int? ScenePoints, int Segments, DateTime? StartedAt, DateTime? FinishedAt,
+    string? ReconstructMethod = null, string? ReconstructSkipped = null)
 {
     /// <summary>Finished: ended by this source's own jobs, or linked to a run whose last stage has ended.</summary>
     public bool IsFinished => SourceState is Core.Pipeline.SourceState.Succeeded or Core.Pipeline.SourceState.Failed or Core.Pipeline.SourceState.Rejected
@@ -40,7 +41,9 @@ public sealed class StatusQueries(NpgsqlDataSource db)
                    (SELECT count(*) FROM keyframes k WHERE k.run_id = s.run_id)::int,
                    (SELECT points FROM reconstructions r WHERE r.run_id = s.run_id) AS scene_points,
                    (SELECT count(*) FROM segments g WHERE g.run_id = s.run_id AND g.retired_at IS NULL)::int,
-                   s.started_at, s.finished_at
+                   s.started_at, s.finished_at,
+                   (SELECT method FROM reconstructions r WHERE r.run_id = s.run_id) AS reconstruct_method,
+                   (SELECT e.metrics->>'skipped' FROM run_stages e WHERE e.run_id = s.run_id AND e.stage = $4) AS reconstruct_skipped
             FROM sources s
             LEFT JOIN LATERAL (SELECT stage, state, progress_done, progress_total FROM run_stages r
                                WHERE r.run_id = s.run_id AND r.state <> 'succeeded' ORDER BY array_position($2, r.stage) LIMIT 1) act ON true
@@ -51,8 +54,8 @@ public sealed class StatusQueries(NpgsqlDataSource db)
             r => new SourceProgress(r.GetInt64(0), r.GetString(1), r.GetString(2), r.Get<string>("error"), r.Get<long?>("video_id"),
                 r.Get<long?>("run_id"), r.Get<string>("active_stage"), r.Get<string>("active_state"), r.GetInt64(8), r.GetInt64(9),
                 r.Get<string>("final_state"), r.Get<string>("stage_error"), r.GetInt32(12), r.Get<int?>("scene_points"), r.GetInt32(14),
-                r.Get<DateTime?>("started_at"), r.Get<DateTime?>("finished_at")),
-            cancellationToken, batchId, Stage.All.ToArray(), Stage.Last).ConfigureAwait(false);
+                r.Get<DateTime?>("started_at"), r.Get<DateTime?>("finished_at"), r.Get<string>("reconstruct_method"), r.Get<string>("reconstruct_skipped")),
+            cancellationToken, batchId, Stage.All.ToArray(), Stage.Last, Stage.Reconstruct).ConfigureAwait(false);
 
     public Task<IReadOnlyList<RunSummary>> RecentRunsAsync(int limit, CancellationToken cancellationToken) =>
         RunsAsync(limit, updatedAfter: null, runId: null, cancellationToken);

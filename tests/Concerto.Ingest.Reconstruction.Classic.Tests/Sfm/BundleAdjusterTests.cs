@@ -50,21 +50,22 @@ public sealed class BundleAdjusterTests
     public void Adjust_ReducesReprojectionError_OnPerturbedProblem()
     {
         var (problem, _) = Synthetic(7, pointNoise: 0.05, rotationNoise: 0.005);
-        var report = BundleAdjuster.Adjust(problem, 300, huberPixels: 1.5, optimizeFocal: false, CancellationToken.None);
+        var report = BundleAdjuster.Adjust(problem, 30, huberPixels: 1.5, optimizeFocal: false, CancellationToken.None);
         Assert.True(report.InitialRms > 2, $"the perturbation should be visible ({report.InitialRms} px)");
-        Assert.True(report.FinalRms < 0.2 * report.InitialRms, $"{report.InitialRms} -> {report.FinalRms} px");
+        // Exact observations: Levenberg-Marquardt reaches the exact solution in a few steps.
+        Assert.True(report.FinalRms < 1e-4, $"{report.InitialRms} -> {report.FinalRms} px in {report.Iterations} steps");
         // Camera 0 is the gauge and stays exactly where it was.
         Assert.Equal([0.0, 0.0, 0.0], problem.Rotations[0]);
         Assert.Equal([0.0, 0.0, 0.0], problem.Translations[0]);
     }
 
-    [Fact(Skip = "not yet: Adam over 400 steps does not bring a 5% focal error within 1%")]
+    [Fact]
     public void Adjust_RecoversFocal_WhenStartedOff()
     {
         var (problem, _) = Synthetic(8, pointNoise: 0, rotationNoise: 0);
         problem.Focal = Focal * 1.05;
-        BundleAdjuster.Adjust(problem, 400, huberPixels: 1.5, optimizeFocal: true, CancellationToken.None);
-        Assert.InRange(problem.Focal / Focal, 0.99, 1.01);
+        var report = BundleAdjuster.Adjust(problem, 50, huberPixels: 1.5, optimizeFocal: true, CancellationToken.None);
+        Assert.True(Math.Abs(problem.Focal / Focal - 1) < 1e-3, $"focal {problem.Focal} vs {Focal}, {report.InitialRms} -> {report.FinalRms} px");
     }
 
     [Fact]

@@ -7,12 +7,13 @@ using OpenCvSharp;
 namespace Concerto.Ingest.Reconstruction.Classic.Tests.Sfm;
 
 /// <summary>Keyframes of a synthetic room rendered along the hand-held path, written as PNG files, with the exact
-/// cameras.</summary>
+/// cameras and z-depth.</summary>
 internal sealed class SyntheticSequence : IDisposable
 {
     public string Folder { get; }
     public IReadOnlyList<string> Images { get; }
     public IReadOnlyList<RigidTransform> Truth { get; }
+    public IReadOnlyList<float[]> Depth { get; }
     public PinholeIntrinsics Intrinsics { get; }
 
     public SyntheticSequence(int seed, int keyframes, double keyframeFps, int width = 320, int height = 240, double fovDegrees = 70)
@@ -26,6 +27,7 @@ internal sealed class SyntheticSequence : IDisposable
         var frame = new RenderedFrame(width, height);
         var images = new List<string>();
         var truth = new List<RigidTransform>();
+        var depth = new List<float[]>();
         for (var i = 0; i < keyframes; i++)
         {
             var pose = path.PoseAt(i / keyframeFps);
@@ -37,10 +39,12 @@ internal sealed class SyntheticSequence : IDisposable
             if (!Cv2.ImWrite(file, bgr)) throw new IOException($"could not write {file}");
             images.Add(file);
             truth.Add(pose);
+            depth.Add((float[])frame.Depth.Clone());
         }
 
         Images = images;
         Truth = truth;
+        Depth = depth;
     }
 
     public void Dispose()

@@ -1,0 +1,261 @@
+using System.Diagnostics;
+using System.Runtime.CompilerServices;
+using Concerto.Ingest.Core.Geometry;
+using Concerto.Ingest.Core.Media;
+using Concerto.Ingest.Media.Decode;
+using Concerto.Ingest.Media.Ffmpeg;
+using Concerto.Ingest.Reconstruction.Classic.Sfm;
+using Concerto.Ingest.Reconstruction.Classic.Stereo;
+using Concerto.Ingest.Reconstruction.Fusion;
+using Concerto.Ingest.Reconstruction.Pipeline;
+using Concerto.Ingest.Reconstruction.Vggt;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+using OpenCvSharp;
+using LogLevel = Microsoft.Extensions.Logging.LogLevel;
+
+namespace Concerto.Ingest.Reconstruction.Classic;
+
+/// <summary>What the classic reconstructor did: structure-from-motion figures and where the time went.</summary>
+/// <param name="SfmImages">Images structure from motion worked on: the keyframes and the video frames added between them.</param>
+/// <param name="SfmRegistered">How many of those it registered.</param>
+public sealed record ClassicReport(
+    int Keyframes, int Registered, IReadOnlyList<int> UnregisteredFrames, int SfmImages, int SfmRegistered, int SparsePoints,
+    double RmsReprojectionPixels, double FocalPixels, bool FocalEstimated, double SfmSeconds, double StereoSeconds, int FramesWithoutNeighbours);
+
+/// <summary>The video the keyframes were taken from, decoded again so feature tracks can follow every few frames between
+/// keyframes (keyframes alone are often too far apart for optical flow).</summary>
+public sealed record TrackingVideo(string Path, FfmpegTools Tools);
+
+/// <summary>The weights-free `classic` reconstructor: incremental structure from motion over the keyframes (cameras,
+/// one shared focal length, sparse points; tracks carried through the video between keyframes when it is given), then for each registered keyframe a plane sweep against its neighbours
+/// (depth range from the sparse points it sees) and a geometric consistency check against the neighbours' depth maps.
+/// Frames stream out in keyframe order as soon as their neighbours' depth is known, so only a sliding window of images
+/// and depth maps is held. Keyframes that structure from motion cannot register are left out (and reported).</summary>
+public sealed partial class ClassicReconstructor : IReconstructor
+{
+    private readonly ClassicSettings _settings;
+    private readonly double? _fovDegrees;
+    private readonly TrackingVideo? _video;
+    private readonly ILogger _logger;
+
+    /// <param name="fovDegrees">The camera's horizontal field of view when known (metadata); null estimates the focal length.</param>
+    /// <param name="video">The keyframes' video, to track features through the frames between them; null tracks
+    /// from keyframe to keyframe.</param>
+    public ClassicReconstructor(ClassicSettings settings, double? fovDegrees, TrackingVideo? video = null, ILogger? logger = null)
+    {
+        ArgumentNullException.ThrowIfNull(settings);
+        if (fovDegrees is <= 10 or >= 170) throw new ArgumentOutOfRangeException(nameof(fovDegrees), fovDegrees, "the field of view must lie in (10, 170) degrees");
+        _settings = settings;
+        _fovDegrees = fovDegrees;
+        _video = video;
+        _logger = logger ?? NullLogger.Instance;
+    }
+
+    public string Method => "classic";
+
+    public string? ModelHash => null;
+
+    /// <summary>Set once structure from motion has run; the stereo figures once the last frame has streamed out.</summary>
+    public ClassicReport? Report { get; private set; }
+
+    public async IAsyncEnumerable<(ReconstructedView View, DepthFrame Frame)> ReconstructAsync(IReadOnlyList<KeyframeRef> keyframes,
+        [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(keyframes);
+        if (keyframes.Count < _settings.MinKeyframes)
+            throw new NotReconstructableException($"{keyframes.Count} keyframe(s); the classic reconstructor needs at least {_settings.MinKeyframes} " +
+                                                  "(sample keyframes more densely: decode.sampling in the profile)");
+        var clock = Stopwatch.StartNew();
+        var (tracks, images) = await TrackAsync(keyframes, cancellationToken).ConfigureAwait(false);
+        var (sfm, world) = await Task.Run(() => SolveCameras(keyframes, tracks, images, cancellationToken), cancellationToken).ConfigureAwait(false);
+        var sfmSeconds = clock.Elapsed.TotalSeconds;
+        var cameras = world.Cameras;
+        var registeredKeyframes = cameras.Select(c => c.ImageIndex).ToHashSet();
+        var unregistered = Enumerable.Range(0, keyframes.Count).Where(i => !registeredKeyframes.Contains(i)).Select(i => keyframes[i].FrameIndex).ToList();
+        Report = new ClassicReport(keyframes.Count, cameras.Count, unregistered, images.Count, sfm.Cameras.Count, world.Points.Count,
+            sfm.RmsReprojectionError, sfm.Intrinsics.Fx, sfm.FocalEstimated, sfmSeconds, 0, 0);
+        LogCameras(_logger, cameras.Count, keyframes.Count, world.Points.Count, sfm.RmsReprojectionError, sfm.Intrinsics.Fx,
+            sfm.FocalEstimated ? "estimated" : "given", sfmSeconds);
+
+        var poses = cameras.Select(c => c.CameraToWorld).ToList();
+        var neighbours = Enumerable.Range(0, cameras.Count).Select(i => StereoPlanning.SelectNeighbours(poses, i, _settings.Neighbours)).ToList();
+        // The last frame (in computation order) that needs frame j's image or raw depth; both are dropped after it.
+        var lastUse = Enumerable.Range(0, cameras.Count).ToArray();
+        for (var i = 0; i < cameras.Count; i++)
+            foreach (var j in neighbours[i]) lastUse[j] = Math.Max(lastUse[j], i);
+        var ready = neighbours.Select((n, i) => n.Count == 0 ? i : Math.Max(i, n.Max())).ToArray();
+
+        var sparse = world.Points.Select(p => p.Position).ToList();
+        var views = new Dictionary<int, StereoView>();
+        var raw = new Dictionary<int, DepthFrame>();
+        StereoView View(int i)
+        {
+            if (views.TryGetValue(i, out var view)) return view;
+            var image = RgbFrame.Read(cameras[i].ImagePath);
+            return views[i] = new StereoView(image.Width, image.Height, image.Rgb, sfm.Intrinsics, poses[i]);
+        }
+
+        var stereoClock = new Stopwatch();
+        var (next, lonely) = (0, 0);
+        for (var computed = 0; computed < cameras.Count; computed++)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            stereoClock.Start();
+            var c = computed;
+            raw[c] = await Task.Run(() => Sweep(View(c), neighbours[c].Select(View).ToList(), sparse, cancellationToken), cancellationToken).ConfigureAwait(false);
+            stereoClock.Stop();
+            if (neighbours[c].Count == 0) lonely++;
+            foreach (var j in views.Keys.Where(j => lastUse[j] <= c).ToList()) views.Remove(j);
+
+            for (; next < cameras.Count && ready[next] <= computed; next++)
+            {
+                stereoClock.Start();
+                var e = next;
+                var frame = await Task.Run(() => GeometricConsistency.Check(raw[e], neighbours[e].Select(j => raw[j]).ToList(), _settings.Consistency),
+                    cancellationToken).ConfigureAwait(false);
+                stereoClock.Stop();
+                foreach (var j in raw.Keys.Where(j => lastUse[j] <= e && j <= e).ToList()) raw.Remove(j);
+                var keyframe = keyframes[cameras[e].ImageIndex];
+                Report = Report with { StereoSeconds = stereoClock.Elapsed.TotalSeconds, FramesWithoutNeighbours = lonely };
+                yield return (new ReconstructedView(keyframe.FrameIndex, keyframe.Time, poses[e], sfm.Intrinsics), frame);
+            }
+        }
+
+        LogStereo(_logger, cameras.Count, stereoClock.Elapsed.TotalSeconds, stereoClock.Elapsed.TotalSeconds / Math.Max(1, cameras.Count), lonely);
+    }
+
+    /// <summary>Feature tracks, and for each tracked image its keyframe index (-1 for a video frame between keyframes).
+    /// With the video: flow through it at about <see cref="ClassicSettings.TrackingFps"/>, every keyframe's own frame an
+    /// image, and video frames added as images wherever keyframes are more than 1 / <see cref="ClassicSettings.SfmFps"/>
+    /// apart (so registration never has to bridge a long gap). Without it, or when its frames do not line up with the
+    /// keyframes: from keyframe to keyframe.</summary>
+    private async Task<(FeatureTracks Tracks, List<int> KeyframeOfImage)> TrackAsync(IReadOnlyList<KeyframeRef> keyframes, CancellationToken cancellationToken)
+    {
+        var paths = keyframes.Select(k => k.ImagePath).ToList();
+        var keyframesOnly = Enumerable.Range(0, keyframes.Count).ToList();
+        // The decode stage numbers frames at a constant rate (frame i at i / rate), so the rate follows from any keyframe.
+        var rate = keyframes.Where(k => k.Time > 0).Select(k => k.FrameIndex / k.Time).FirstOrDefault();
+        var ordered = keyframes.Zip(keyframes.Skip(1)).All(p => p.First.FrameIndex < p.Second.FrameIndex);
+        if (_video is null || !(rate > 0) || !ordered)
+            return (await Task.Run(() => FeatureTracks.Build(paths, _settings.Sfm, cancellationToken), cancellationToken).ConfigureAwait(false), keyframesOnly);
+
+        var first = RgbFrame.Read(paths[0]);
+        var (width, height) = (first.Width, first.Height);
+        var flowStep = Math.Max(1, (int)Math.Round(rate / _settings.TrackingFps));
+        var imageStep = Math.Max(flowStep, (int)Math.Round(rate / _settings.SfmFps));
+        var keyframeAt = keyframes.Select((k, i) => (k.FrameIndex, i)).ToDictionary(x => (long)x.FrameIndex, x => x.i);
+        var (start, end) = (keyframes[0].FrameIndex, keyframes[^1].FrameIndex);
+        var tracks = new FeatureTracks(_settings.Sfm);
+        var keyframeOfImage = new List<int>();
+        try
+        {
+            await using var reader = RawFrameReader.Start(_video.Tools, _video.Path, new FrameSize(width, height), rate, cancellationToken);
+            using var gray = new Mat();
+            var (lastImage, nextKeyframe) = ((long)start, 0);
+            await foreach (var frame in reader.ReadAllAsync(cancellationToken).ConfigureAwait(false))
+            {
+                var index = frame.Index;
+                var keyframe = keyframeAt.GetValueOrDefault(index, -1);
+                if (keyframe >= 0) nextKeyframe = keyframe + 1;
+                // A video frame becomes an image when the last image is far behind and the next keyframe is not close.
+                var between = keyframe < 0 && index > start && index - lastImage >= imageStep && nextKeyframe < keyframes.Count
+                              && keyframes[nextKeyframe].FrameIndex - index >= imageStep / 2;
+                if (index >= start && (keyframe >= 0 || between || (index - start) % flowStep == 0))
+                {
+                    using (var rgb = Mat.FromPixelData(height, width, MatType.CV_8UC3, frame.Address)) Cv2.CvtColor(rgb, gray, ColorConversionCodes.RGB2GRAY);
+                    var isImage = keyframe >= 0 || between;
+                    tracks.Add(gray, isImage, $"{_video.Path} frame {index}");
+                    if (isImage)
+                    {
+                        keyframeOfImage.Add(keyframe);
+                        lastImage = index;
+                    }
+                }
+
+                reader.Recycle(frame);
+                if (index >= end) break;
+            }
+        }
+        finally
+        {
+            tracks.Finish();
+        }
+
+        if (keyframeOfImage.Count(k => k >= 0) == keyframes.Count) return (tracks, keyframeOfImage);
+        LogTrackingFallback(_logger, _video.Path, keyframeOfImage.Count(k => k >= 0), keyframes.Count);
+        return (await Task.Run(() => FeatureTracks.Build(paths, _settings.Sfm, cancellationToken), cancellationToken).ConfigureAwait(false), keyframesOnly);
+    }
+
+    /// <summary>Structure from motion over the tracked images; <c>World</c> keeps only the keyframes' cameras (their
+    /// <see cref="SfmCamera.ImageIndex"/> is the keyframe's index), scaled to unit median depth.</summary>
+    private (SfmResult Sfm, SfmResult World) SolveCameras(IReadOnlyList<KeyframeRef> keyframes, FeatureTracks tracks, List<int> keyframeOfImage,
+        CancellationToken cancellationToken)
+    {
+        var paths = keyframeOfImage.Select((k, i) => k >= 0 ? keyframes[k].ImagePath : $"video image {i}").ToList();
+        double? focal = null;
+        if (_fovDegrees is { } fov) focal = PinholeIntrinsics.FromHorizontalFov(tracks.Width, tracks.Height, fov).Fx;
+
+        var sfm = SfmSolver.Solve(tracks, paths, focal, _settings.Sfm, cancellationToken);
+        if (sfm.Cameras.Count == 0)
+            throw new NotReconstructableException("structure from motion found no pair of early keyframes with enough parallax and trackable " +
+                                                  "texture (a camera that does not move, or a blank or purely 2-D moving picture)");
+        var keyframeCameras = sfm.Cameras.Where(c => keyframeOfImage[c.ImageIndex] >= 0)
+            .Select(c => c with { ImageIndex = keyframeOfImage[c.ImageIndex] }).ToList();
+        if (keyframeCameras.Count < 2 || keyframeCameras.Count < _settings.MinRegisteredFraction * keyframes.Count)
+            throw new NotReconstructableException($"structure from motion registered only {keyframeCameras.Count} of {keyframes.Count} keyframes " +
+                                                  $"(fewer than {_settings.MinRegisteredFraction:P0}): the tracks break, e.g. fast motion between keyframes; sample keyframes more densely");
+        return (sfm, ToUnitMedianDepth(sfm with { Cameras = keyframeCameras }));
+    }
+
+    /// <summary>The structure-from-motion world scaled so the sparse points' median depth over the cameras is 1.</summary>
+    private static SfmResult ToUnitMedianDepth(SfmResult sfm)
+    {
+        var depths = new List<double>();
+        var step = Math.Max(1, sfm.Points.Count / 2000);
+        foreach (var camera in sfm.Cameras)
+        {
+            var toCamera = camera.CameraToWorld.Inverse();
+            for (var p = 0; p < sfm.Points.Count; p += step)
+            {
+                var z = toCamera.Apply(sfm.Points[p].Position).Z;
+                if (z > 0) depths.Add(z);
+            }
+        }
+
+        if (depths.Count == 0) return sfm;
+        depths.Sort();
+        var scale = 1 / depths[depths.Count / 2];
+        return sfm with
+        {
+            Cameras = sfm.Cameras.Select(c => c with { CameraToWorld = c.CameraToWorld with { T = c.CameraToWorld.T * scale } }).ToList(),
+            Points = sfm.Points.Select(p => p with { Position = p.Position * scale }).ToList(),
+        };
+    }
+
+    private DepthFrame Sweep(StereoView reference, IReadOnlyList<StereoView> neighbours, IReadOnlyList<V3> points, CancellationToken cancellationToken)
+    {
+        if (neighbours.Count == 0)
+        {
+            // No usable baseline: the camera is kept, its depth left empty.
+            var (w, h) = PlaneSweepStereo.WorkingSize(reference.Width, reference.Height, _settings.Stereo.MaxSide);
+            return new DepthFrame(w, h, new float[w * h], new float[w * h], new byte[3 * w * h], reference.Intrinsics.ScaledTo(w, h), reference.CameraToWorld);
+        }
+
+        // Unit median depth (see ToUnitMedianDepth) makes a wide fixed fallback safe.
+        var range = StereoPlanning.DepthRange(reference.Intrinsics, reference.CameraToWorld, points, (0.1f, 10f));
+        return PlaneSweepStereo.Estimate(reference, neighbours, range, _settings.Stereo, cancellationToken);
+    }
+
+    [LoggerMessage(EventId = 2301, Level = LogLevel.Information,
+        Message = "Classic: structure from motion registered {Registered}/{Keyframes} keyframes, {Points} points, reprojection RMS {Rms:0.00} px, focal {Focal:0.0} px ({FocalSource}) in {Seconds:0.0} s")]
+    private static partial void LogCameras(ILogger logger, int registered, int keyframes, int points, double rms, double focal, string focalSource, double seconds);
+
+    [LoggerMessage(EventId = 2303, Level = LogLevel.Warning,
+        Message = "Classic: {Path} gave {Found} of the {Keyframes} keyframes' frames when decoded again; tracking from keyframe to keyframe instead")]
+    private static partial void LogTrackingFallback(ILogger logger, string path, int found, int keyframes);
+
+    [LoggerMessage(EventId = 2302, Level = LogLevel.Information,
+        Message = "Classic: multi-view stereo on {Frames} keyframes in {Seconds:0.0} s ({PerFrame:0.00} s per keyframe); {Lonely} without a neighbour")]
+    private static partial void LogStereo(ILogger logger, int frames, double seconds, double perFrame, int lonely);
+}
