@@ -100,14 +100,16 @@ public sealed class FeatureTracks
             kept.Add((alive[k].Track, p));
         }
 
-        // Drop flow that disagrees with the epipolar geometry of the pair (drifting tracks, repeated texture).
-        if (kept.Count >= 15)
+        // Drop flow that disagrees with the epipolar geometry of the pair (drifting tracks, repeated texture). A pair
+        // with (almost) no motion, such as a repeated frame, has no epipolar geometry to check against.
+        var index = alive.Select((a, k) => (a.Track, k)).ToDictionary(x => x.Track, x => x.k);
+        var a = kept.Select(k => from[index[k.Track]]).ToArray();
+        var b = kept.Select(k => k.Point).ToArray();
+        var moving = a.Zip(b).Count(p => Point2f.Distance(p.First, p.Second) > 0.5f);
+        if (kept.Count >= 15 && moving >= 15)
         {
-            var index = alive.Select((a, k) => (a.Track, k)).ToDictionary(x => x.Track, x => x.k);
-            var a = kept.Select(k => from[index[k.Track]]).ToArray();
-            var b = kept.Select(k => k.Point).ToArray();
             using var inliers = new Mat();
-            using var f = Cv2.FindFundamentalMat(a, b, FundamentalMatMethods.Ransac, settings.RansacThreshold, 0.999, inliers);
+            using var f = FundamentalOrEmpty(a, b, settings.RansacThreshold, inliers);
             if (!f.Empty() && inliers.Rows == kept.Count)
             {
                 var filtered = new List<(int Track, Point2f Point)>(kept.Count);
@@ -120,6 +122,19 @@ public sealed class FeatureTracks
         if (image >= 0)
             foreach (var (track, p) in kept) Record(track, image, p);
         return kept;
+    }
+
+    /// <summary>OpenCV throws on degenerate point sets (all collinear, repeated); that is no geometry, not an error.</summary>
+    private static Mat FundamentalOrEmpty(Point2f[] a, Point2f[] b, double threshold, Mat inliers)
+    {
+        try
+        {
+            return Cv2.FindFundamentalMat(a, b, FundamentalMatMethods.Ransac, threshold, 0.999, inliers);
+        }
+        catch (OpenCVException)
+        {
+            return new Mat();
+        }
     }
 
     private void Detect(Mat gray, List<(int Track, Point2f Point)> alive, int image, SfmSettings settings)

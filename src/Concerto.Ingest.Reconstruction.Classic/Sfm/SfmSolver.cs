@@ -156,7 +156,34 @@ public sealed class SfmSolver
         _points.Clear();
     }
 
+    /// <summary>OpenCV throws on degenerate input (too few distinct points); for structure from motion that is a failed
+    /// attempt, not an error.</summary>
     private bool TryTwoView(int a, int b)
+    {
+        try
+        {
+            return TwoView(a, b);
+        }
+        catch (OpenCVException)
+        {
+            Reset();
+            return false;
+        }
+    }
+
+    private bool TryRegister(int image)
+    {
+        try
+        {
+            return Register(image);
+        }
+        catch (OpenCVException)
+        {
+            return false;
+        }
+    }
+
+    private bool TwoView(int a, int b)
     {
         var common = Common(a, b);
         using var pa = Mat.FromArray(common.Select(c => new Point2d(c.A.U, c.A.V)).ToArray());
@@ -180,7 +207,7 @@ public sealed class SfmSolver
         return false;
     }
 
-    private bool TryRegister(int image)
+    private bool Register(int image)
     {
         var tracks = _tracks.InImage(image).Where(_trackPoint.ContainsKey).ToList();
         var objects = new List<Point3f>(tracks.Count);

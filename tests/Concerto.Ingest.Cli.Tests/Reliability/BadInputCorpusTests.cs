@@ -56,6 +56,8 @@ public sealed partial class BadInputCorpusTests(ITestOutputHelper output) : IAsy
 
             rows = await Batches.WaitAsync(new StatusQueries(_db.DataSource), batchId, TimeSpan.FromMinutes(3));   // ~30 s alone
             output.WriteLine($"batch finished after {clock.Elapsed.TotalSeconds:0.0} s");
+            foreach (var row in rows)
+                output.WriteLine($"{Path.GetFileName(row.Path)}: {row.SourceState}, {row.Keyframes} keyframes, {row.FinishedAt - row.StartedAt}{(row.Error is null ? "" : ", " + row.Error)}");
             await WaitForJobsToEndAsync();
 
             // Workers never crash: both still running after the whole corpus.
@@ -67,8 +69,6 @@ public sealed partial class BadInputCorpusTests(ITestOutputHelper output) : IAsy
             Assert.True(memory.ChildrenSeen >= 5, $"only {memory.ChildrenSeen} ffprobe/ffmpeg processes sampled");
         }
 
-        foreach (var row in rows)
-            output.WriteLine($"{Path.GetFileName(row.Path)}: {row.SourceState}, {row.Keyframes} keyframes{(row.Error is null ? "" : ", " + row.Error)}");
         output.WriteLine($"peak memory: workers {firstPeak / MiB} / {secondPeak / MiB} MiB, largest child {childPeak.Command} {childPeak.Bytes / MiB} MiB");
 
         Assert.Equal(cases.Count, rows.Count);
