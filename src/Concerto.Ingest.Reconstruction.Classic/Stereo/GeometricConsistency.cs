@@ -8,8 +8,7 @@ namespace Concerto.Ingest.Reconstruction.Classic.Stereo;
 /// <param name="MaxPixelError">A neighbour agrees when the round trip (project into it, take its depth there,
 /// back-project, project back) lands within this many working pixels...</param>
 /// <param name="MaxRelativeDepthError">...and the round-trip depth differs by at most this fraction.</param>
-/// <param name="MinConsistentViews">Pixels with fewer agreeing neighbours lose their depth (all of them must agree when a
-/// frame has fewer neighbours than this).</param>
+/// <param name="MinConsistentViews">Pixels with fewer agreeing neighbours lose their depth.</param>
 public sealed record ConsistencySettings(double MaxPixelError = 1.5, double MaxRelativeDepthError = 0.03, int MinConsistentViews = 1)
 {
     public static ConsistencySettings Default { get; } = new();
@@ -84,7 +83,7 @@ public static class GeometricConsistency
             agreeing += agrees.to_type(ScalarType.Float32);
         }
 
-        var keep = agreeing.ge(Math.Min(settings.MinConsistentViews, others.Count)).logical_and(valid);
+        var keep = agreeing.ge(settings.MinConsistentViews).logical_and(valid);
         var fraction = agreeing / others.Count;
         var confidence = frame.Confidence is null ? fraction : tensor(frame.Confidence) * fraction;
         var newDepth = where(keep, depth, zeros_like(depth)).data<float>().ToArray();
