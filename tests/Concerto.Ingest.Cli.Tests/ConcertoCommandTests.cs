@@ -171,8 +171,12 @@ public sealed class ConcertoCommandTests : IAsyncLifetime
 
         (exit, output) = await ConcertoProcess.RunAsync(_db.ConnectionString, _artifacts, "probe", "--dataset", data, "--checkpoint", run, "--epochs", "2");
         Assert.True(exit == 0, output);
-        Assert.Contains("linearprobeoftheteacher", Squeeze(output), StringComparison.Ordinal);
+        // The student by default, as the official downstream configs load it; the EMA teacher on request.
+        Assert.Contains("linearprobeofthestudentof", Squeeze(output), StringComparison.Ordinal);
         Assert.Contains("mIoU", output, StringComparison.Ordinal);
+        (exit, output) = await ConcertoProcess.RunAsync(_db.ConnectionString, _artifacts, "probe", "--dataset", data, "--checkpoint", run, "--epochs", "1", "--teacher");
+        Assert.True(exit == 0, output);
+        Assert.Contains("linearprobeoftheEMAteacherof", Squeeze(output), StringComparison.Ordinal);
         (exit, output) = await ConcertoProcess.RunAsync(_db.ConnectionString, _artifacts, "probe", "--dataset", data, "--random", "--profile", profile, "--epochs", "2");
         Assert.True(exit == 0, output);
         Assert.Contains("randomTinyencoder", Squeeze(output), StringComparison.Ordinal);

@@ -46,17 +46,22 @@ public static class TrainCommand
         var checkpoint = new Option<string?>("--checkpoint", "-c") { Description = "Run folder of `concerto train` (its latest checkpoint) or a checkpoints/step-* folder." };
         var random = new Option<bool>("--random") { Description = "Probe a randomly initialised encoder (a baseline) instead of a checkpoint." };
         var profile = new Option<string>("--profile", "-p") { Description = "Profile for --random (model size).", DefaultValueFactory = _ => DefaultProfile };
-        var student = new Option<bool>("--student") { Description = "Probe the student encoder instead of the EMA teacher." };
+        var student = new Option<bool>("--student") { Description = "Probe the student encoder (the default, as the official downstream configs load it)." };
+        var teacher = new Option<bool>("--teacher") { Description = "Probe the EMA teacher encoder instead of the student." };
         var trainSplit = new Option<string>("--train-split") { DefaultValueFactory = _ => "train", Description = "Split the linear head learns on." };
         var evalSplit = new Option<string>("--eval-split") { DefaultValueFactory = _ => "val", Description = "Split mIoU is measured on." };
         var epochs = new Option<int>("--epochs") { DefaultValueFactory = _ => 30, Description = "Passes of the head over the training segments." };
         var seed = new Option<int>("--seed") { DefaultValueFactory = _ => 1 };
         var command = new Command("probe", "Linear-probe a frozen encoder for semantic segmentation and report mIoU per class.")
         {
-            dataset, checkpoint, random, profile, student, trainSplit, evalSplit, epochs, seed,
+            dataset, checkpoint, random, profile, student, teacher, trainSplit, evalSplit, epochs, seed,
         };
+        command.Validators.Add(result =>
+        {
+            if (result.GetValue(student) && result.GetValue(teacher)) result.AddError("give at most one of --student and --teacher");
+        });
         command.SetAction((parse, ct) => CliRun.GuardAsync(() => ProbeAsync(parse.GetValue(dataset)!, parse.GetValue(checkpoint), parse.GetValue(random),
-            parse.GetValue(profile)!, parse.GetValue(student), parse.GetValue(trainSplit)!, parse.GetValue(evalSplit)!,
+            parse.GetValue(profile)!, parse.GetValue(teacher), parse.GetValue(trainSplit)!, parse.GetValue(evalSplit)!,
             new ProbeSettings(parse.GetValue(epochs), Seed: parse.GetValue(seed)), ct)));
         return command;
     }
@@ -124,7 +129,7 @@ public static class TrainCommand
         return 0;
     }
 
-    private static async Task<int> ProbeAsync(string datasetRef, string? checkpoint, bool random, string profilePath, bool student, string trainSplit,
+    private static async Task<int> ProbeAsync(string datasetRef, string? checkpoint, bool random, string profilePath, bool teacher, string trainSplit,
         string evalSplit, ProbeSettings settings, CancellationToken cancellationToken)
     {
         if (random == (checkpoint is not null)) throw new ArgumentException("give exactly one of --checkpoint RUN_FOLDER and --random");
@@ -137,8 +142,8 @@ public static class TrainCommand
         var what = "";
         if (checkpoint is not null)
         {
-            (owner, encoder, var step) = TrainedEncoder.Load(checkpoint, teacher: !student);
-            what = $"{(student ? "student" : "teacher")} of {checkpoint} at step {step}";
+            (owner, encoder, var step) = TrainedEncoder.Load(checkpoint, teacher);
+            what = $"{(teacher ? "EMA teacher" : "student")} of {checkpoint} at step {step}";
             settings = settings with { GridSize = owner.Profile.Data.GridSize }; // the grid the encoder was trained on
         }
         else

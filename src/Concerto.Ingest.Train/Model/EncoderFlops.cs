@@ -20,11 +20,11 @@ public static class EncoderFlops
             for (var k = 0; k < KernelMap.Offsets; k++) pairs += level.Map.Inputs(k).shape[0];
             for (var b = 0; b < config.Depths[s]; b++)
             {
-                double windowSlots = level.PatchGather(b).shape[0];
+                double windowSlots = level.PatchGather(b).shape[0], windowPairs = level.Windows.Sum(g => (double)g.Slots * g.Length);
                 flops += 2 * pairs * c * c          // sparse conv
                          + 2 * n * c * c            // xCPE Linear
                          + 2 * windowSlots * 3 * c * c  // qkv over the padded sequence
-                         + 4 * windowSlots * level.Patch * c // QK^T and AV within windows
+                         + 4 * windowPairs * c           // QK^T and AV within windows
                          + 2 * n * c * c            // projection
                          + 2 * n * 8 * c * c;       // MLP C -> 4C -> C
             }

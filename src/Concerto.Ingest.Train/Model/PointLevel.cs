@@ -5,6 +5,13 @@ using static TorchSharp.torch;
 
 namespace Concerto.Ingest.Train.Model;
 
+/// <summary>A run of <paramref name="Slots"/> consecutive padded-sequence slots cut into windows of
+/// <paramref name="Length"/> points.</summary>
+public readonly record struct WindowGroup(int Length, long Slots)
+{
+    public long Count => Slots / Length;
+}
+
 /// <summary>The points of one encoder stage: features, coordinates, integer grid coordinates and batch membership,
 /// with what every block of the stage shares, built once when the stage starts: the kernel map of its sparse
 /// convolutions and, for each of its (shuffled) serialization orders, the gather and scatter indices of patch attention.
@@ -15,7 +22,7 @@ public sealed class PointLevel
     private readonly Tensor[] _patchScatter;
 
     private PointLevel(Tensor coord, Tensor origin, int[] grid, int[] batch, long[] offsets, double gridSize,
-        SerializationOrder[] orders, Tensor[] gather, Tensor[] scatter, int patch, KernelMapTensors map)
+        SerializationOrder[] orders, Tensor[] gather, Tensor[] scatter, int patch, WindowGroup[] windows, KernelMapTensors map)
     {
         Coord = coord;
         Origin = origin;
@@ -27,6 +34,7 @@ public sealed class PointLevel
         _patchGather = gather;
         _patchScatter = scatter;
         Patch = patch;
+        Windows = windows;
         Map = map;
     }
 
@@ -54,8 +62,11 @@ public sealed class PointLevel
     /// <summary>The serialization orders in the (shuffled) sequence the stage's blocks use: block i uses Orders[i mod 4].</summary>
     public IReadOnlyList<SerializationOrder> Orders { get; }
 
-    /// <summary>The attention window length actually used: the patch size, or the smallest sample when smaller.</summary>
+    /// <summary>The attention patch size K: the longest window (see <see cref="PatchIndices"/>).</summary>
     public int Patch { get; }
+
+    /// <summary>The padded sequence's runs of equal-length windows, in sequence order (the same for every order).</summary>
+    public IReadOnlyList<WindowGroup> Windows { get; }
 
     /// <summary>The stage's submanifold kernel map.</summary>
     public KernelMapTensors Map { get; }
@@ -73,8 +84,9 @@ public sealed class PointLevel
     /// <summary>For each point, the window slot holding it (its own slot, never a padding copy).</summary>
     public Tensor PatchScatter(int orderSlot) => _patchScatter[orderSlot % _patchScatter.Length];
 
-    /// <summary>Builds a level from points whose grid coordinates are distinct within each sample (grid-sample first).
-    /// <paramref name="random"/> shuffles the serialization orders.</summary>
+    /// <summary>Builds a level; <paramref name="random"/> shuffles the serialization orders. Grid coordinates are
+    /// normally distinct within a sample (grid-sampled views); jittered masked points may share a voxel, which every
+    /// part handles (see <see cref="KernelMap.Build"/>).</summary>
     public static PointLevel Create(Tensor feat, Tensor coord, Tensor origin, int[] grid, int[] batch, double gridSize, int patchSize,
         Random random, Device device)
     {
@@ -88,53 +100,76 @@ public sealed class PointLevel
 
         var orders = PointSerialization.All.ToArray();
         random.Shuffle(orders);
-        var smallest = offsets[0];
-        for (var b = 1; b < offsets.Length; b++) smallest = Math.Min(smallest, offsets[b] - offsets[b - 1]);
-        var patch = (int)Math.Min(patchSize, smallest);
 
         var gather = new Tensor[orders.Length];
         var scatter = new Tensor[orders.Length];
+        WindowGroup[] windows = [];
         for (var o = 0; o < orders.Length; o++)
         {
             var serialized = PointSerialization.Serialize(grid, batch, orders[o], depth);
-            var (g, s) = PatchIndices(serialized.Order, serialized.Inverse, offsets, patch);
+            (var g, var s, windows) = PatchIndices(serialized.Order, serialized.Inverse, offsets, patchSize);
             gather[o] = tensor(g, device: device);
             scatter[o] = tensor(s, device: device);
         }
 
         var map = new KernelMapTensors(KernelMap.Build(grid, batch), device);
-        return new PointLevel(coord, origin, grid, batch, offsets, gridSize, orders, gather, scatter, patch, map) { Feat = feat };
+        return new PointLevel(coord, origin, grid, batch, offsets, gridSize, orders, gather, scatter, patchSize, windows, map) { Feat = feat };
     }
 
-    /// <summary>Patch padding (spec section 1): per sample of n points, the sorted sequence is padded to ceil(n/K)*K by
-    /// repeating the points K positions earlier, so the last window holds the last K real points. Returns the padded
-    /// sequence as point indices (gather) and, per point, the padded slot that is its own (scatter).</summary>
-    internal static (long[] Gather, long[] Scatter) PatchIndices(int[] order, int[] inverse, long[] offsets, int patch)
+    /// <summary>Patch windows per sample (spec section 1, the official flash-attention path): a sample of n points
+    /// with n at most K is one window of its own n points; a longer one is padded to ceil(n/K)*K by repeating the points
+    /// K positions earlier, so its last window holds its last K real points. The padded sequence lists the windows
+    /// grouped by length (every K-window first, then each shorter length, longest first), so each group is one batched
+    /// attention call and no sample's windows depend on its batch mates. Returns the sequence as point indices
+    /// (gather), per point the slot that is its own (scatter), and the groups in sequence order.</summary>
+    internal static (long[] Gather, long[] Scatter, WindowGroup[] Windows) PatchIndices(int[] order, int[] inverse, long[] offsets, int patch)
     {
-        var padded = new long[offsets.Length + 1];
-        for (var b = 0; b < offsets.Length; b++)
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(patch);
+        var samples = offsets.Length;
+        var start = new long[samples];
+        var count = new long[samples];
+        var window = new int[samples];
+        var padded = new long[samples];
+        for (var b = 0; b < samples; b++)
         {
-            var n = offsets[b] - (b == 0 ? 0 : offsets[b - 1]);
-            padded[b + 1] = padded[b] + (n + patch - 1) / patch * patch;
+            start[b] = b == 0 ? 0 : offsets[b - 1];
+            count[b] = offsets[b] - start[b];
+            window[b] = (int)Math.Min(patch, count[b]);
+            padded[b] = count[b] <= patch ? count[b] : (count[b] + patch - 1) / patch * patch;
         }
 
-        var gather = new long[padded[^1]];
-        var slotOfSorted = new long[order.Length];
-        for (var b = 0; b < offsets.Length; b++)
+        var groups = new List<WindowGroup>();
+        var slotStart = new long[samples];
+        long at = 0;
+        foreach (var length in window.Distinct().OrderDescending())
         {
-            var start = b == 0 ? 0 : offsets[b - 1];
-            var n = offsets[b] - start;
-            for (long j = 0; j < padded[b + 1] - padded[b]; j++)
+            var groupStart = at;
+            for (var b = 0; b < samples; b++)
             {
-                var sorted = start + (j < n ? j : j - patch);
-                gather[padded[b] + j] = order[sorted];
-                if (j < n) slotOfSorted[sorted] = padded[b] + j;
+                if (window[b] != length) continue;
+                slotStart[b] = at;
+                at += padded[b];
+            }
+
+            groups.Add(new WindowGroup(length, at - groupStart));
+        }
+
+        var gather = new long[at];
+        var slotOfSorted = new long[order.Length];
+        for (var b = 0; b < samples; b++)
+        {
+            var n = count[b];
+            for (long j = 0; j < padded[b]; j++)
+            {
+                var sorted = start[b] + (j < n ? j : j - patch);
+                gather[slotStart[b] + j] = order[sorted];
+                if (j < n) slotOfSorted[sorted] = slotStart[b] + j;
             }
         }
 
         var scatter = new long[order.Length];
         for (var i = 0; i < order.Length; i++) scatter[i] = slotOfSorted[inverse[i]];
-        return (gather, scatter);
+        return (gather, scatter, [.. groups]);
     }
 
     /// <summary>Cumulative sample ends for contiguous, ordered batch indices.</summary>

@@ -6,8 +6,8 @@ using static TorchSharp.torch;
 namespace Concerto.Ingest.Train.Model;
 
 /// <summary>Multi-head self-attention inside windows of serialized points (spec section 1): the points are gathered in
-/// the level's padded order, split into windows of K, attended within each window with no mask, and every point reads
-/// its output from its own slot. qkv Linear(C, 3C), scale (C/H)^-0.5, projection Linear(C, C); no relative positions.</summary>
+/// the level's padded order, split into windows (K points, or a whole sample shorter than K), attended within each
+/// window with no mask, and every point reads its output from its own slot. qkv Linear(C, 3C), scale (C/H)^-0.5, projection Linear(C, C); no relative positions.</summary>
 public sealed class SerializedAttention : nn.Module<Tensor, PointLevel, int, Tensor>
 {
     private readonly Linear qkv;
@@ -29,13 +29,22 @@ public sealed class SerializedAttention : nn.Module<Tensor, PointLevel, int, Ten
     {
         using var scope = NewDisposeScope();
         var channels = x.shape[1];
-        var k = level.Patch;
-        var windows = qkv.forward(x).index_select(0, level.PatchGather(orderSlot))
-            .reshape(-1, k, 3, _heads, channels / _heads)
-            .permute(2, 0, 3, 1, 4); // (q/k/v, windows, heads, K, head dim)
-        if (ComputeType is { } type && type != windows.dtype) windows = windows.to(type);
-        var attended = nn.functional.scaled_dot_product_attention(windows[0], windows[1], windows[2]).to(x.dtype);
-        var slots = attended.transpose(1, 2).reshape(-1, channels);
+        var sequence = qkv.forward(x).index_select(0, level.PatchGather(orderSlot));
+        // One batched attention call per window length: K-windows of every sample, then each shorter sample alone.
+        var outputs = new List<Tensor>(level.Windows.Count);
+        long at = 0;
+        foreach (var group in level.Windows)
+        {
+            var windows = sequence.narrow(0, at, group.Slots)
+                .reshape(group.Count, group.Length, 3, _heads, channels / _heads)
+                .permute(2, 0, 3, 1, 4); // (q/k/v, windows, heads, length, head dim)
+            if (ComputeType is { } type && type != windows.dtype) windows = windows.to(type);
+            var attended = nn.functional.scaled_dot_product_attention(windows[0], windows[1], windows[2]).to(x.dtype);
+            outputs.Add(attended.transpose(1, 2).reshape(-1, channels));
+            at += group.Slots;
+        }
+
+        var slots = outputs.Count == 1 ? outputs[0] : cat(outputs, 0);
         return proj.forward(slots.index_select(0, level.PatchScatter(orderSlot))).MoveToOuterDisposeScope();
     }
 }

@@ -28,18 +28,33 @@ public sealed class PointTransformerV3Tests
     {
         // Sample 0: 5 points, sample 1: 2 points, K = 2. Order is the identity, so sorted position = point index.
         int[] order = [0, 1, 2, 3, 4, 5, 6];
-        var (gather, scatter) = PointLevel.PatchIndices(order, order, [5, 7], 2);
+        var (gather, scatter, windows) = PointLevel.PatchIndices(order, order, [5, 7], 2);
         // Sample 0 pads to 6: slot 5 repeats sorted position 5 - 2 = 3, so the last window is the last 2 real points
         // (4, 3). Sample 1 fills one window exactly.
         Assert.Equal([0L, 1, 2, 3, 4, 3, 5, 6], gather);
         Assert.Equal([0L, 1, 2, 3, 4, 6, 7], scatter);
+        Assert.Equal([new WindowGroup(2, 8)], windows);
 
         // With a real order the gather lists points in serialized order and each point reads its own slot.
         int[] shuffled = [2, 0, 1];
         int[] inverse = [1, 2, 0];
-        var (g2, s2) = PointLevel.PatchIndices(shuffled, inverse, [3], 2);
+        var (g2, s2, _) = PointLevel.PatchIndices(shuffled, inverse, [3], 2);
         Assert.Equal([2L, 0, 1, 0], g2);
         Assert.Equal([1L, 2, 0], s2);
+    }
+
+    /// <summary>Windows are per sample (the official flash-attention path): with K = 4, a sample of 5 points pads to
+    /// two 4-windows, while samples of 1 and 2 points are windows of their own length, grouped by length after the
+    /// K-windows; no sample's window depends on the smallest sample of the batch.</summary>
+    [Fact]
+    public void PatchIndices_ShortSamplesAreOneWindowOfTheirOwnLength()
+    {
+        int[] order = [0, 1, 2, 3, 4, 5, 6, 7];
+        var (gather, scatter, windows) = PointLevel.PatchIndices(order, order, [5, 6, 8], 4);
+        Assert.Equal([new WindowGroup(4, 8), new WindowGroup(2, 2), new WindowGroup(1, 1)], windows);
+        // Sample 0: 0..4, then sorted positions 1, 2, 3 (K earlier); then sample 2's window (6, 7); then sample 1's (5).
+        Assert.Equal([0L, 1, 2, 3, 4, 1, 2, 3, 6, 7, 5], gather);
+        Assert.Equal([0L, 1, 2, 3, 4, 10, 8, 9], scatter);
     }
 
     [Fact]
@@ -125,6 +140,29 @@ public sealed class PointTransformerV3Tests
         var trained = Run(model, [a, b]);
         PointTransformerV3.UpCast(trained, 1, 3).square().mean().backward();
         Assert.All(model.named_parameters().Where(p => p.name != "mask_token"), p => Assert.True(p.parameter.grad is not null, p.name));
+    }
+
+    /// <summary>Issue 23, item 1: a sample's encoder output is the same alone and batched with a much smaller sample
+    /// (20 points against a patch of 64): windows are per sample, not the batch's smallest sample, at every stage.</summary>
+    [Fact]
+    public void Forward_SampleOutputIsTheSameAlone_AndBesideAMuchSmallerSample()
+    {
+        using var scope = NewDisposeScope();
+        manual_seed(8);
+        var config = PtV3Config.Tiny with { PatchSize = 64, Depths = [1, 1, 1, 1, 1], Channels = [8, 16, 16, 32, 32], Heads = [1, 2, 2, 2, 2] };
+        using var model = new PointTransformerV3("ptv3", config);
+        model.eval();
+        var large = Cloud(new Random(11), 400);
+        var small = Cloud(new Random(12), 20);
+
+        var alone = Run(model, [large]);
+        var together = Run(model, [large, small]);
+        for (var s = 0; s < alone.Count; s++)
+        {
+            var n = alone[s].Count;
+            Assert.True(together[s].Count > n, $"stage {s}: the small sample has points");
+            Assert.True(alone[s].Feat.allclose(together[s].Feat[..n], rtol: 1e-4, atol: 1e-5), $"stage {s}");
+        }
     }
 
     /// <summary>With activation checkpointing, backward recomputes each block (with the drop-path masks the forward drew)
