@@ -116,6 +116,25 @@ public sealed class PointTransformerV3 : nn.Module<EncoderInput, Random, IReadOn
         return feat;
     }
 
+    /// <summary>The pre-augmentation positions and sample offsets that level <paramref name="level"/> of a forward pass
+    /// on this input will have, without running the network: pooling clusters depend only on the grid, and the
+    /// positions are the same cluster means the forward pass computes. Lets a teacher pass match points before the
+    /// student runs.</summary>
+    public static (Tensor Origin, long[] Offsets) OriginsAt(EncoderInput input, int level)
+    {
+        ArgumentNullException.ThrowIfNull(input);
+        ArgumentOutOfRangeException.ThrowIfNegative(level);
+        var (origin, grid, batch) = (input.Origin, input.Grid, input.Batch);
+        for (var l = 0; l < level; l++)
+        {
+            var (cluster, parentGrid, parentBatch) = GridPooling.Clusters(grid, batch);
+            origin = GridPooling.ClusterMean(origin, tensor(cluster, device: origin.device), parentBatch.Length);
+            (grid, batch) = (parentGrid, parentBatch);
+        }
+
+        return (origin, PointLevel.OffsetsOf(batch));
+    }
+
     /// <summary>Channels of <see cref="UpCast"/> for that level and count.</summary>
     public int UpCastChannels(int level, int count) => Config.Channels.Skip(level).Take(count + 1).Sum();
 

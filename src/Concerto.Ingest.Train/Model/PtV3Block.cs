@@ -195,10 +195,11 @@ public sealed class GridPooling : nn.Module<PointLevel, Random, PointLevel>
         var clusters = batch.Length;
         var inverse = tensor(cluster, device: device);
         var projected = proj.forward(child.Feat);
-        // Max over each cluster's (at most 8) children: gather them into [clusters, 8, C], empty places reading a -inf row.
+        // Max over each cluster's children (8 at most, unless jittered points share voxels): gather them into
+        // [clusters, most children, C], empty places reading a -inf row.
         var padded = cat([projected, full(1, projected.shape[1], double.NegativeInfinity, dtype: projected.dtype, device: device)], 0);
-        var pooled = padded.index_select(0, tensor(ChildrenTable(cluster, clusters), device: device))
-            .view(clusters, ChildrenPerCluster, -1).amax(1);
+        var (table, width) = ChildrenTable(cluster, clusters);
+        var pooled = padded.index_select(0, tensor(table, device: device)).view(clusters, width, -1).amax(1);
         var feat = nn.functional.gelu(norm.forward(pooled));
         child.PoolingInverse = inverse;
         return PointLevel.Create(feat, ClusterMean(child.Coord, inverse, clusters), ClusterMean(child.Origin, inverse, clusters), grid, batch,
@@ -235,25 +236,27 @@ public sealed class GridPooling : nn.Module<PointLevel, Random, PointLevel>
         return (cluster, [.. grid], [.. batch]);
     }
 
-    private const int ChildrenPerCluster = 8;
-
-    /// <summary>Row c lists cluster c's children, padded with n (the index of the -inf row).</summary>
-    private static long[] ChildrenTable(long[] cluster, int clusters)
+    /// <summary>Row c lists cluster c's children, padded with n (the index of the -inf row); rows are as wide as the
+    /// largest cluster.</summary>
+    private static (long[] Table, int Width) ChildrenTable(long[] cluster, int clusters)
     {
         var n = cluster.Length;
-        var table = new long[clusters * ChildrenPerCluster];
-        Array.Fill(table, n);
         var filled = new int[clusters];
+        foreach (var c in cluster) filled[c]++;
+        var width = Math.Max(1, filled.Max());
+        Array.Clear(filled);
+        var table = new long[clusters * width];
+        Array.Fill(table, n);
         for (var i = 0; i < n; i++)
         {
             var c = cluster[i];
-            table[c * ChildrenPerCluster + filled[c]++] = i;
+            table[c * width + filled[c]++] = i;
         }
 
-        return table;
+        return (table, width);
     }
 
-    private static Tensor ClusterMean(Tensor values, Tensor inverse, int clusters)
+    internal static Tensor ClusterMean(Tensor values, Tensor inverse, int clusters)
     {
         var sums = ScatterSum.Rows(zeros(clusters, values.shape[1], dtype: values.dtype, device: values.device), inverse, values);
         var counts = ScatterSum.Rows(zeros(clusters, dtype: values.dtype, device: values.device), inverse, ones_like(inverse, dtype: values.dtype));

@@ -18,8 +18,9 @@ public sealed record AccumulationPlan(int MicroBatch, int AccumulationSteps, int
 
 /// <summary>Batch-size planning for spec sections 2 and 3: lr 0.004 at a total batch of 96, and "halve batch and lr
 /// together when memory is short", i.e. the peak learning rate scales linearly with the effective batch.</summary>
-/// <remarks>Accumulation reproduces the mean gradient, not the batch: Sinkhorn-Knopp targets and the batch grid minimum
-/// are computed per micro-batch, so accumulated micro-batches are close to, not equal to, one batch of 96.</remarks>
+/// <remarks>Accumulation reproduces the mean gradient, and the trainer's teacher pass over every micro-batch of a step
+/// first normalises Sinkhorn-Knopp targets over the whole effective batch; what stays per micro-batch is only the grid
+/// minimum (per view here anyway).</remarks>
 public static class GradientAccumulation
 {
     public const int SpecBatch = 96;

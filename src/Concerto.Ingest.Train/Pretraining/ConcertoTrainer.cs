@@ -125,17 +125,25 @@ public sealed class ConcertoTrainer
                 cancellationToken.ThrowIfCancellationRequested();
                 optimizer.ZeroGrad();
                 var values = new Dictionary<string, double>();
-                for (var a = 0; a < accumulation; a++)
+                var firstMicro = step * accumulation;
+                var batches = new PretrainBatch[accumulation];
+                for (var a = 0; a < accumulation; a++) batches[a] = loader.Take(cancellationToken);
+                // The teacher pass of every micro-batch first: Sinkhorn-Knopp targets are normalised over the whole
+                // effective batch, as over the whole (multi-GPU) batch officially. The targets live in the step's scope.
+                using (var stepScope = NewDisposeScope())
                 {
-                    var micro = step * accumulation + a;
-                    var batch = loader.Take(cancellationToken);
-                    using var scope = NewDisposeScope();
-                    manual_seed(StepSeed.For(profile.Seed, micro, StepSeed.Torch));
-                    var loss = PretrainObjective.Compute(model, batch, schedules.TeacherTemperature(step),
-                        StepSeed.Random(profile.Seed, micro, StepSeed.Model), device.Device);
-                    (loss.Total * plan.LossScale).backward();
-                    foreach (var (name, value) in loss.Parts) values[name] = values.GetValueOrDefault(name) + value / accumulation;
-                    points += batch.Points;
+                    var targets = PretrainObjective.Teach(model, batches, schedules.TeacherTemperature(step),
+                        a => StepSeed.Random(profile.Seed, firstMicro + a, StepSeed.Teacher), device.Device);
+                    for (var a = 0; a < accumulation; a++)
+                    {
+                        var micro = firstMicro + a;
+                        using var scope = NewDisposeScope();
+                        manual_seed(StepSeed.For(profile.Seed, micro, StepSeed.Torch));
+                        var loss = PretrainObjective.Compute(model, batches[a], targets[a], StepSeed.Random(profile.Seed, micro, StepSeed.Model), device.Device);
+                        (loss.Total * plan.LossScale).backward();
+                        foreach (var (name, value) in loss.Parts) values[name] = values.GetValueOrDefault(name) + value / accumulation;
+                        points += batches[a].Points;
+                    }
                 }
 
                 values["grad_norm"] = optimizer.ClipGradients(profile.Optimizer.GradientClip);

@@ -7,7 +7,8 @@ namespace Concerto.Ingest.Train.Pretraining;
 
 /// <summary>Turns loaded samples into a <see cref="PretrainBatch"/> on a loader thread: per sample Sonata's (or, with
 /// the image branch, Concerto's) views and augmentations, then each augmented view grid-sampled again so its voxels are
-/// distinct; the student's global views get cube masks and coordinate noise on masked points; the major view's
+/// distinct; the student's global views get cube masks and coordinate noise on masked points, and are serialized,
+/// convolved and pooled on the jittered positions (as the official trainer does); the major view's
 /// correspondences become patch hits, and its images' teacher features are gathered.</summary>
 public sealed class PretrainBatchBuilder(ViewPipelineSettings views, bool crossModal)
 {
@@ -16,6 +17,7 @@ public sealed class PretrainBatchBuilder(ViewPipelineSettings views, bool crossM
         ArgumentNullException.ThrowIfNull(samples);
         ArgumentNullException.ThrowIfNull(random);
         var global = new List<(PointSample View, float[] Origin, int[] Grid)>();
+        var gridCorners = new List<float[]>();
         var local = new List<(PointSample View, float[] Origin, int[] Grid)>();
         var hits = new List<PatchHit>();
         var features = new List<Half[]>();
@@ -33,16 +35,16 @@ public sealed class PretrainBatchBuilder(ViewPipelineSettings views, bool crossM
             if (crossModal) CollectHits(sample, set.Images, kept, globalPoints, hits, features, ref featureWidth);
             global.Add(major);
             global.Add(Regrid(set.Global[1], random, out _));
+            gridCorners.Add(GridSample.MinCorner(set.Global[0].View.Coord));
+            gridCorners.Add(GridSample.MinCorner(set.Global[1].View.Coord));
             globalPoints += major.View.Count + global[^1].View.Count;
             foreach (var view in set.Local) local.Add(Regrid(view, random, out _));
         }
 
         var teacherBatch = Collate(global, views.GridSize);
-        var mask = CubeMasking.Mask(teacherBatch.Coord, OffsetsOf(global), maskSize, maskRatio, random);
+        var offsets = OffsetsOf(global);
+        var mask = CubeMasking.Mask(teacherBatch.Coord, offsets, maskSize, maskRatio, random);
         var noisy = CubeMasking.ApplyCoordinateNoise(teacherBatch.Coord, mask, random);
-        var studentFeat = (float[])teacherBatch.Feat.Clone();
-        for (var i = 0; i < mask.Length; i++)
-            if (mask[i]) Array.Copy(noisy, 3 * i, studentFeat, 9 * i, 3);
 
         var teacherFeatures = new float[features.Count * PatchSlots.PerImage * featureWidth];
         for (var i = 0; i < features.Count; i++)
@@ -54,8 +56,9 @@ public sealed class PretrainBatchBuilder(ViewPipelineSettings views, bool crossM
             Global = teacherBatch,
             MaskedGlobal = new ViewBatch
             {
-                Coord = noisy, Origin = teacherBatch.Origin, Feat = studentFeat, Grid = teacherBatch.Grid, Batch = teacherBatch.Batch,
-                Mask = mask, GridSize = views.GridSize,
+                // The input features stay the teacher's: a masked point's embedding is the mask token whatever they hold.
+                Coord = noisy, Origin = teacherBatch.Origin, Feat = teacherBatch.Feat, Grid = JitteredGrid(noisy, offsets, gridCorners, views.GridSize),
+                Batch = teacherBatch.Batch, Mask = mask, GridSize = views.GridSize,
             },
             Local = local.Count > 0 ? Collate(local, views.GridSize) : null,
             LocalViewsPerSample = Math.Max(localPerSample, 0),
@@ -64,6 +67,30 @@ public sealed class PretrainBatchBuilder(ViewPipelineSettings views, bool crossM
             Images = features.Count,
             FeatureWidth = featureWidth,
         };
+    }
+
+    /// <summary>The student's grid coordinates from the jittered positions, view by view: relative to the corner the
+    /// teacher's grid uses (the augmented view's minimum), or to the jittered minimum where a masked point moved below
+    /// it (Pointcept takes the minimum of the jittered coordinates). Masked points may land in another voxel, or share
+    /// one with a neighbour; unmasked points keep the teacher's voxel unless the corner moved.</summary>
+    internal static int[] JitteredGrid(float[] noisy, long[] offsets, IReadOnlyList<float[]> corners, double gridSize)
+    {
+        ArgumentNullException.ThrowIfNull(noisy);
+        ArgumentNullException.ThrowIfNull(offsets);
+        ArgumentNullException.ThrowIfNull(corners);
+        if (corners.Count != offsets.Length) throw new ArgumentException($"{corners.Count} grid corners for {offsets.Length} views", nameof(corners));
+        var grid = new int[noisy.Length];
+        long start = 0;
+        for (var v = 0; v < offsets.Length; v++)
+        {
+            var view = noisy.AsSpan((int)(3 * start), (int)(3 * (offsets[v] - start)));
+            var jittered = GridSample.MinCorner(view);
+            float[] corner = [Math.Min(corners[v][0], jittered[0]), Math.Min(corners[v][1], jittered[1]), Math.Min(corners[v][2], jittered[2])];
+            GridSample.GridCoords(view, gridSize, corner).CopyTo(grid, 3 * start);
+            start = offsets[v];
+        }
+
+        return grid;
     }
 
     /// <summary>One random point per voxel of the augmented view (augmentation moves points across voxel borders),

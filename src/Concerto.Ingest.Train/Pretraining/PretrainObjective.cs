@@ -1,4 +1,3 @@
-using Concerto.Ingest.Train.CrossModal;
 using Concerto.Ingest.Train.Model;
 using Concerto.Ingest.Train.Profiles;
 using Concerto.Ingest.Train.Sonata;
@@ -10,64 +9,111 @@ namespace Concerto.Ingest.Train.Pretraining;
 /// <summary>The loss of one micro-step and its parts (for metrics).</summary>
 public sealed record StepLoss(Tensor Total, IReadOnlyDictionary<string, double> Parts);
 
-/// <summary>Concerto's pretraining loss (spec sections 2 and 3). The teacher encodes the unmasked global views; the
-/// student the masked globals and the locals. At the heads' level, student points are matched to teacher points by
-/// 1-NN on original coordinates (kept under the match distance) in three pairings: mask (a masked view against the same
-/// teacher view), roll (against the other global view) and unmask (each local view against the first global view),
-/// each scored against Sinkhorn-Knopp targets of the teacher's logits. With images, the student's masked major view
-/// (global view 0) predicts the image teacher's patch features from its up-cast stage-1 points.</summary>
+/// <summary>One self-distillation pairing in one micro-batch: each matched student point (an index into the student's
+/// head-level points), the student view it belongs to (of <paramref name="Views"/>), and its Sinkhorn-Knopp target.</summary>
+public sealed record PairTargets(Tensor StudentIndex, Tensor View, Tensor Targets, int Views);
+
+/// <summary>The teacher's side of one micro-batch's self-distillation; a pairing whose weight is zero is null.</summary>
+public sealed record TeacherTargets(PairTargets? Mask, PairTargets? Roll, PairTargets? Unmask);
+
+/// <summary>Concerto's pretraining loss (spec sections 2 and 3), in two passes as the official trainer computes it.
+/// <see cref="Teach"/>: the teacher encodes the unmasked global views of every micro-batch of an optimizer step; its
+/// head-level points are matched by 1-NN on original coordinates (kept under the match distance) to the head-level
+/// points the student will have, in three pairings: mask (a masked view against the same teacher view), roll (against
+/// the other global view) and unmask (each local view against the first global view); each pairing's matched teacher
+/// logits, duplicates included, get their own Sinkhorn-Knopp over the whole effective batch. <see cref="Compute"/>:
+/// the student encodes the masked globals and the locals and is scored against those targets, per view; with images,
+/// the student's masked major view (global view 0) predicts the image teacher's patch features from its up-cast
+/// stage-1 points.</summary>
 public static class PretrainObjective
 {
-    public static StepLoss Compute(ConcertoModel model, PretrainBatch batch, double teacherTemperature, Random random, Device device)
+    /// <summary>The teacher pass of one optimizer step over its micro-batches (no gradients). The targets live in the
+    /// caller's dispose scope until the student passes have used them.</summary>
+    public static IReadOnlyList<TeacherTargets> Teach(ConcertoModel model, IReadOnlyList<PretrainBatch> batches, double teacherTemperature,
+        Func<int, Random> random, Device device)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        ArgumentNullException.ThrowIfNull(batches);
+        ArgumentNullException.ThrowIfNull(random);
+        var sonata = model.Profile.Sonata;
+        var level = SonataNetwork.HeadLevel(model.Profile.Encoder, sonata);
+        var weights = model.Profile.Concerto.WeightsFor(crossModal: model.Predictor is not null);
+        var matched = new List<Matches>?[3];
+        for (var i = 0; i < batches.Count; i++)
+        {
+            var batch = batches[i];
+            var (mask, roll, unmask) = (weights.Mask > 0, weights.Roll > 0, weights.Unmask > 0 && batch.Local is not null && batch.LocalViewsPerSample > 0);
+            if (!mask && !roll && !unmask) continue;
+            using var scope = NewDisposeScope();
+            using var noGrad = no_grad();
+            var teacherLevels = model.Teacher.Encoder.forward(batch.Global.ToInput(device), random(i));
+            var features = PointTransformerV3.UpCast(teacherLevels, level, sonata.UpCastLevels);
+            var teacher = teacherLevels[level];
+            var globalLogits = mask || roll ? TeacherHead(model, unmaskPairing: false).forward(features) : null;
+            if (mask || roll)
+            {
+                var (origin, offsets) = PointTransformerV3.OriginsAt(batch.MaskedGlobal.ToInput(device), level);
+                // Global view v of sample b is view 2b + v in both the teacher's and the student's batch.
+                if (mask) Add(0, Pairs(origin, offsets, teacher, v => v, sonata.MatchDistance, globalLogits!));
+                if (roll) Add(1, Pairs(origin, offsets, teacher, v => v ^ 1, sonata.MatchDistance, globalLogits!));
+            }
+
+            if (unmask)
+            {
+                var head = TeacherHead(model, unmaskPairing: true);
+                var logits = globalLogits is not null && head == TeacherHead(model, unmaskPairing: false) ? globalLogits : head.forward(features);
+                var (origin, offsets) = PointTransformerV3.OriginsAt(batch.Local!.ToInput(device), level);
+                var perSample = batch.LocalViewsPerSample;
+                Add(2, Pairs(origin, offsets, teacher, v => 2 * (v / perSample), sonata.MatchDistance, logits));
+            }
+
+            void Add(int pairing, Matches m)
+            {
+                matched[pairing] ??= Enumerable.Repeat<Matches>(null!, batches.Count).ToList();
+                matched[pairing]![i] = m with
+                {
+                    Student = m.Student.MoveToOuterDisposeScope(), View = m.View.MoveToOuterDisposeScope(), Logits = m.Logits.MoveToOuterDisposeScope(),
+                };
+            }
+        }
+
+        var targets = matched.Select(m => m is null ? null : SinkhornPerBatch(m, teacherTemperature)).ToArray();
+        return Enumerable.Range(0, batches.Count).Select(i => new TeacherTargets(targets[0]?[i], targets[1]?[i], targets[2]?[i])).ToArray();
+    }
+
+    /// <summary>The student pass of one micro-batch against its teacher targets.</summary>
+    public static StepLoss Compute(ConcertoModel model, PretrainBatch batch, TeacherTargets targets, Random random, Device device)
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(batch);
+        ArgumentNullException.ThrowIfNull(targets);
         var profile = model.Profile;
         var sonata = profile.Sonata;
-        var level = SonataNetwork.HeadLevel(model.Profile.Encoder, sonata);
+        var level = SonataNetwork.HeadLevel(profile.Encoder, sonata);
         var weights = profile.Concerto.WeightsFor(crossModal: model.Predictor is not null);
         var parts = new Dictionary<string, double>();
-
-        // Parts with zero weight are not computed (a profile may switch any of them off).
-        var pairs = weights.Mask > 0 || weights.Roll > 0;
-        var unmasked = weights.Unmask > 0 && batch.Local is not null && batch.LocalViewsPerSample > 0;
-        Tensor? maskTargets = null, unmaskTargets = null;
-        PointLevel? teacherLevel = null;
-        if (pairs || unmasked)
-        {
-            using var noGrad = no_grad();
-            var teacherLevels = model.Teacher.Encoder.forward(batch.Global.ToInput(device), random);
-            var teacherFeatures = PointTransformerV3.UpCast(teacherLevels, level, sonata.UpCastLevels);
-            if (pairs) maskTargets = SinkhornKnopp.Targets(model.Teacher.MaskHead.forward(teacherFeatures), teacherTemperature);
-            if (unmasked) unmaskTargets = SinkhornKnopp.Targets(model.Teacher.UnmaskHead.forward(teacherFeatures), teacherTemperature);
-            teacherLevel = teacherLevels[level];
-        }
+        var selfDistillation = new Dictionary<string, Tensor>();
 
         var studentLevels = model.Student.Encoder.forward(batch.MaskedGlobal.ToInput(device), random);
-        var selfDistillation = new List<Tensor>();
-        Tensor? total = null;
-        if (pairs)
+        if (targets.Mask is not null || targets.Roll is not null)
         {
-            var studentGlobal = studentLevels[level];
             var maskLogits = model.Student.MaskHead.forward(PointTransformerV3.UpCast(studentLevels, level, sonata.UpCastLevels));
-            // Global view v of sample b is view 2b + v in both the teacher's and the student's batch.
-            var mask = PairLoss(maskLogits, studentGlobal, maskTargets!, teacherLevel!, batch.Samples, 2, (b, v) => 2 * b + v, sonata);
-            var roll = PairLoss(maskLogits, studentGlobal, maskTargets!, teacherLevel!, batch.Samples, 2, (b, v) => 2 * b + 1 - v, sonata);
-            total = weights.Mask * mask + weights.Roll * roll;
-            selfDistillation.AddRange([mask, roll]);
-            parts["mask"] = mask.item<float>();
-            parts["roll"] = roll.item<float>();
+            if (targets.Mask is { } mask) selfDistillation["mask"] = Score(maskLogits, mask, sonata);
+            if (targets.Roll is { } roll) selfDistillation["roll"] = Score(maskLogits, roll, sonata);
         }
 
-        if (unmasked)
+        if (targets.Unmask is { } unmask)
         {
             var localLevels = model.Student.Encoder.forward(batch.Local!.ToInput(device), random);
             var unmaskLogits = model.Student.UnmaskHead.forward(PointTransformerV3.UpCast(localLevels, level, sonata.UpCastLevels));
-            var unmask = PairLoss(unmaskLogits, localLevels[level], unmaskTargets!, teacherLevel!, batch.Samples, batch.LocalViewsPerSample,
-                (b, _) => 2 * b, sonata);
-            total = Add(total, weights.Unmask * unmask);
-            selfDistillation.Add(unmask);
-            parts["unmask"] = unmask.item<float>();
+            selfDistillation["unmask"] = Score(unmaskLogits, unmask, sonata);
+        }
+
+        Tensor? total = null;
+        foreach (var (name, loss) in selfDistillation)
+        {
+            total = Add(total, WeightOf(weights, name) * loss);
+            parts[name] = loss.item<float>();
         }
 
         if (model.Predictor is { } predictor && weights.CrossModal > 0)
@@ -75,7 +121,7 @@ public static class PretrainObjective
             Tensor crossModal;
             if (batch.Hits.Count > 0)
             {
-                var (point, slot) = PatchSlots.OfParents(batch.Hits, studentLevels[0].PoolingInverse!.cpu().data<long>().ToArray());
+                var (point, slot) = CrossModal.PatchSlots.OfParents(batch.Hits, studentLevels[0].PoolingInverse!.cpu().data<long>().ToArray());
                 var features = PointTransformerV3.UpCast(studentLevels, 1, profile.Concerto.UpCastLevels);
                 var teacher = tensor(batch.TeacherFeatures, device: device).view(-1, batch.FeatureWidth);
                 crossModal = predictor.forward(features, point, slot, teacher);
@@ -83,9 +129,9 @@ public static class PretrainObjective
             }
             else
             {
-                // A batch without images stands in the mean self-distillation loss (spec section 3); with no
-                // self-distillation either, a zero that keeps the graph.
-                crossModal = selfDistillation.Count > 0 ? stack(selfDistillation).mean() : studentLevels[^1].Feat.sum() * 0;
+                // A batch without images stands in the weighted mean of the self-distillation losses (spec section 3);
+                // with no self-distillation either, a zero that keeps the graph.
+                crossModal = SelfDistillationMean(weights, selfDistillation) ?? studentLevels[^1].Feat.sum() * 0;
             }
 
             total = Add(total, weights.CrossModal * crossModal);
@@ -96,34 +142,109 @@ public static class PretrainObjective
         return new StepLoss(total, parts);
     }
 
-    /// <summary>Matches every student view to its teacher view within each sample and scores the pairs: per view pair,
-    /// -sum q log softmax(s / tau_s), averaged per sample then over samples.</summary>
-    private static Tensor PairLoss(Tensor studentLogits, PointLevel student, Tensor targets, PointLevel teacher, int samples, int viewsPerSample,
-        Func<int, int, int> teacherViewOf, SonataSettings sonata)
+    /// <summary>The teacher head whose logits give a pairing's targets. Sonata: the mask head for mask and roll, the
+    /// unmask head for unmask. Concerto ("only use one shared head"): the mask head for all three while mask or roll is
+    /// on, else the unmask head.</summary>
+    public static OnlineClusterHead TeacherHead(ConcertoModel model, bool unmaskPairing)
     {
-        var studentIndex = new List<Tensor>();
-        var teacherIndex = new List<Tensor>();
-        var sampleOfPair = new List<Tensor>();
-        for (var b = 0; b < samples; b++)
-        for (var v = 0; v < viewsPerSample; v++)
+        ArgumentNullException.ThrowIfNull(model);
+        if (!unmaskPairing) return model.Teacher.MaskHead;
+        var weights = model.Profile.Concerto.WeightsFor(crossModal: model.Predictor is not null);
+        return model.Predictor is not null && (weights.Mask > 0 || weights.Roll > 0) ? model.Teacher.MaskHead : model.Teacher.UnmaskHead;
+    }
+
+    /// <summary>What a batch without images stands in for the cross-modal loss: the self-distillation losses computed,
+    /// weighted by their weights and divided by the weights' sum (Concerto: mask 0.25, roll 0.25, unmask 0.5); null when
+    /// none was computed.</summary>
+    public static Tensor? SelfDistillationMean(LossWeights weights, IReadOnlyDictionary<string, Tensor> losses)
+    {
+        ArgumentNullException.ThrowIfNull(weights);
+        ArgumentNullException.ThrowIfNull(losses);
+        Tensor? sum = null;
+        double weightSum = 0;
+        foreach (var (name, loss) in losses)
         {
-            var s = viewsPerSample * b + v;
-            var t = teacherViewOf(b, v);
-            var (sStart, sEnd) = Range(student, s);
-            var (tStart, tEnd) = Range(teacher, t);
-            var (q, r) = NearestNeighbourMatch.Match(student.Origin.narrow(0, sStart, sEnd - sStart), [sEnd - sStart],
-                teacher.Origin.narrow(0, tStart, tEnd - tStart), [tEnd - tStart],
-                sonata.MatchDistance);
-            studentIndex.Add(q + sStart);
-            teacherIndex.Add(r + tStart);
-            sampleOfPair.Add(full(q.shape[0], (long)b, device: q.device));
+            var w = WeightOf(weights, name);
+            sum = Add(sum, w * loss);
+            weightSum += w;
         }
 
-        return SonataLoss.PairLoss(studentLogits.index_select(0, cat(studentIndex)), targets.index_select(0, cat(teacherIndex)),
-            cat(sampleOfPair), samples, sonata.StudentTemperature);
+        return sum is null || weightSum <= 0 ? null : sum / weightSum;
     }
+
+    /// <summary>Matched pairs of one pairing: every student view v (of <paramref name="studentOffsets"/>) against teacher
+    /// view <paramref name="teacherViewOf"/>(v), by 1-NN on original coordinates under <paramref name="maxDistance"/>.
+    /// Returns the student point, the teacher point and the student view of each pair, in student order.</summary>
+    public static (Tensor Student, Tensor Teacher, Tensor View) Match(Tensor studentOrigin, long[] studentOffsets, Tensor teacherOrigin,
+        long[] teacherOffsets, Func<int, int> teacherViewOf, double maxDistance)
+    {
+        ArgumentNullException.ThrowIfNull(studentOrigin);
+        ArgumentNullException.ThrowIfNull(studentOffsets);
+        ArgumentNullException.ThrowIfNull(teacherOrigin);
+        ArgumentNullException.ThrowIfNull(teacherOffsets);
+        ArgumentNullException.ThrowIfNull(teacherViewOf);
+        using var scope = NewDisposeScope();
+        var student = new List<Tensor>();
+        var teacher = new List<Tensor>();
+        var view = new List<Tensor>();
+        for (var v = 0; v < studentOffsets.Length; v++)
+        {
+            var t = teacherViewOf(v);
+            var (sStart, sEnd) = Range(studentOffsets, v);
+            var (tStart, tEnd) = Range(teacherOffsets, t);
+            var (q, r) = NearestNeighbourMatch.Match(studentOrigin.narrow(0, sStart, sEnd - sStart), [sEnd - sStart],
+                teacherOrigin.narrow(0, tStart, tEnd - tStart), [tEnd - tStart], maxDistance);
+            student.Add(q + sStart);
+            teacher.Add(r + tStart);
+            view.Add(full(q.shape[0], (long)v, device: q.device));
+        }
+
+        return (cat(student).MoveToOuterDisposeScope(), cat(teacher).MoveToOuterDisposeScope(), cat(view).MoveToOuterDisposeScope());
+    }
+
+    /// <summary>Sinkhorn-Knopp over one pairing's matched teacher logits of every micro-batch together (the official
+    /// run normalises over the whole batch), split back per micro-batch; a teacher point matched twice counts twice.</summary>
+    public static IReadOnlyList<Tensor> SinkhornOverBatches(IReadOnlyList<Tensor> matchedLogits, double teacherTemperature)
+    {
+        ArgumentNullException.ThrowIfNull(matchedLogits);
+        var sizes = matchedLogits.Select(l => l.shape[0]).ToArray();
+        var all = SinkhornKnopp.Targets(matchedLogits.Count == 1 ? matchedLogits[0] : cat(matchedLogits.ToArray(), 0), teacherTemperature);
+        return matchedLogits.Count == 1 ? [all] : all.split(sizes, 0);
+    }
+
+    private sealed record Matches(Tensor Student, Tensor View, Tensor Logits, int Views);
+
+    private static Matches Pairs(Tensor studentOrigin, long[] studentOffsets, PointLevel teacher, Func<int, int> teacherViewOf, double maxDistance,
+        Tensor teacherLogits)
+    {
+        var (student, teacherIndex, view) = Match(studentOrigin, studentOffsets, teacher.Origin, teacher.Offsets, teacherViewOf, maxDistance);
+        return new Matches(student, view, teacherLogits.index_select(0, teacherIndex), studentOffsets.Length);
+    }
+
+    private static PairTargets?[] SinkhornPerBatch(List<Matches> matches, double teacherTemperature)
+    {
+        var present = matches.Where(m => m is not null).ToList();
+        var targets = SinkhornOverBatches(present.Select(m => m.Logits).ToList(), teacherTemperature);
+        var result = new PairTargets?[matches.Count];
+        for (int i = 0, j = 0; i < matches.Count; i++)
+            if (matches[i] is { } m) result[i] = new PairTargets(m.Student, m.View, targets[j++], m.Views);
+        return result;
+    }
+
+    /// <summary>-sum q log softmax(s / tau_s) per matched point, averaged per student view, then over the views
+    /// (Pointcept's segment reduction over each pair's view).</summary>
+    private static Tensor Score(Tensor studentLogits, PairTargets pair, SonataSettings sonata) =>
+        SonataLoss.PairLoss(studentLogits.index_select(0, pair.StudentIndex), pair.Targets, pair.View, pair.Views, sonata.StudentTemperature);
+
+    private static double WeightOf(LossWeights weights, string part) => part switch
+    {
+        "mask" => weights.Mask,
+        "roll" => weights.Roll,
+        "unmask" => weights.Unmask,
+        _ => throw new ArgumentOutOfRangeException(nameof(part), part, "not a self-distillation part"),
+    };
 
     private static Tensor Add(Tensor? sum, Tensor term) => sum is null ? term : sum + term;
 
-    private static (long Start, long End) Range(PointLevel level, int view) => (view == 0 ? 0 : level.Offsets[view - 1], level.Offsets[view]);
+    private static (long Start, long End) Range(long[] offsets, int view) => (view == 0 ? 0 : offsets[view - 1], offsets[view]);
 }

@@ -7,6 +7,7 @@ public static class StepSeed
     public const int Views = 1;
     public const int Model = 2;
     public const int Torch = 3;
+    public const int Teacher = 4;
 
     public static long For(long seed, long microStep, int purpose)
     {

@@ -23,8 +23,10 @@ public sealed class KernelMap
     /// <summary>Grid coordinates are below 2^16 on every axis (PTv3's serialization depth is at most 16 bits).</summary>
     public const int CoordinateLimit = 1 << 16;
 
-    /// <summary>Builds the map for voxels at grid coordinates (N x 3, each axis in [0, 2^16)) in batch samples (which
-    /// never neighbour each other). Voxels must be distinct.</summary>
+    /// <summary>Builds the map for points at grid coordinates (N x 3, each axis in [0, 2^16)) in batch samples (which
+    /// never neighbour each other). Points normally occupy distinct voxels; where several share one (jittered masked
+    /// points), the first of them stands for the voxel as every output's input at that position, as in spconv's
+    /// hashed indices: each of them still gets an output, and the others' features feed no output.</summary>
     public static KernelMap Build(ReadOnlySpan<int> gridCoord, ReadOnlySpan<int> batch)
     {
         var n = batch.Length;
@@ -32,8 +34,7 @@ public sealed class KernelMap
         var index = new Dictionary<long, int>(n);
         for (var i = 0; i < n; i++)
         {
-            if (!index.TryAdd(Key(batch[i], gridCoord[3 * i], gridCoord[3 * i + 1], gridCoord[3 * i + 2]), i))
-                throw new ArgumentException($"voxel {i} repeats an earlier one; grid-sample the points first");
+            index.TryAdd(Key(batch[i], gridCoord[3 * i], gridCoord[3 * i + 1], gridCoord[3 * i + 2]), i);
         }
 
         var inputs = new int[Offsets][];

@@ -23,7 +23,7 @@ public sealed class SonataLossTests
         var targets = tensor(new[] { 0.5, 0.5, 1, 0, 0, 1 }, dtype: float64).reshape(3, 2);
         var sample = tensor(new long[] { 0, 0, 2 });
 
-        var loss = SonataLoss.PairLoss(student, targets, sample, samples: 3);
+        var loss = SonataLoss.PairLoss(student, targets, sample, groups: 3);
 
         var expected = ((Math.Log(16.0 / 3) / 2 + Math.Log(2)) / 2 + Math.Log(4.0 / 3)) / 2;
         Assert.Equal(expected, loss.item<double>(), 12);
@@ -39,7 +39,7 @@ public sealed class SonataLossTests
     {
         using var scope = NewDisposeScope();
         var student = zeros(0, 4).requires_grad_(true);
-        var loss = SonataLoss.PairLoss(student, zeros(0, 4), zeros(0, dtype: int64), samples: 2);
+        var loss = SonataLoss.PairLoss(student, zeros(0, 4), zeros(0, dtype: int64), groups: 2);
         Assert.Equal(0, loss.item<float>());
         loss.backward();
         Assert.NotNull(student.grad);

@@ -19,7 +19,24 @@ public sealed class SubmanifoldConv3dTests
         Assert.Equal([1, 3], map.Inputs[plusX]);                    // voxel 0 reads voxel 1 at +x, never across samples
         Assert.Equal([0, 2], map.Outputs[plusX]);
         Assert.Equal(4 + 4, map.Inputs.Sum(i => i.Length));
-        Assert.Throws<ArgumentException>(() => KernelMap.Build([0, 0, 0, 0, 0, 0], [0, 0]));
+    }
+
+    /// <summary>Jittered masked points may share a voxel (issue 23, item 3). Points 0 and 1 share (0,0,0) and point 2 is
+    /// at +x: the first of the pair stands for the voxel (spconv's hashed indices), so both read point 0 at the centre
+    /// and point 2 at +x, point 2 reads point 0 at -x, and point 1's own features feed no output.</summary>
+    [Fact]
+    public void KernelMap_LetsTheFirstOfAVoxelsPointsStandForIt()
+    {
+        var map = KernelMap.Build([0, 0, 0, 0, 0, 0, 1, 0, 0], [0, 0, 0]);
+        Assert.Equal([0, 0, 2], map.Inputs[13]);
+        Assert.Equal([0, 1, 2], map.Outputs[13]);
+        var plusX = Enumerable.Range(0, 27).Single(k => KernelMap.Offset(k) == (1, 0, 0));
+        var minusX = Enumerable.Range(0, 27).Single(k => KernelMap.Offset(k) == (-1, 0, 0));
+        Assert.Equal([2, 2], map.Inputs[plusX]);
+        Assert.Equal([0, 1], map.Outputs[plusX]);
+        Assert.Equal([0], map.Inputs[minusX]);
+        Assert.Equal([2], map.Outputs[minusX]);
+        Assert.DoesNotContain(1, map.Inputs.SelectMany(i => i));
     }
 
     /// <summary>On occupied voxels the sparse convolution equals a dense 3x3x3 convolution (padding 1) of the grid with
