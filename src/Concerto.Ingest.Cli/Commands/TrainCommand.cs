@@ -71,18 +71,18 @@ public static class TrainCommand
         var (profile, _, _) = TrainingProfile.Load(ResolveProfile(profilePath));
         const int dinoGiantWidth = 1536;
         var table = new Table().Border(TableBorder.Simple)
-            .AddColumns("size", "encoder", "heads", "predictor", "trainable", "state", "activations", "total");
+            .AddColumns("size", "encoder", "heads", "predictor", "trainable", "state", "activations", "targets", "total");
         foreach (var size in PtV3Config.Standard)
         {
             var sized = profile with { Model = profile.Model with { Size = size.Name.ToLowerInvariant() } };
             var e = TrainingMemory.Estimate(sized, dinoGiantWidth);
             var name = size.Name.Equals(profile.Model.Size, StringComparison.OrdinalIgnoreCase) ? $"[bold]{size.Name}*[/]" : size.Name;
-            table.AddRow(name, Millions(e.Encoder), Millions(e.Heads), Millions(e.Predictor), Millions(e.Trainable), Gb(e.StateBytes), Gb(e.ActivationBytes), Gb(e.TotalBytes));
+            table.AddRow(name, Millions(e.Encoder), Millions(e.Heads), Millions(e.Predictor), Millions(e.Trainable), Gb(e.StateBytes), Gb(e.ActivationBytes), Gb(e.TargetBytes), Gb(e.TotalBytes));
         }
 
         AnsiConsole.Write(table);
         AnsiConsole.MarkupLineInterpolated(
-            $"* the profile's size. State: fp32 weights, gradients and AdamW moments of what trains, plus the EMA teacher. Per micro-batch of {profile.Data.BatchSize} samples of up to {profile.Data.MaxPoints} points (2 global + {profile.Data.LocalViews} local views), fp32, teacher width {dinoGiantWidth} (ViT-g). Activations are an estimate; lower data.batchSize and raise optimizer.effectiveBatch to trade memory for accumulation.");
+            $"* the profile's size. State: fp32 weights, gradients and AdamW moments of what trains, plus the EMA teacher. Per micro-batch of {profile.Data.BatchSize} samples of up to {profile.Data.MaxPoints} points (2 global + {profile.Data.LocalViews} local views), fp32, teacher width {dinoGiantWidth} (ViT-g). Activations are an estimate; lower data.batchSize and raise optimizer.effectiveBatch to trade memory for accumulation. Targets: Sinkhorn-Knopp targets held over the effective batch (sonata.sinkhornPerMicroBatch: over one micro-batch).");
         return Task.FromResult(0);
 
         static string Millions(long n) => (n / 1e6).ToString("0.00", CultureInfo.InvariantCulture) + "M";

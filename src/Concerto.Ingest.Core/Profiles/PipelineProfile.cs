@@ -109,6 +109,9 @@ public enum KeyframeImageFormat { Jpg, Png }
 /// <param name="ModelPath">Teacher ONNX model; empty: Concerto:Features:TeacherModel; neither: the stage ends, saying so.</param>
 /// <param name="LeadingTokens">Tokens before the patch tokens (CLS + 4 registers in the public dinov2-with-registers
 /// exports); the model must return exactly LeadingTokens + patches tokens.</param>
+/// <param name="AugmentedCopies">Besides the plain features, this many copies from augmented images (Concerto's teacher
+/// augmentation: chromatic jitter p 0.95 ratio 0.05, Gaussian blur p 0.5 kernel 9 sigma 0.1-2), so the trainer can draw
+/// one per step as the official online teacher sees a fresh augmentation; 0: plain features only.</param>
 public sealed record FeaturizeSettings(
     string? ModelPath = null,
     string InputName = "pixel_values",
@@ -119,7 +122,8 @@ public sealed record FeaturizeSettings(
     int CropMultiple = 37,
     double[]? Mean = null,
     double[]? Std = null,
-    int BatchSize = 8)
+    int BatchSize = 8,
+    int AugmentedCopies = 0)
 {
     public static FeaturizeSettings Default { get; } = new();
 

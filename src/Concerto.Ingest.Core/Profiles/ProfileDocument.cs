@@ -94,6 +94,7 @@ public sealed record ProfileDocument(PipelineProfile Profile, string CanonicalJs
         if (f.CropMultiple < 1) errors.Add("featurize.cropMultiple must be >= 1");
         if (f.ChannelMean.Count != 3 || f.ChannelStd.Count != 3 || f.ChannelStd.Any(v => !(v > 0))) errors.Add("featurize.mean and std need 3 values, std > 0");
         if (f.BatchSize is < 1 or > 256) errors.Add("featurize.batchSize must be in [1, 256]");
+        if (f.AugmentedCopies is < 0 or > 64) errors.Add("featurize.augmentedCopies must be in [0, 64]");
         if (errors.Count > 0)
             throw new ProfileException($"{source}: invalid profile: {string.Join("; ", errors)}.");
     }

@@ -14,7 +14,8 @@ public sealed record FeaturizeTiming(int Images, TimeSpan Wall, double RunSecond
 }
 
 /// <summary>Runs the teacher on images in batches and writes each image's patch features as a float16 npy of
-/// [patch tokens, width]. The next batch is read and preprocessed while the current one runs, and files are written
+/// [patch tokens, width], or, with augmented copies, [1 + copies, patch tokens, width] (the plain features first, then
+/// each copy from an augmented image, seeded by the output name). The next batch is read and preprocessed while the current one runs, and files are written
 /// off the inference thread, so the model waits on disk as little as possible.</summary>
 public static class ImageFeaturizer
 {
@@ -25,8 +26,9 @@ public static class ImageFeaturizer
         ArgumentNullException.ThrowIfNull(images);
         var clock = Stopwatch.StartNew();
         var settings = model.Settings;
-        var imageValues = 3 * settings.ImageSize * settings.ImageSize;
-        var batches = images.Chunk(settings.BatchSize).ToList();
+        var copies = 1 + settings.AugmentedCopies;
+        var imageValues = 3 * settings.ImageSize * settings.ImageSize * copies;
+        var batches = images.Chunk(Math.Max(1, settings.BatchSize / copies)).ToList();
         double runSeconds = 0;
         var done = 0;
         var writes = new List<Task>();
@@ -35,7 +37,13 @@ public static class ImageFeaturizer
         {
             var values = new float[batch.Length * imageValues];
             Parallel.For(0, batch.Length, new ParallelOptions { CancellationToken = cancellationToken },
-                i => TeacherPreprocessing.Load(batch[i].ImagePath, settings, values.AsSpan(i * imageValues, imageValues)));
+                i =>
+                {
+                    var destination = values.AsSpan(i * imageValues, imageValues);
+                    if (copies == 1) TeacherPreprocessing.Load(batch[i].ImagePath, settings, destination);
+                    else TeacherPreprocessing.LoadCopies(batch[i].ImagePath, settings, destination,
+                        copy => new Random(TeacherAugmentation.Seed(batch[i].OutputFile, copy)));
+                });
             return values;
         }, cancellationToken);
 
@@ -45,7 +53,7 @@ public static class ImageFeaturizer
             var batch = batches[b];
             var input = await next!.ConfigureAwait(false);
             next = b + 1 < batches.Count ? Load(batches[b + 1]) : null;
-            var (features, seconds) = model.Run(input, batch.Length);
+            var (features, seconds) = model.Run(input, batch.Length * copies);
             runSeconds += seconds;
             writes.Add(Task.Run(() =>
             {
@@ -53,7 +61,15 @@ public static class ImageFeaturizer
                 {
                     var path = Path.Combine(outputFolder, batch[i].OutputFile);
                     Directory.CreateDirectory(Path.GetDirectoryName(path)!);
-                    Npy.Write<Half>(path, features[i], settings.PatchTokens, model.Width);
+                    if (copies == 1)
+                    {
+                        Npy.Write<Half>(path, features[i], settings.PatchTokens, model.Width);
+                        continue;
+                    }
+
+                    var all = new Half[copies * features[i * copies].Length];
+                    for (var c = 0; c < copies; c++) features[i * copies + c].CopyTo(all, c * features[i * copies].Length);
+                    Npy.Write<Half>(path, all, copies, settings.PatchTokens, model.Width);
                 }
             }, cancellationToken));
             done += batch.Length;

@@ -21,7 +21,7 @@ public sealed partial class TeacherModel : IDisposable
     private TeacherModel(OnnxModelFile file, FeaturizeSettings settings, int width, ILogger logger)
     {
         (_file, Settings, Width) = (file, settings, width);
-        Preprocessing = JsonSerializer.Serialize(new
+        var preprocessing = new
         {
             settings.InputName,
             settings.OutputName,
@@ -32,6 +32,22 @@ public sealed partial class TeacherModel : IDisposable
             mean = settings.ChannelMean,
             std = settings.ChannelStd,
             resize = "bilinear",
+        };
+        // Plain features keep the identity they always had; augmented copies are other numbers, so another identity.
+        Preprocessing = settings.AugmentedCopies == 0 ? JsonSerializer.Serialize(preprocessing) : JsonSerializer.Serialize(new
+        {
+            preprocessing,
+            augmentation = new
+            {
+                copies = settings.AugmentedCopies,
+                chromaticJitter = new { p = TeacherAugmentation.JitterProbability, ratio = TeacherAugmentation.JitterRatio },
+                gaussianBlur = new
+                {
+                    p = TeacherAugmentation.BlurProbability, kernel = TeacherAugmentation.BlurKernel,
+                    sigma = new[] { TeacherAugmentation.BlurSigmaMin, TeacherAugmentation.BlurSigmaMax },
+                },
+                seed = "FNV-1a of the output name and copy",
+            },
         });
         Identity = Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes($"{file.Hash}\n{Preprocessing}")));
         Log.Opened(logger, file.Path, file.ExecutionProvider, width, Identity);

@@ -25,13 +25,37 @@ public static class TeacherPreprocessing
     public static TeacherCrop Load(string path, FeaturizeSettings settings, Span<float> destination)
     {
         ArgumentNullException.ThrowIfNull(settings);
-        using var bgr = Cv2.ImRead(path, ImreadModes.Color);
-        if (bgr.Empty()) throw new BadInputException($"{path}: not a readable image; re-run the segment stage for its run (concerto ingest --force).");
+        using var bgr = Read(path);
         return Apply(bgr, settings, destination);
     }
 
-    /// <summary>Preprocesses an 8-bit BGR image.</summary>
-    public static TeacherCrop Apply(Mat bgr, FeaturizeSettings settings, Span<float> destination)
+    /// <summary>Reads an image file once and writes 1 + <see cref="FeaturizeSettings.AugmentedCopies"/> inputs back to
+    /// back: the plain one, then each augmented copy (<see cref="TeacherAugmentation"/>) drawn from
+    /// <paramref name="randomOfCopy"/>(copy), copy numbers from 1.</summary>
+    public static void LoadCopies(string path, FeaturizeSettings settings, Span<float> destination, Func<int, Random> randomOfCopy)
+    {
+        ArgumentNullException.ThrowIfNull(settings);
+        ArgumentNullException.ThrowIfNull(randomOfCopy);
+        var values = 3 * settings.ImageSize * settings.ImageSize;
+        if (destination.Length != (1 + settings.AugmentedCopies) * values)
+            throw new ArgumentException($"destination holds {destination.Length} floats, expected {(1 + settings.AugmentedCopies) * values}");
+        using var bgr = Read(path);
+        Apply(bgr, settings, destination[..values]);
+        for (var copy = 1; copy <= settings.AugmentedCopies; copy++)
+            Apply(bgr, settings, destination.Slice(copy * values, values), randomOfCopy(copy));
+    }
+
+    private static Mat Read(string path)
+    {
+        var bgr = Cv2.ImRead(path, ImreadModes.Color);
+        if (!bgr.Empty()) return bgr;
+        bgr.Dispose();
+        throw new BadInputException($"{path}: not a readable image; re-run the segment stage for its run (concerto ingest --force).");
+    }
+
+    /// <summary>Preprocesses an 8-bit BGR image; with <paramref name="augmentation"/>, the [0, 1] RGB planes are augmented
+    /// (<see cref="TeacherAugmentation"/>) before they are normalised.</summary>
+    public static TeacherCrop Apply(Mat bgr, FeaturizeSettings settings, Span<float> destination, Random? augmentation = null)
     {
         ArgumentNullException.ThrowIfNull(bgr);
         ArgumentNullException.ThrowIfNull(settings);
@@ -50,6 +74,23 @@ public static class TeacherPreprocessing
         {
             scale[c] = (float)(1.0 / (255.0 * settings.ChannelStd[c]));
             offset[c] = (float)(-settings.ChannelMean[c] / settings.ChannelStd[c]);
+        }
+
+        if (augmentation is not null)
+        {
+            // [0, 1] RGB planes, augmented, then normalised.
+            for (var i = 0; i < plane; i++)
+            for (var c = 0; c < 3; c++)
+                destination[c * plane + i] = pixels[3 * i + 2 - c] / 255f;
+            TeacherAugmentation.Apply(destination, size, augmentation);
+            for (var c = 0; c < 3; c++)
+            {
+                var values = destination.Slice(c * plane, plane);
+                float mean = (float)settings.ChannelMean[c], std = (float)settings.ChannelStd[c];
+                for (var i = 0; i < plane; i++) values[i] = (values[i] - mean) / std;
+            }
+
+            return crop;
         }
 
         // BGR interleaved to RGB planes: output channel c is input channel 2 - c.

@@ -35,7 +35,9 @@ public sealed class PointSample
 /// <param name="Width">Image width in pixels (original resolution).</param>
 /// <param name="Height">Image height in pixels.</param>
 /// <param name="Correspondence">Rows of (column px, row px, stored point index), M x 3, at original resolution.</param>
-/// <param name="Feature">Teacher patch features, 1369 x <paramref name="FeatureWidth"/> row-major in (h, w) patch order;
-/// null when the image has none.</param>
+/// <param name="Feature">Teacher patch features, 1369 x <paramref name="FeatureWidth"/> row-major in (h, w) patch order,
+/// <paramref name="FeatureCopies"/> times: the plain features, then those of augmented images; null when the image has
+/// none.</param>
 /// <param name="FeatureWidth">Channels per patch feature (0 when <paramref name="Feature"/> is null).</param>
-public sealed record SampleImage(int Width, int Height, float[] Correspondence, Half[]? Feature, int FeatureWidth);
+/// <param name="FeatureCopies">Feature sets in <paramref name="Feature"/> (1: plain only).</param>
+public sealed record SampleImage(int Width, int Height, float[] Correspondence, Half[]? Feature, int FeatureWidth, int FeatureCopies = 1);

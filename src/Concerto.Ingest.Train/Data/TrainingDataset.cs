@@ -79,7 +79,7 @@ public sealed class TrainingDataset
         if (rows.FirstOrDefault(r => r.FeatureUris is { Count: > 0 }) is { } first)
         {
             var feature = ResolvePath(root, first.FeatureUris![0]);
-            featureWidth = Check(feature, first.SceneId, NpyHeader.Float16, "float16", [PatchTokens, -1], "(1369, D)").Shape[1];
+            featureWidth = CheckFeature(feature, first.SceneId, -1).Width;
         }
 
         return new TrainingDataset(path, rows, featureWidth);
@@ -144,17 +144,15 @@ public sealed class TrainingDataset
             var (width, height) = ImageSize(r, i);
             var correspondence = ReadCorrespondence(ResolvePath(r.CorrespondenceUris[i]), key, n);
             Half[]? feature = null;
-            var featureWidth = 0;
+            var (featureWidth, copies) = (0, 1);
             if (r.FeatureUris is { } features)
             {
                 var path = ResolvePath(features[i]);
-                var expected = FeatureWidth > 0 ? FeatureWidth : -1;
-                featureWidth = Check(path, key, NpyHeader.Float16, "float16", [PatchTokens, expected],
-                    expected > 0 ? $"(1369, {expected}) like the dataset's first feature file" : "(1369, D)").Shape[1];
+                (featureWidth, copies) = CheckFeature(path, key, FeatureWidth > 0 ? FeatureWidth : -1);
                 feature = Read<Half>(path, key);
             }
 
-            images[i] = new SampleImage(width, height, correspondence, feature, featureWidth);
+            images[i] = new SampleImage(width, height, correspondence, feature, featureWidth, copies);
         }
 
         return new PointSample
@@ -216,6 +214,16 @@ public sealed class TrainingDataset
 
     /// <summary>Checks a file's element type and shape (-1 in <paramref name="shape"/> matches any length) and returns
     /// its header.</summary>
+    /// <summary>A feature file: float16 (1369, D), or (copies, 1369, D) with augmented copies after the plain features;
+    /// D must be <paramref name="width"/> when that is positive.</summary>
+    private static (int Width, int Copies) CheckFeature(string path, string key, int width)
+    {
+        var copies = Header(path, key).Shape.Length == 3;
+        var text = width > 0 ? $"(1369, {width}) or (copies, 1369, {width}) like the dataset's first feature file" : "(1369, D) or (copies, 1369, D)";
+        var header = Check(path, key, NpyHeader.Float16, "float16", copies ? [-1, PatchTokens, width] : [PatchTokens, width], text);
+        return copies ? (header.Shape[2], Math.Max(1, header.Shape[0])) : (header.Shape[1], 1);
+    }
+
     private static NpyHeader Check(string path, string key, string descr, string typeName, int[] shape, string shapeText)
     {
         var header = Header(path, key);

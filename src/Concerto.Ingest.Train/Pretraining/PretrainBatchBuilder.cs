@@ -20,7 +20,7 @@ public sealed class PretrainBatchBuilder(ViewPipelineSettings views, bool crossM
         var gridCorners = new List<float[]>();
         var local = new List<(PointSample View, float[] Origin, int[] Grid)>();
         var hits = new List<PatchHit>();
-        var features = new List<Half[]>();
+        var features = new List<ReadOnlyMemory<Half>>();
         var featureWidth = 0;
         var localPerSample = -1;
         var globalPoints = 0;
@@ -32,7 +32,7 @@ public sealed class PretrainBatchBuilder(ViewPipelineSettings views, bool crossM
             localPerSample = set.Local.Count;
 
             var major = Regrid(set.Global[0], random, out var kept);
-            if (crossModal) CollectHits(sample, set.Images, kept, globalPoints, hits, features, ref featureWidth);
+            if (crossModal) CollectHits(sample, set.Images, kept, globalPoints, hits, features, ref featureWidth, random);
             global.Add(major);
             global.Add(Regrid(set.Global[1], random, out _));
             gridCorners.Add(GridSample.MinCorner(set.Global[0].View.Coord));
@@ -48,7 +48,10 @@ public sealed class PretrainBatchBuilder(ViewPipelineSettings views, bool crossM
 
         var teacherFeatures = new float[features.Count * PatchSlots.PerImage * featureWidth];
         for (var i = 0; i < features.Count; i++)
-            for (var j = 0; j < features[i].Length; j++) teacherFeatures[i * features[i].Length + j] = (float)features[i][j];
+        {
+            var feature = features[i].Span;
+            for (var j = 0; j < feature.Length; j++) teacherFeatures[i * feature.Length + j] = (float)feature[j];
+        }
 
         return new PretrainBatch
         {
@@ -113,7 +116,7 @@ public sealed class PretrainBatchBuilder(ViewPipelineSettings views, bool crossM
     }
 
     private static void CollectHits(PointSample sample, IReadOnlyList<ViewImage> images, int[] kept, int pointOffset, List<PatchHit> hits,
-        List<Half[]> features, ref int featureWidth)
+        List<ReadOnlyMemory<Half>> features, ref int featureWidth, Random random)
     {
         foreach (var image in images)
         {
@@ -132,7 +135,9 @@ public sealed class PretrainBatchBuilder(ViewPipelineSettings views, bool crossM
                 added = true;
             }
 
-            if (added) features.Add(source.Feature);
+            // With augmented copies cached, a fresh one each time (the official teacher augments every step).
+            var copy = source.FeatureCopies > 1 ? random.Next(1, source.FeatureCopies) : 0;
+            if (added) features.Add(source.Feature.AsMemory(copy * PatchSlots.PerImage * featureWidth, PatchSlots.PerImage * featureWidth));
         }
     }
 

@@ -77,7 +77,7 @@ public static class PretrainObjective
             }
         }
 
-        var targets = matched.Select(m => m is null ? null : SinkhornPerBatch(m, teacherTemperature)).ToArray();
+        var targets = matched.Select(m => m is null ? null : SinkhornPerBatch(m, teacherTemperature, sonata.SinkhornPerMicroBatch)).ToArray();
         return Enumerable.Range(0, batches.Count).Select(i => new TeacherTargets(targets[0]?[i], targets[1]?[i], targets[2]?[i])).ToArray();
     }
 
@@ -221,10 +221,12 @@ public static class PretrainObjective
         return new Matches(student, view, teacherLogits.index_select(0, teacherIndex), studentOffsets.Length);
     }
 
-    private static PairTargets?[] SinkhornPerBatch(List<Matches> matches, double teacherTemperature)
+    private static PairTargets?[] SinkhornPerBatch(List<Matches> matches, double teacherTemperature, bool perMicroBatch)
     {
         var present = matches.Where(m => m is not null).ToList();
-        var targets = SinkhornOverBatches(present.Select(m => m.Logits).ToList(), teacherTemperature);
+        var targets = perMicroBatch
+            ? present.Select(m => SinkhornKnopp.Targets(m.Logits, teacherTemperature)).ToList()
+            : SinkhornOverBatches(present.Select(m => m.Logits).ToList(), teacherTemperature);
         var result = new PairTargets?[matches.Count];
         for (int i = 0, j = 0; i < matches.Count; i++)
             if (matches[i] is { } m) result[i] = new PairTargets(m.Student, m.View, targets[j++], m.Views);

@@ -9,10 +9,12 @@ namespace Concerto.Ingest.Train.Pretraining;
 /// <param name="StateBytes">fp32 weights, gradients and AdamW moments of everything trained (16 bytes per parameter) plus
 /// the EMA teacher's weights (4 bytes per parameter).</param>
 /// <param name="ActivationBytes">Activations kept for backward in one micro-batch (see <see cref="TrainingMemory.Estimate"/>).</param>
-public sealed record TrainingMemoryEstimate(long Encoder, long Heads, long Predictor, long StateBytes, long ActivationBytes)
+/// <param name="TargetBytes">Sinkhorn-Knopp targets kept through an optimizer step: matched head-level points of every
+/// micro-batch of the effective batch (one micro-batch with sonata.sinkhornPerMicroBatch) x prototypes x 4 bytes.</param>
+public sealed record TrainingMemoryEstimate(long Encoder, long Heads, long Predictor, long StateBytes, long ActivationBytes, long TargetBytes = 0)
 {
     public long Trainable => Encoder + Heads + Predictor;
-    public long TotalBytes => StateBytes + ActivationBytes;
+    public long TotalBytes => StateBytes + ActivationBytes + TargetBytes;
 }
 
 public static class TrainingMemory
@@ -54,6 +56,10 @@ public static class TrainingMemory
             share *= PoolingKeep;
         }
 
-        return new TrainingMemoryEstimate(encoder, 2 * head, predictor, state, (long)activations);
+        // Matched student points at the head level: both global views twice (mask and roll), the local views once.
+        var samplesHeld = sonata.SinkhornPerMicroBatch ? profile.Data.BatchSize : Math.Max(profile.Data.BatchSize, profile.Optimizer.EffectiveBatch ?? 0);
+        var matched = samplesHeld * profile.Data.MaxPoints * (2 * 2 * 0.7 + profile.Data.LocalViews * 0.25) * Math.Pow(PoolingKeep, headLevel);
+        var targets = matched * sonata.Prototypes * 4.0;
+        return new TrainingMemoryEstimate(encoder, 2 * head, predictor, state, (long)activations, (long)targets);
     }
 }

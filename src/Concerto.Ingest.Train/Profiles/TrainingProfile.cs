@@ -130,6 +130,9 @@ public sealed record TrainingDataSettings(string Split = "train", double GridSiz
     int LocalViews = 4, int Workers = 2);
 
 /// <summary>Sonata self-distillation (spec section 2). Ranges are [start, end] of a 5% linear warm-up.</summary>
+/// <param name="SinkhornPerMicroBatch">False (the official behaviour): Sinkhorn-Knopp normalises each pairing over the
+/// whole effective batch, keeping every micro-batch's matched teacher logits until the step's student passes; true
+/// normalises per micro-batch, which saves that memory when accumulating many micro-batches of a large model.</param>
 public sealed record SonataSettings(
     int Hidden = 4096,
     int Bottleneck = 256,
@@ -141,7 +144,8 @@ public sealed record SonataSettings(
     double StudentTemperature = 0.1,
     double[]? Momentum = null,
     double MatchDistance = 0.32,
-    double WarmupFraction = 0.05)
+    double WarmupFraction = 0.05,
+    bool SinkhornPerMicroBatch = false)
 {
     public (double Start, double End) MaskSizeRange => Pair(MaskSize, 0.1, 0.4);
     public (double Start, double End) MaskRatioRange => Pair(MaskRatio, 0.3, 0.7);

@@ -166,13 +166,68 @@ public sealed class ObjectiveFidelityTests
         var alone = PretrainObjective.Teach(model, [batches[0]], 0.04, i => new Random(100 + i), CPU);
         Assert.Equal(alone[0].Mask!.StudentIndex.data<long>().ToArray(), step[0].Mask!.StudentIndex.data<long>().ToArray());
         Assert.False(alone[0].Mask!.Targets.allclose(step[0].Mask!.Targets, rtol: 1e-4, atol: 1e-6));
+
+        // sonata.sinkhornPerMicroBatch (to save memory): each micro-batch normalised alone.
+        using var perMicro = Model(crossModal: false, "", """ "sinkhornPerMicroBatch": true, """);
+        perMicro.load_state_dict(model.state_dict());
+        var separate = PretrainObjective.Teach(perMicro, batches, 0.04, i => new Random(100 + i), CPU);
+        Assert.True(alone[0].Mask!.Targets.allclose(separate[0].Mask!.Targets, rtol: 1e-5, atol: 1e-7));
     }
 
-    private static ConcertoModel Model(bool crossModal, string extraConcerto)
+    /// <summary>Item 7: feature files with augmented copies, (3, 1369, D): copy 0 the plain features, copies 1 and 2
+    /// those plus 100 and 200 here. The loader reads all three, and the batch builder hands the cross-modal loss an
+    /// augmented copy, drawn afresh each time (both appear over a few batches), never the plain one.</summary>
+    [Fact]
+    public async Task Build_DrawsAnAugmentedFeatureCopy_WhenTheFeaturizeStageCachedThem()
+    {
+        var folder = Directory.CreateTempSubdirectory("concerto-copies-").FullName;
+        try
+        {
+            await Synthetic.Training.SyntheticTrainingSet.WriteAsync(folder, new Synthetic.Training.SyntheticTrainingSettings
+            {
+                ScenesBySplit = new Dictionary<string, int[]> { ["train"] = [1] }, FeatureWidth = 4,
+            }, CancellationToken.None);
+            foreach (var file in Directory.EnumerateFiles(folder, "*.npy", SearchOption.AllDirectories).Where(f => f.Contains("feature", StringComparison.Ordinal)))
+            {
+                var (plain, shape) = Core.Formats.Npy.Read<Half>(file);
+                Assert.True(plain.All(v => Math.Abs((float)v) < 20), "the synthetic teacher's features are small");
+                var copies = plain.Concat(plain.Select(v => (Half)((float)v + 100))).Concat(plain.Select(v => (Half)((float)v + 200))).ToArray();
+                Core.Formats.Npy.Write<Half>(file, copies, 3, shape[0], shape[1]);
+            }
+
+            var dataset = await Concerto.Ingest.Train.Data.TrainingDataset.OpenAsync(folder, CancellationToken.None);
+            Assert.Equal(4, dataset.FeatureWidth);
+            var sample = dataset.Load(dataset.ForSplit("train")[0]);
+            Assert.All(sample.Images, i => Assert.Equal(3, i.FeatureCopies));
+
+            var builder = new PretrainBatchBuilder(ViewPipelineSettings.Concerto with { Views = SonataViewSettings.Default with { MaxPoints = 3000, LocalViews = 1 } },
+                crossModal: true);
+            var seen = new HashSet<int>();
+            for (var seed = 0; seed < 6; seed++)
+            {
+                var batch = builder.Build([sample], new Random(seed), 0.1, 0.5);
+                Assert.True(batch.Images > 0);
+                for (var image = 0; image < batch.Images; image++)
+                {
+                    var first = batch.TeacherFeatures[image * 1369 * 4];
+                    Assert.True(first > 50, $"image {image}: the plain copy was used");
+                    seen.Add(first > 150 ? 2 : 1);
+                }
+            }
+
+            Assert.Equal([1, 2], seen.Order());
+        }
+        finally
+        {
+            Directory.Delete(folder, recursive: true);
+        }
+    }
+
+    private static ConcertoModel Model(bool crossModal, string extraConcerto, string extraSonata = "")
     {
         var json = $$"""
             { "name": "fidelity", "version": 1, "model": { "size": "tiny", "patchSize": 64 },
-              "data": { "batchSize": 2, "maxPoints": 3000, "localViews": 2 }, "sonata": { "hidden": 64, "bottleneck": 16, "prototypes": 32 },
+              "data": { "batchSize": 2, "maxPoints": 3000, "localViews": 2 }, "sonata": { {{extraSonata}}"hidden": 64, "bottleneck": 16, "prototypes": 32 },
               "concerto": { "enabled": true{{extraConcerto}} }, "device": "cpu" }
             """;
         var (profile, _, _) = TrainingProfile.Parse(json, "test profile");
