@@ -16,7 +16,7 @@ public sealed record ProbeSettings(int Epochs = 30, double LearningRate = 0.002,
 public sealed record ProbeResult(double MeanIoU, double Accuracy, IReadOnlyList<ClassIoU> Classes, long TrainPoints, long EvalPoints, TimeSpan Elapsed);
 
 /// <summary>Linear probing (spec section 3): the encoder is frozen; every point gets its full up-cast features (all
-/// stages concatenated at stage 0) and one Linear layer learns the semantic classes with cross-entropy + Lovasz-softmax
+/// stages concatenated at stage 0), or another source's (<see cref="ProbeFeatures"/>), and one Linear layer learns the semantic classes with cross-entropy + Lovasz-softmax
 /// (AdamW lr 0.002, weight decay 0.02, cosine decay). Each segment is grid-sampled (first point per 0.02 voxel),
 /// centre-shifted, and encoded once without augmentation; the head trains on those cached features, and mIoU is
 /// measured on the evaluation segments' grid-sampled points.</summary>
@@ -26,14 +26,24 @@ public static class LinearProbe
         ProbeSettings settings, Device device, IProgress<string>? progress = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(encoder);
+        ArgumentNullException.ThrowIfNull(settings);
+        encoder.eval();
+        return Run(ProbeFeatures.Encoder(encoder, settings.Seed), dataset, trainRows, evalRows, settings, device, progress, cancellationToken);
+    }
+
+    /// <summary>The same probe over any per-point features (<see cref="ProbeFeatures"/>): the image teacher's lifted
+    /// patch features, or several sources concatenated.</summary>
+    public static ProbeResult Run(PointFeatures features, TrainingDataset dataset, IReadOnlyList<int> trainRows, IReadOnlyList<int> evalRows,
+        ProbeSettings settings, Device device, IProgress<string>? progress = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(features);
         ArgumentNullException.ThrowIfNull(dataset);
         ArgumentNullException.ThrowIfNull(settings);
         NativeHeap.LimitRetention();
         var clock = Stopwatch.StartNew();
         using var scope = NewDisposeScope();
-        encoder.eval();
-        var train = Encode(encoder, dataset, trainRows, settings, device, cancellationToken);
-        var eval = Encode(encoder, dataset, evalRows, settings, device, cancellationToken);
+        var train = Encode(features, dataset, trainRows, settings, device, cancellationToken);
+        var eval = Encode(features, dataset, evalRows, settings, device, cancellationToken);
         progress?.Report($"encoded {train.Count} training and {eval.Count} evaluation segments in {clock.Elapsed.TotalSeconds:F1} s");
         if (train.Count == 0 || eval.Count == 0) throw new InvalidOperationException("the probe needs labelled training and evaluation segments");
         var classes = settings.Classes ?? (int)(1 + train.Concat(eval).Max(s => s.Labels.max().item<long>()));
@@ -56,8 +66,8 @@ public static class LinearProbe
                 using var stepScope = NewDisposeScope();
                 foreach (var group in optimizer.ParamGroups)
                     group.LearningRate = settings.LearningRate * 0.5 * (1 + Math.Cos(Math.PI * step / total));
-                var (features, labels) = train[i].Labelled(device);
-                var logits = head.forward(features);
+                var (inputs, labels) = train[i].Labelled(device);
+                var logits = head.forward(inputs);
                 var loss = nn.functional.cross_entropy(logits, labels) + SegmentationLosses.LovaszSoftmax(logits.softmax(1), labels);
                 optimizer.zero_grad();
                 loss.backward();
@@ -96,8 +106,8 @@ public static class LinearProbe
         }
     }
 
-    /// <summary>Full up-cast features of each segment's grid-sampled points, computed once with the frozen encoder.</summary>
-    private static List<Encoded> Encode(PointTransformerV3 encoder, TrainingDataset dataset, IReadOnlyList<int> rows, ProbeSettings settings, Device device,
+    /// <summary>Each segment's features (of its grid-sampled, centre-shifted points), computed once.</summary>
+    private static List<Encoded> Encode(PointFeatures features, TrainingDataset dataset, IReadOnlyList<int> rows, ProbeSettings settings, Device device,
         CancellationToken cancellationToken)
     {
         var encoded = new List<Encoded>(rows.Count);
@@ -109,18 +119,12 @@ public static class LinearProbe
             var sample = PointSubset.Take(loaded, kept);
             var grid = GridSample.Subset(GridSample.GridCoords(loaded.Coord, settings.GridSize), kept);
             if (sample.Segment is null) throw new InvalidOperationException($"segment {sample.Key} has no labels (segment.npy); the probe needs labelled segments");
+            if (!sample.Segment.Any(l => l >= 0)) continue; // no labelled point: nothing to learn or score
             var coord = (float[])sample.Coord.Clone();
             Augmentations.CenterShift(coord);
-            var view = sample.With(coord: coord);
             using var scope = NewDisposeScope();
-            using var _ = no_grad();
-            var coords = tensor(coord, device: device).view(-1, 3);
-            var input = new EncoderInput(tensor(ViewFeatures.Build(view), device: device).view(-1, 9), coords, coords,
-                grid, new int[sample.Count], settings.GridSize);
-            if (!sample.Segment.Any(l => l >= 0)) continue; // no labelled point: nothing to learn or score
-            var levels = encoder.forward(input, new Random(settings.Seed));
-            var features = PointTransformerV3.UpCast(levels, 0, levels.Count - 1).to(float16).cpu();
-            encoded.Add(new Encoded(features.MoveToOuterDisposeScope(), tensor(sample.Segment.Select(l => (long)l).ToArray()).MoveToOuterDisposeScope()));
+            var values = features(sample.With(coord: coord), grid, settings.GridSize, device).to(float16).cpu();
+            encoded.Add(new Encoded(values.MoveToOuterDisposeScope(), tensor(sample.Segment.Select(l => (long)l).ToArray()).MoveToOuterDisposeScope()));
         }
 
         return encoded;
