@@ -1,6 +1,10 @@
 using System.CommandLine;
 using Concerto.Ingest.Cli.Commands;
 
+// Spectre lays tables out for 80 columns when stdout is not a terminal, wrapping cells into narrow columns; a log file
+// reads better with wide lines.
+if (Console.IsOutputRedirected) Spectre.Console.AnsiConsole.Profile.Width = Math.Max(Spectre.Console.AnsiConsole.Profile.Width, 160);
+
 var root = new RootCommand("Concerto.Ingest: video corpora to 3D self-supervised training data.")
 {
     IngestCommand.Create(),

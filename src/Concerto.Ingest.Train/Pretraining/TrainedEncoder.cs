@@ -9,9 +9,9 @@ namespace Concerto.Ingest.Train.Pretraining;
 /// <summary>Loads a pretrained encoder from a run folder (its latest checkpoint) or one checkpoint folder inside it.</summary>
 public static class TrainedEncoder
 {
-    /// <summary>The teacher (EMA) or student encoder of the checkpoint; the caller disposes the returned model, which owns
-    /// the encoder.</summary>
-    public static (ConcertoModel Model, PointTransformerV3 Encoder, long Step) Load(string path, bool teacher = true)
+    /// <summary>The student (the default: what the official downstream configs load) or EMA teacher encoder of the
+    /// checkpoint; the caller disposes the returned model, which owns the encoder.</summary>
+    public static (ConcertoModel Model, PointTransformerV3 Encoder, long Step) Load(string path, bool teacher = false)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(path);
         var full = Path.GetFullPath(path);
