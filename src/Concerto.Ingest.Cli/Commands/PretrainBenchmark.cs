@@ -39,7 +39,7 @@ public static class PretrainBenchmark
         };
         var heldOut = new Option<int?>("--held-out-scenes") { Description = "Synthetic rooms the probe is measured on (default 6; --quick 3)." };
         var points = new Option<int?>("--points") { Description = "Points sampled per room for each segment, before cutting (default 60000; --quick 30000)." };
-        var seeds = new Option<string>("--seeds") { Description = "Pretraining and probe seeds, comma-separated (at least 2 for a spread).", DefaultValueFactory = _ => "1,2" };
+        var seeds = new Option<string>("--seeds", "--seed") { Description = "Pretraining and probe seeds, comma-separated (at least 2 for a spread).", DefaultValueFactory = _ => "1,2" };
         var profile = new Option<string>("--profile", "-p") { Description = "Training profile; its model and loss settings are used.", DefaultValueFactory = _ => "pipelines/concerto-tiny-cpu.json" };
         var epochs = new Option<int?>("--probe-epochs") { Description = "Epochs of the linear probe over its labelled segments (default 40; --quick 20)." };
         var keep = new Option<string?>("--keep") { Description = "Keep the dataset, teacher and runs in this folder (default: a temporary folder, deleted)." };
