@@ -7,7 +7,8 @@ namespace Concerto.Ingest.Train.Model;
 
 /// <summary>Multi-head self-attention inside windows of serialized points (spec section 1): the points are gathered in
 /// the level's padded order, split into windows (K points, or a whole sample shorter than K), attended within each
-/// window with no mask, and every point reads its output from its own slot. qkv Linear(C, 3C), scale (C/H)^-0.5, projection Linear(C, C); no relative positions.</summary>
+/// window with no mask, and every point reads its output from its own slot. qkv Linear(C, 3C), scale (C/H)^-0.5,
+/// projection Linear(C, C); no relative positions.</summary>
 public sealed class SerializedAttention : nn.Module<Tensor, PointLevel, int, Tensor>
 {
     private readonly Linear qkv;
