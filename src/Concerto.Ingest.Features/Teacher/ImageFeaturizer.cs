@@ -15,8 +15,9 @@ public sealed record FeaturizeTiming(int Images, TimeSpan Wall, double RunSecond
 
 /// <summary>Runs the teacher on images in batches and writes each image's patch features as a float16 npy of
 /// [patch tokens, width], or, with augmented copies, [1 + copies, patch tokens, width] (the plain features first, then
-/// each copy from an augmented image, seeded by the output name). The next batch is read and preprocessed while the current one runs, and files are written
-/// off the inference thread, so the model waits on disk as little as possible.</summary>
+/// each copy from an augmented image, seeded by the output name). The next batch is read and preprocessed while the
+/// current one runs, and files are written off the inference thread, so the model waits on disk as little as
+/// possible.</summary>
 public static class ImageFeaturizer
 {
     public static async Task<FeaturizeTiming> RunAsync(TeacherModel model, IReadOnlyList<FeatureImage> images, string outputFolder,
