@@ -212,8 +212,6 @@ public sealed class TrainingDataset
         return ((int)width, (int)height);
     }
 
-    /// <summary>Checks a file's element type and shape (-1 in <paramref name="shape"/> matches any length) and returns
-    /// its header.</summary>
     /// <summary>A feature file: float16 (1369, D), or (copies, 1369, D) with augmented copies after the plain features;
     /// D must be <paramref name="width"/> when that is positive.</summary>
     private static (int Width, int Copies) CheckFeature(string path, string key, int width)
@@ -221,9 +219,12 @@ public sealed class TrainingDataset
         var copies = Header(path, key).Shape.Length == 3;
         var text = width > 0 ? $"(1369, {width}) or (copies, 1369, {width}) like the dataset's first feature file" : "(1369, D) or (copies, 1369, D)";
         var header = Check(path, key, NpyHeader.Float16, "float16", copies ? [-1, PatchTokens, width] : [PatchTokens, width], text);
-        return copies ? (header.Shape[2], Math.Max(1, header.Shape[0])) : (header.Shape[1], 1);
+        if (copies && header.Shape[0] < 1) throw new InvalidDataException($"segment {key}: {path} has shape {header.ShapeText}, no feature copy; expected {text}.");
+        return copies ? (header.Shape[2], header.Shape[0]) : (header.Shape[1], 1);
     }
 
+    /// <summary>Checks a file's element type and shape (-1 in <paramref name="shape"/> matches any length) and returns
+    /// its header.</summary>
     private static NpyHeader Check(string path, string key, string descr, string typeName, int[] shape, string shapeText)
     {
         var header = Header(path, key);
