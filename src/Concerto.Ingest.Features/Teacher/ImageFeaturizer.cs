@@ -38,13 +38,8 @@ public static class ImageFeaturizer
         {
             var values = new float[batch.Length * imageValues];
             Parallel.For(0, batch.Length, new ParallelOptions { CancellationToken = cancellationToken },
-                i =>
-                {
-                    var destination = values.AsSpan(i * imageValues, imageValues);
-                    if (copies == 1) TeacherPreprocessing.Load(batch[i].ImagePath, settings, destination);
-                    else TeacherPreprocessing.LoadCopies(batch[i].ImagePath, settings, destination,
-                        copy => new Random(TeacherAugmentation.Seed(batch[i].OutputFile, copy)));
-                });
+                i => TeacherPreprocessing.LoadCopies(batch[i].ImagePath, settings, values.AsSpan(i * imageValues, imageValues),
+                    copy => new Random(TeacherAugmentation.Seed(batch[i].OutputFile, copy))));
             return values;
         }, cancellationToken);
 

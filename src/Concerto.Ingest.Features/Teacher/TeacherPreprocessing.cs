@@ -21,14 +21,6 @@ public static class TeacherPreprocessing
         return new TeacherCrop((width - side) / 2, (height - side) / 2, side);
     }
 
-    /// <summary>Reads an image file and writes its CHW input (3 x ImageSize x ImageSize floats) to <paramref name="destination"/>.</summary>
-    public static TeacherCrop Load(string path, FeaturizeSettings settings, Span<float> destination)
-    {
-        ArgumentNullException.ThrowIfNull(settings);
-        using var bgr = Read(path);
-        return Apply(bgr, settings, destination);
-    }
-
     /// <summary>Reads an image file once and writes 1 + <see cref="FeaturizeSettings.AugmentedCopies"/> inputs back to
     /// back: the plain one, then each augmented copy (<see cref="TeacherAugmentation"/>) drawn from
     /// <paramref name="randomOfCopy"/>(copy), copy numbers from 1.</summary>

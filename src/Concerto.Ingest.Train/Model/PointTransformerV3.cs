@@ -117,14 +117,15 @@ public sealed class PointTransformerV3 : nn.Module<EncoderInput, Random, IReadOn
     }
 
     /// <summary>The pre-augmentation positions and sample offsets that level <paramref name="level"/> of a forward pass
-    /// on this input will have, without running the network: pooling clusters depend only on the grid, and the
-    /// positions are the same cluster means the forward pass computes. Lets a teacher pass match points before the
-    /// student runs.</summary>
-    public static (Tensor Origin, long[] Offsets) OriginsAt(EncoderInput input, int level)
+    /// on points with these origins, grid coordinates and samples will have, without running the network: pooling
+    /// clusters depend only on the grid, and the positions are the same cluster means the forward pass computes. Lets
+    /// a teacher pass match points before the student runs.</summary>
+    public static (Tensor Origin, long[] Offsets) OriginsAt(Tensor origin, int[] grid, int[] batch, int level)
     {
-        ArgumentNullException.ThrowIfNull(input);
+        ArgumentNullException.ThrowIfNull(origin);
+        ArgumentNullException.ThrowIfNull(grid);
+        ArgumentNullException.ThrowIfNull(batch);
         ArgumentOutOfRangeException.ThrowIfNegative(level);
-        var (origin, grid, batch) = (input.Origin, input.Grid, input.Batch);
         for (var l = 0; l < level; l++)
         {
             var (cluster, parentGrid, parentBatch) = GridPooling.Clusters(grid, batch);

@@ -31,14 +31,14 @@ public sealed class PretrainBatchBuilder(ViewPipelineSettings views, bool crossM
             if (localPerSample >= 0 && set.Local.Count != localPerSample) throw new InvalidOperationException("every sample needs the same number of local views");
             localPerSample = set.Local.Count;
 
-            var major = Regrid(set.Global[0], random, out var kept);
+            var major = Regrid(set.Global[0], random, out var kept, out var majorCorner);
             if (crossModal) CollectHits(sample, set.Images, kept, globalPoints, hits, features, ref featureWidth, random);
             global.Add(major);
-            global.Add(Regrid(set.Global[1], random, out _));
-            gridCorners.Add(GridSample.MinCorner(set.Global[0].View.Coord));
-            gridCorners.Add(GridSample.MinCorner(set.Global[1].View.Coord));
+            global.Add(Regrid(set.Global[1], random, out _, out var secondCorner));
+            gridCorners.Add(majorCorner);
+            gridCorners.Add(secondCorner);
             globalPoints += major.View.Count + global[^1].View.Count;
-            foreach (var view in set.Local) local.Add(Regrid(view, random, out _));
+            foreach (var view in set.Local) local.Add(Regrid(view, random, out _, out _));
         }
 
         var teacherBatch = Collate(global, views.GridSize);
@@ -98,11 +98,12 @@ public sealed class PretrainBatchBuilder(ViewPipelineSettings views, bool crossM
 
     /// <summary>One random point per voxel of the augmented view (augmentation moves points across voxel borders),
     /// with origins and grid coordinates; <paramref name="kept"/> says where each of the view's points went (-1:
-    /// dropped), for re-mapping correspondences.</summary>
-    private (PointSample View, float[] Origin, int[] Grid) Regrid(AugmentedView augmented, Random random, out int[] kept)
+    /// dropped), for re-mapping correspondences; <paramref name="corner"/> is the minimum the grid is counted from.</summary>
+    private (PointSample View, float[] Origin, int[] Grid) Regrid(AugmentedView augmented, Random random, out int[] kept, out float[] corner)
     {
         var indices = GridSample.RandomIndices(augmented.View.Coord, views.GridSize, random);
-        var grid = GridSample.Subset(GridSample.GridCoords(augmented.View.Coord, views.GridSize), indices);
+        corner = GridSample.MinCorner(augmented.View.Coord);
+        var grid = GridSample.Subset(GridSample.GridCoords(augmented.View.Coord, views.GridSize, corner), indices);
         kept = new int[augmented.View.Count];
         Array.Fill(kept, -1);
         var origin = new float[3 * indices.Length];

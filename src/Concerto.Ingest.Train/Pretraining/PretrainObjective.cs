@@ -52,7 +52,7 @@ public static class PretrainObjective
             var globalLogits = mask || roll ? TeacherHead(model, unmaskPairing: false).forward(features) : null;
             if (mask || roll)
             {
-                var (origin, offsets) = PointTransformerV3.OriginsAt(batch.MaskedGlobal.ToInput(device), level);
+                var (origin, offsets) = StudentOrigins(batch.MaskedGlobal, level, device);
                 // Global view v of sample b is view 2b + v in both the teacher's and the student's batch.
                 if (mask) Add(0, Pairs(origin, offsets, teacher, v => v, sonata.MatchDistance, globalLogits!));
                 if (roll) Add(1, Pairs(origin, offsets, teacher, v => v ^ 1, sonata.MatchDistance, globalLogits!));
@@ -62,7 +62,7 @@ public static class PretrainObjective
             {
                 var head = TeacherHead(model, unmaskPairing: true);
                 var logits = globalLogits is not null && head == TeacherHead(model, unmaskPairing: false) ? globalLogits : head.forward(features);
-                var (origin, offsets) = PointTransformerV3.OriginsAt(batch.Local!.ToInput(device), level);
+                var (origin, offsets) = StudentOrigins(batch.Local!, level, device);
                 var perSample = batch.LocalViewsPerSample;
                 Add(2, Pairs(origin, offsets, teacher, v => 2 * (v / perSample), sonata.MatchDistance, logits));
             }
@@ -211,6 +211,10 @@ public static class PretrainObjective
         var all = SinkhornKnopp.Targets(matchedLogits.Count == 1 ? matchedLogits[0] : cat(matchedLogits.ToArray(), 0), teacherTemperature);
         return matchedLogits.Count == 1 ? [all] : all.split(sizes, 0);
     }
+
+    /// <summary>Head-level origins of the student's views, from their positions and grid alone (no features).</summary>
+    private static (Tensor Origin, long[] Offsets) StudentOrigins(ViewBatch views, int level, Device device) =>
+        PointTransformerV3.OriginsAt(tensor(views.Origin, device: device).view(-1, 3), views.Grid, views.Batch, level);
 
     private sealed record Matches(Tensor Student, Tensor View, Tensor Logits, int Views);
 
