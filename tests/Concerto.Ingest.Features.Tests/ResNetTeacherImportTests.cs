@@ -1,5 +1,6 @@
 using Concerto.Ingest.Core.Formats;
 using Concerto.Ingest.Core.Media;
+using Concerto.Ingest.Core.Profiles;
 using Concerto.Ingest.Features.Teacher;
 using Concerto.Ingest.Features.Teacher.Import;
 using Concerto.Ingest.Reconstruction.Onnx;
@@ -28,7 +29,8 @@ public sealed class ResNetTeacherImportTests : IDisposable
         Assert.True(package is not null, $"{ResNetTeacherImport.PackageId} {ResNetTeacherImport.PackageVersion} should be restored by the build (PackageDownload)");
         var teacherFolder = Path.Combine(_folder, "teacher");
         var description = ResNetTeacherImport.Import(package, teacherFolder);
-        Assert.Equal((37, 37, 16, 592, 256), (description.GridRows, description.GridColumns, description.Stride, description.InputSize, description.Channels));
+        Assert.Equal((37, 37, 16, 592, 592, 256),
+            (description.GridRows, description.GridColumns, description.Stride, description.InputHeight, description.InputWidth, description.Channels));
         Assert.Equal(64, description.SourceSha256.Length);
         Assert.Contains("MIT", description.Licence, StringComparison.Ordinal);
         var read = TeacherDescription.Read(teacherFolder);
@@ -50,6 +52,35 @@ public sealed class ResNetTeacherImportTests : IDisposable
         var difference = a.Zip(b, (x, y) => Math.Abs((float)x - (float)y)).Average();
         var scale = a.Average(v => Math.Abs((float)v));
         Assert.True(difference > 0.1 * scale, $"mean |a - b| {difference:g3} against mean |a| {scale:g3}");
+    }
+
+    /// <summary>Pointcept's default crop layout, 45 x 80 patches (720 x 1280 at stride 16): a 16:9 keyframe is cropped to
+    /// a whole multiple of the grid and gives 3600 tokens; the featurize settings carry the grid.</summary>
+    [Fact]
+    public async Task Import_WithANonSquareGrid_FeaturizesOnThatGrid()
+    {
+        var package = ResNetTeacherImport.FindPackage();
+        Assert.True(package is not null, $"{ResNetTeacherImport.PackageId} should be restored by the build");
+        var teacherFolder = Path.Combine(_folder, "teacher-45x80");
+        var description = ResNetTeacherImport.Import(package, teacherFolder, rows: 45, columns: 80);
+        Assert.Equal((45, 80, 720, 1280), (description.GridRows, description.GridColumns, description.InputHeight, description.InputWidth));
+        var settings = TeacherDescription.Read(teacherFolder).Featurize(teacherFolder);
+        Assert.Equal(new TeacherGrid(45, 80, 16), settings.Grid);
+        Assert.Equal((720, 1280), (settings.InputHeight, settings.InputWidth));
+
+        using var model = TeacherModel.Open(settings, settings.ModelPath!, OnnxDevice.Cpu, NullLogger.Instance);
+        var image = WriteImage("wide.png", stripes: true, width: 854, height: 480); // k = min(854 / 80, 480 / 45) = 10: 800 x 450
+        await ImageFeaturizer.RunAsync(model, [new FeatureImage(image, "wide.npy")], _folder, null, CancellationToken.None);
+        var (features, shape) = Npy.Read<Half>(Path.Combine(_folder, "wide.npy"));
+        Assert.Equal([3600, 256], shape);
+        Assert.All(features, v => Assert.True(Half.IsFinite(v)));
+
+        // An image smaller than the grid is refused, naming the file and the grid.
+        var tiny = WriteImage("tiny.png", stripes: false, width: 70, height: 40);
+        var error = await Assert.ThrowsAsync<BadInputException>(() =>
+            ImageFeaturizer.RunAsync(model, [new FeatureImage(tiny, "tiny.npy")], _folder, null, CancellationToken.None));
+        Assert.Contains(tiny, error.Message, StringComparison.Ordinal);
+        Assert.Contains("45 x 80", error.Message, StringComparison.Ordinal);
     }
 
     /// <summary>A file that is not the expected graph is refused, naming the file and what is missing.</summary>
@@ -86,12 +117,11 @@ public sealed class ResNetTeacherImportTests : IDisposable
         Assert.Equal(constant, ResNetTeacherImport.PerChannel(constant));
     }
 
-    private string WriteImage(string name, bool stripes)
+    private string WriteImage(string name, bool stripes, int width = 592, int height = 592)
     {
-        const int side = 592;
-        using var image = new Mat(side, side, MatType.CV_8UC3);
-        for (var y = 0; y < side; y++)
-        for (var x = 0; x < side; x++)
+        using var image = new Mat(height, width, MatType.CV_8UC3);
+        for (var y = 0; y < height; y++)
+        for (var x = 0; x < width; x++)
         {
             var value = stripes ? (x / 16 % 2 == 0 ? 230 : 20) : (int)(127 + 120 * Math.Sin(x / 40.0) * Math.Cos(y / 55.0));
             image.Set(y, x, stripes ? new Vec3b((byte)value, (byte)value, (byte)value) : new Vec3b((byte)value, 90, (byte)(255 - value)));

@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json.Nodes;
+using Concerto.Ingest.Core.Datasets;
 using Concerto.Ingest.Features.Teacher;
 using Concerto.Ingest.Features.Teacher.Import;
 using Concerto.Ingest.Reconstruction.Onnx;
@@ -43,9 +44,14 @@ public static class PretrainBenchmark
         var profile = new Option<string>("--profile", "-p") { Description = "Training profile; its model and loss settings are used.", DefaultValueFactory = _ => "pipelines/concerto-tiny-cpu.json" };
         var epochs = new Option<int?>("--probe-epochs") { Description = "Epochs of the linear probe over its labelled segments (default 40; --quick 20)." };
         var keep = new Option<string?>("--keep") { Description = "Keep the dataset, teacher and runs in this folder (default: a temporary folder, deleted)." };
+        var teacherGrid = new Option<string>("--teacher-grid")
+        {
+            Description = "The ResNet teacher's patch grid ROWSxCOLUMNS, 16 px per patch (default 37x37; e.g. 27x36 fills the 480 x 360 images).",
+            DefaultValueFactory = _ => "37x37",
+        };
         var command = new Command("pretrain", "Linear-probing table on held-out synthetic rooms: random, 2D only (real ImageNet teacher), Sonata, Sonata x 2D, Concerto.")
         {
-            quick, steps, trainScenes, probeScenes, heldOut, points, seeds, profile, epochs, keep,
+            quick, steps, trainScenes, probeScenes, heldOut, points, seeds, profile, epochs, keep, teacherGrid,
         };
         command.SetAction((parse, ct) => CliRun.GuardAsync(() =>
         {
@@ -53,12 +59,12 @@ public static class PretrainBenchmark
             var plan = new Plan(parse.GetValue(steps) ?? (q ? 20 : 150), parse.GetValue(trainScenes) ?? (q ? 12 : 48), parse.GetValue(probeScenes) ?? (q ? 4 : 8),
                 parse.GetValue(heldOut) ?? (q ? 3 : 6), parse.GetValue(points) ?? (q ? 30_000 : 60_000), 480, 360, parse.GetValue(epochs) ?? (q ? 20 : 40),
                 ParseSeeds(parse.GetValue(seeds)!));
-            return RunAsync(plan, parse.GetValue(profile)!, parse.GetValue(keep), ct);
+            return RunAsync(plan, parse.GetValue(profile)!, parse.GetValue(keep), TeacherCommand.ParseGrid(parse.GetValue(teacherGrid)!), ct);
         }));
         return command;
     }
 
-    private static async Task<int> RunAsync(Plan plan, string profilePath, string? keep, CancellationToken cancellationToken)
+    private static async Task<int> RunAsync(Plan plan, string profilePath, string? keep, (int Rows, int Columns) teacherGrid, CancellationToken cancellationToken)
     {
         if (plan.Steps < 2 || plan.TrainScenes < 1 || plan.HeldOutScenes < 1 || plan.ProbeScenes < 0)
             throw new ArgumentException("--steps must be at least 2, --train-scenes and --held-out-scenes at least 1, --probe-scenes at least 0.");
@@ -80,7 +86,7 @@ public static class PretrainBenchmark
             }, cancellationToken).ConfigureAwait(false);
             AnsiConsole.MarkupLineInterpolated(
                 $"synthetic set: {summary.Segments} segments ({string.Join(", ", summary.SegmentsBySplit.Select(s => $"{s.Key} {s.Value}"))}), {summary.Points} points, images {plan.ImageWidth} x {plan.ImageHeight}, in {clock.Elapsed.TotalSeconds:0} s");
-            var teacher = await FeaturizeAsync(root, data, cancellationToken).ConfigureAwait(false);
+            var teacher = await FeaturizeAsync(root, data, teacherGrid, cancellationToken).ConfigureAwait(false);
 
             var dataset = await TrainingDataset.OpenAsync(data, cancellationToken).ConfigureAwait(false);
             var probeRows = LabelledRows(dataset, dataset.ForSplit("train"), plan.ProbeScenes);
@@ -187,14 +193,15 @@ public static class PretrainBenchmark
     }
 
     /// <summary>Imports the ResNet teacher into the bench folder and replaces every segment image's features with its
-    /// features (the synthetic set's own are built from labels: they must never reach a self-supervised arm).</summary>
-    private static async Task<TeacherDescription> FeaturizeAsync(string root, string data, CancellationToken cancellationToken)
+    /// features (the synthetic set's own are built from labels: they must never reach a self-supervised arm), recording
+    /// its grid in the set's dataset.json.</summary>
+    private static async Task<TeacherDescription> FeaturizeAsync(string root, string data, (int Rows, int Columns) grid, CancellationToken cancellationToken)
     {
         var clock = Stopwatch.StartNew();
         var package = ResNetTeacherImport.FindPackage()
             ?? throw new InvalidOperationException($"{ResNetTeacherImport.PackageId} {ResNetTeacherImport.PackageVersion} is not in the NuGet cache; run `dotnet restore` in the checkout.");
         var folder = Path.Combine(root, "teacher");
-        var description = ResNetTeacherImport.Import(package, folder);
+        var description = ResNetTeacherImport.Import(package, folder, grid.Rows, grid.Columns);
         var settings = description.Featurize(folder);
         var dataset = await TrainingDataset.OpenAsync(data, cancellationToken).ConfigureAwait(false);
         var images = new List<FeatureImage>();
@@ -210,6 +217,7 @@ public static class PretrainBenchmark
             var task = progress.AddTask("featurizing with the ImageNet teacher", maxValue: images.Count);
             await ImageFeaturizer.RunAsync(model, images, data, new Progress<int>(n => task.Value = n), cancellationToken).ConfigureAwait(false);
         }).ConfigureAwait(false);
+        DatasetVersionFile.WriteTeacherGrid(data, description.Grid, description.Name);
         AnsiConsole.MarkupLineInterpolated($"image teacher {description.Name}: {images.Count} images featurized in {clock.Elapsed.TotalSeconds:0} s");
         return description;
     }

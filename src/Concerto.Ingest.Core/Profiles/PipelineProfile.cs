@@ -102,16 +102,23 @@ public enum SamplingMode { Fps, Count }
 [JsonConverter(typeof(JsonStringEnumConverter<KeyframeImageFormat>))]
 public enum KeyframeImageFormat { Jpg, Png }
 
-/// <summary>How the featurize stage runs the frozen image teacher (DINOv2 with registers) on every segment image.
-/// Concerto's preprocessing: centre-crop the largest square whose side is a multiple of <see cref="CropMultiple"/>,
-/// bilinear resize to <see cref="ImageSize"/>, [0, 1], normalise by <see cref="Mean"/> and <see cref="Std"/>; the patch
-/// tokens are the last (ImageSize / PatchSize)^2 tokens of <see cref="OutputName"/>, row-major.</summary>
+/// <summary>How the featurize stage runs the frozen image teacher (DINOv2 with registers, or any teacher with a patch
+/// grid) on every segment image. Concerto's preprocessing: centre-crop the largest box that is a whole number of pixels
+/// per patch (<see cref="TeacherGrid.Crop"/>), bilinear resize to <see cref="InputWidth"/> x <see cref="InputHeight"/>,
+/// [0, 1], normalise by <see cref="Mean"/> and <see cref="Std"/>; the patch tokens are the last rows x columns tokens of
+/// <see cref="OutputName"/>, row-major.</summary>
 /// <param name="ModelPath">Teacher ONNX model; empty: Concerto:Features:TeacherModel; neither: the stage ends, saying so.</param>
 /// <param name="LeadingTokens">Tokens before the patch tokens (CLS + 4 registers in the public dinov2-with-registers
 /// exports); the model must return exactly LeadingTokens + patches tokens.</param>
+/// <param name="ImageSize">Side of a square teacher input (518 for DINOv2 at 37 x 37 patches of 14 px).</param>
+/// <param name="CropMultiple">Kept for older profiles: the crop is always a whole multiple of the grid (Pointcept's
+/// rule), so when given it must equal a square grid's side.</param>
 /// <param name="AugmentedCopies">Besides the plain features, this many copies from augmented images (Concerto's teacher
 /// augmentation: chromatic jitter p 0.95 ratio 0.05, Gaussian blur p 0.5 kernel 9 sigma 0.1-2), so the trainer can draw
 /// one per step as the official online teacher sees a fresh augmentation; 0: plain features only.</param>
+/// <param name="ImageHeight">Input height of a teacher whose input is not square (e.g. 630 for Pointcept's 630 x 1120
+/// crop, 45 x 80 patches); null: <paramref name="ImageSize"/>.</param>
+/// <param name="ImageWidth">Input width of such a teacher; null: <paramref name="ImageSize"/>.</param>
 public sealed record FeaturizeSettings(
     string? ModelPath = null,
     string InputName = "pixel_values",
@@ -119,11 +126,13 @@ public sealed record FeaturizeSettings(
     int LeadingTokens = 5,
     int ImageSize = 518,
     int PatchSize = 14,
-    int CropMultiple = 37,
+    int? CropMultiple = null,
     double[]? Mean = null,
     double[]? Std = null,
     int BatchSize = 8,
-    int AugmentedCopies = 0)
+    int AugmentedCopies = 0,
+    int? ImageHeight = null,
+    int? ImageWidth = null)
 {
     public static FeaturizeSettings Default { get; } = new();
 
@@ -132,6 +141,11 @@ public sealed record FeaturizeSettings(
 
     public IReadOnlyList<double> ChannelMean => Mean ?? ImageNetMean;
     public IReadOnlyList<double> ChannelStd => Std ?? ImageNetStd;
-    public int PatchesPerSide => ImageSize / PatchSize;
-    public int PatchTokens => PatchesPerSide * PatchesPerSide;
+    public int InputHeight => ImageHeight ?? ImageSize;
+    public int InputWidth => ImageWidth ?? ImageSize;
+
+    /// <summary>The teacher's patch grid: input height and width over the patch size.</summary>
+    public TeacherGrid Grid => new(InputHeight / Math.Max(PatchSize, 1), InputWidth / Math.Max(PatchSize, 1), PatchSize);
+
+    public int PatchTokens => Grid.Tokens;
 }

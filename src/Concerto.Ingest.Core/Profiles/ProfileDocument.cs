@@ -90,8 +90,12 @@ public sealed record ProfileDocument(PipelineProfile Profile, string CanonicalJs
         var f = p.Featurize ?? FeaturizeSettings.Default;
         if (string.IsNullOrWhiteSpace(f.InputName) || string.IsNullOrWhiteSpace(f.OutputName)) errors.Add("featurize.inputName and outputName are required");
         if (f.LeadingTokens < 0) errors.Add("featurize.leadingTokens must be >= 0");
-        if (f.PatchSize < 1 || f.ImageSize < f.PatchSize || f.ImageSize % f.PatchSize != 0) errors.Add("featurize.imageSize must be a positive multiple of patchSize");
-        if (f.CropMultiple < 1) errors.Add("featurize.cropMultiple must be >= 1");
+        if (f.PatchSize < 1) errors.Add("featurize.patchSize must be >= 1");
+        else if (!(f.InputHeight >= f.PatchSize && f.InputHeight % f.PatchSize == 0 && f.InputWidth >= f.PatchSize && f.InputWidth % f.PatchSize == 0))
+            errors.Add($"featurize.imageSize (or imageHeight and imageWidth) must be a positive multiple of patchSize ({f.PatchSize}), got {f.InputWidth} x {f.InputHeight}");
+        else if (f.Grid.Problem() is { } problem) errors.Add($"featurize: {problem}");
+        else if (f.CropMultiple is { } multiple && (f.Grid.Rows != f.Grid.Columns || multiple != f.Grid.Rows))
+            errors.Add($"featurize.cropMultiple ({multiple}) must be left out or equal the side of a square patch grid (the grid is {f.Grid.Rows} x {f.Grid.Columns}): the crop is always a whole multiple of the grid");
         if (f.ChannelMean.Count != 3 || f.ChannelStd.Count != 3 || f.ChannelStd.Any(v => !(v > 0))) errors.Add("featurize.mean and std need 3 values, std > 0");
         if (f.BatchSize is < 1 or > 256) errors.Add("featurize.batchSize must be in [1, 256]");
         if (f.AugmentedCopies is < 0 or > 64) errors.Add("featurize.augmentedCopies must be in [0, 64]");

@@ -28,7 +28,7 @@ public static class ImageFeaturizer
         var clock = Stopwatch.StartNew();
         var settings = model.Settings;
         var copies = 1 + settings.AugmentedCopies;
-        var imageValues = 3 * settings.ImageSize * settings.ImageSize * copies;
+        var imageValues = 3 * settings.InputHeight * settings.InputWidth * copies;
         var batches = images.Chunk(Math.Max(1, settings.BatchSize / copies)).ToList();
         double runSeconds = 0;
         var done = 0;
@@ -37,9 +37,18 @@ public static class ImageFeaturizer
         Task<float[]> Load(FeatureImage[] batch) => Task.Run(() =>
         {
             var values = new float[batch.Length * imageValues];
-            Parallel.For(0, batch.Length, new ParallelOptions { CancellationToken = cancellationToken },
-                i => TeacherPreprocessing.LoadCopies(batch[i].ImagePath, settings, values.AsSpan(i * imageValues, imageValues),
-                    copy => new Random(TeacherAugmentation.Seed(batch[i].OutputFile, copy))));
+            try
+            {
+                Parallel.For(0, batch.Length, new ParallelOptions { CancellationToken = cancellationToken },
+                    i => TeacherPreprocessing.LoadCopies(batch[i].ImagePath, settings, values.AsSpan(i * imageValues, imageValues),
+                        copy => new Random(TeacherAugmentation.Seed(batch[i].OutputFile, copy))));
+            }
+            catch (AggregateException e) when (e.InnerExceptions.Count > 0)
+            {
+                // The first image's own error (it names the file), not the parallel loop's wrapper.
+                System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(e.InnerExceptions[0]);
+            }
+
             return values;
         }, cancellationToken);
 

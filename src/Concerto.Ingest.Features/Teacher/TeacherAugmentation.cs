@@ -17,13 +17,17 @@ public static class TeacherAugmentation
     public const double BlurSigmaMin = 0.1;
     public const double BlurSigmaMax = 2.0;
 
-    /// <summary>Augments 3 planes of <paramref name="size"/> x <paramref name="size"/> values in [0, 1] in place. Draws, in
-    /// order: the jitter coin, 3 channel shifts (only when it jitters), the blur coin, sigma (only when it blurs).</summary>
-    public static void Apply(Span<float> planes, int size, Random random)
+    /// <summary>Augments 3 planes of <paramref name="size"/> x <paramref name="size"/> values in [0, 1] in place.</summary>
+    public static void Apply(Span<float> planes, int size, Random random) => Apply(planes, size, size, random);
+
+    /// <summary>Augments 3 planes of <paramref name="height"/> rows x <paramref name="width"/> values in [0, 1] in place.
+    /// Draws, in order: the jitter coin, 3 channel shifts (only when it jitters), the blur coin, sigma (only when it
+    /// blurs).</summary>
+    public static void Apply(Span<float> planes, int height, int width, Random random)
     {
         ArgumentNullException.ThrowIfNull(random);
-        var plane = size * size;
-        if (planes.Length != 3 * plane) throw new ArgumentException($"{planes.Length} values are not 3 planes of {size} x {size}", nameof(planes));
+        var plane = height * width;
+        if (planes.Length != 3 * plane) throw new ArgumentException($"{planes.Length} values are not 3 planes of {height} x {width}", nameof(planes));
         if (random.NextDouble() < JitterProbability)
         {
             for (var c = 0; c < 3; c++)
@@ -38,7 +42,7 @@ public static class TeacherAugmentation
         {
             var sigma = BlurSigmaMin + random.NextDouble() * (BlurSigmaMax - BlurSigmaMin);
             var buffer = new float[plane];
-            using var mat = new Mat(size, size, MatType.CV_32FC1);
+            using var mat = new Mat(height, width, MatType.CV_32FC1);
             for (var c = 0; c < 3; c++)
             {
                 var values = planes.Slice(c * plane, plane);

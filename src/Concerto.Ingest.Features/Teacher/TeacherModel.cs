@@ -21,18 +21,36 @@ public sealed partial class TeacherModel : IDisposable
     private TeacherModel(OnnxModelFile file, FeaturizeSettings settings, int width, ILogger logger)
     {
         (_file, Settings, Width) = (file, settings, width);
-        var preprocessing = new
-        {
-            settings.InputName,
-            settings.OutputName,
-            settings.LeadingTokens,
-            settings.ImageSize,
-            settings.PatchSize,
-            settings.CropMultiple,
-            mean = settings.ChannelMean,
-            std = settings.ChannelStd,
-            resize = "bilinear",
-        };
+        var grid = settings.Grid;
+        // A square grid is described as it always was (so features computed before keep their identity); another grid
+        // names its input height and width.
+        object preprocessing = grid.Rows == grid.Columns
+            ? new
+            {
+                settings.InputName,
+                settings.OutputName,
+                settings.LeadingTokens,
+                ImageSize = settings.InputHeight,
+                settings.PatchSize,
+                CropMultiple = grid.Rows,
+                mean = settings.ChannelMean,
+                std = settings.ChannelStd,
+                resize = "bilinear",
+            }
+            : new
+            {
+                settings.InputName,
+                settings.OutputName,
+                settings.LeadingTokens,
+                settings.InputHeight,
+                settings.InputWidth,
+                settings.PatchSize,
+                GridRows = grid.Rows,
+                GridColumns = grid.Columns,
+                mean = settings.ChannelMean,
+                std = settings.ChannelStd,
+                resize = "bilinear",
+            };
         // Plain features keep the identity they always had; augmented copies are other numbers, so another identity.
         Preprocessing = settings.AugmentedCopies == 0 ? JsonSerializer.Serialize(preprocessing) : JsonSerializer.Serialize(new
         {
@@ -94,9 +112,9 @@ public sealed partial class TeacherModel : IDisposable
     public (Half[][] Features, double RunSeconds) Run(float[] batch, int count)
     {
         ArgumentNullException.ThrowIfNull(batch);
-        var size = Settings.ImageSize;
-        using var input = OrtValue.CreateTensorValueFromMemory(OrtMemoryInfo.DefaultInstance, batch.AsMemory(0, count * 3 * size * size),
-            [count, 3, size, size]);
+        var (height, width) = (Settings.InputHeight, Settings.InputWidth);
+        using var input = OrtValue.CreateTensorValueFromMemory(OrtMemoryInfo.DefaultInstance, batch.AsMemory(0, count * 3 * height * width),
+            [count, 3, height, width]);
         using var runOptions = new RunOptions();
         var clock = Stopwatch.StartNew();
         using var outputs = _file.Session.Run(runOptions, [Settings.InputName], [input], [Settings.OutputName]);
@@ -127,9 +145,10 @@ public sealed partial class TeacherModel : IDisposable
         if (!input.IsTensor || input.ElementDataType != TensorElementType.Float || input.Dimensions.Length != 4)
             throw new BadInputException($"teacher model {path}: input '{settings.InputName}' is {OnnxModelFile.Describe(input)}; expected float32 [B,3,H,W]");
         var dims = input.Dimensions;
-        if ((dims[1] > 0 && dims[1] != 3) || (dims[2] > 0 && dims[2] != settings.ImageSize) || (dims[3] > 0 && dims[3] != settings.ImageSize))
+        var (height, width) = (settings.InputHeight, settings.InputWidth);
+        if ((dims[1] > 0 && dims[1] != 3) || (dims[2] > 0 && dims[2] != height) || (dims[3] > 0 && dims[3] != width))
             throw new BadInputException($"teacher model {path}: input '{settings.InputName}' is {OnnxModelFile.Describe(input)}; the settings feed " +
-                $"[B,3,{settings.ImageSize},{settings.ImageSize}]");
+                $"[B,3,{height},{width}] (featurize.imageSize, or imageHeight and imageWidth)");
         var outputs = file.Session.OutputMetadata;
         if (!outputs.TryGetValue(settings.OutputName, out var output))
             throw new BadInputException($"teacher model {path} has no output named '{settings.OutputName}'; its outputs are " +
@@ -138,8 +157,7 @@ public sealed partial class TeacherModel : IDisposable
             throw new BadInputException($"teacher model {path}: output '{settings.OutputName}' is {OnnxModelFile.Describe(output)}; expected float32 [B,tokens,D]");
 
         // One blank image: the only reliable check of the token layout when the output's dimensions are dynamic.
-        var size = settings.ImageSize;
-        using var probe = OrtValue.CreateTensorValueFromMemory(new float[3 * size * size], [1, 3, size, size]);
+        using var probe = OrtValue.CreateTensorValueFromMemory(new float[3 * height * width], [1, 3, height, width]);
         using var runOptions = new RunOptions();
         long[] shape;
         try
@@ -149,14 +167,14 @@ public sealed partial class TeacherModel : IDisposable
         }
         catch (OnnxRuntimeException e)
         {
-            throw new BadInputException($"teacher model {path} fails on a {size}x{size} image: {e.Message}", e);
+            throw new BadInputException($"teacher model {path} fails on a {width}x{height} image: {e.Message}", e);
         }
 
         var expected = settings.LeadingTokens + settings.PatchTokens;
         if (shape.Length != 3 || shape[0] != 1 || shape[1] != expected || shape[2] < 1)
             throw new BadInputException($"teacher model {path} returns '{settings.OutputName}' of shape [{string.Join(",", shape)}] for one " +
-                $"{size}x{size} image; the settings expect [1,{expected},D] ({settings.LeadingTokens} leading tokens + " +
-                $"{settings.PatchesPerSide}x{settings.PatchesPerSide} patch tokens): fix featurize.leadingTokens, imageSize or patchSize, or use a DINOv2-style model");
+                $"{width}x{height} image; the settings expect [1,{expected},D] ({settings.LeadingTokens} leading tokens + " +
+                $"{settings.Grid.Rows}x{settings.Grid.Columns} patch tokens): fix featurize.leadingTokens, imageSize (or imageHeight and imageWidth) or patchSize, or use a DINOv2-style model");
         return checked((int)shape[2]);
     }
 

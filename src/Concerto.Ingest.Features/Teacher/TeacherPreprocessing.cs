@@ -4,23 +4,12 @@ using OpenCvSharp;
 
 namespace Concerto.Ingest.Features.Teacher;
 
-/// <summary>The square an image is cut to before the teacher sees it, in the image's pixels.</summary>
-public readonly record struct TeacherCrop(int X, int Y, int Side);
-
-/// <summary>Concerto's image-teacher input: centre-crop the largest square whose side is a multiple of
-/// <see cref="FeaturizeSettings.CropMultiple"/>, bilinear resize to ImageSize x ImageSize (OpenCV's INTER_LINEAR: pixel
-/// centres aligned, no antialiasing, as torch's bilinear interpolate with align_corners=False), scale to [0, 1] and
-/// normalise per channel; RGB planes (CHW).</summary>
+/// <summary>Concerto's image-teacher input: centre-crop the largest box that is a whole number of pixels per patch of
+/// the teacher's grid (<see cref="TeacherGrid.Crop"/>), bilinear resize to the grid's input width x height (OpenCV's
+/// INTER_LINEAR: pixel centres aligned, no antialiasing, as torch's bilinear interpolate with align_corners=False), scale
+/// to [0, 1] and normalise per channel; RGB planes (CHW).</summary>
 public static class TeacherPreprocessing
 {
-    /// <summary>The crop for a width x height image (the trainer maps correspondences into the teacher's patches with it).</summary>
-    public static TeacherCrop Crop(int width, int height, int multiple)
-    {
-        var side = Math.Min(width, height) / multiple * multiple;
-        if (side == 0) throw new ArgumentException($"a {width}x{height} image is smaller than the {multiple} px crop unit");
-        return new TeacherCrop((width - side) / 2, (height - side) / 2, side);
-    }
-
     /// <summary>Reads an image file once and writes 1 + <see cref="FeaturizeSettings.AugmentedCopies"/> inputs back to
     /// back: the plain one, then each augmented copy (<see cref="TeacherAugmentation"/>) drawn from
     /// <paramref name="randomOfCopy"/>(copy), copy numbers from 1.</summary>
@@ -28,10 +17,12 @@ public static class TeacherPreprocessing
     {
         ArgumentNullException.ThrowIfNull(settings);
         ArgumentNullException.ThrowIfNull(randomOfCopy);
-        var values = 3 * settings.ImageSize * settings.ImageSize;
+        var values = 3 * settings.InputHeight * settings.InputWidth;
         if (destination.Length != (1 + settings.AugmentedCopies) * values)
             throw new ArgumentException($"destination holds {destination.Length} floats, expected {(1 + settings.AugmentedCopies) * values}");
         using var bgr = Read(path);
+        if (settings.Grid.Crop(bgr.Width, bgr.Height) is null)
+            throw new BadInputException($"{path}: a {bgr.Width}x{bgr.Height} image is smaller than the teacher's grid ({settings.Grid}); use a teacher with a coarser grid or larger keyframes.");
         Apply(bgr, settings, destination[..values]);
         for (var copy = 1; copy <= settings.AugmentedCopies; copy++)
             Apply(bgr, settings, destination.Slice(copy * values, values), randomOfCopy(copy));
@@ -51,12 +42,14 @@ public static class TeacherPreprocessing
     {
         ArgumentNullException.ThrowIfNull(bgr);
         ArgumentNullException.ThrowIfNull(settings);
-        int size = settings.ImageSize, plane = size * size;
+        var grid = settings.Grid;
+        int height = grid.InputHeight, width = grid.InputWidth, plane = height * width;
         if (destination.Length != 3 * plane) throw new ArgumentException($"destination holds {destination.Length} floats, expected {3 * plane}");
-        var crop = Crop(bgr.Width, bgr.Height, settings.CropMultiple);
-        using var square = new Mat(bgr, new Rect(crop.X, crop.Y, crop.Side, crop.Side));
+        var crop = grid.Crop(bgr.Width, bgr.Height)
+                   ?? throw new BadInputException($"a {bgr.Width}x{bgr.Height} image is smaller than the teacher's grid ({grid}): it needs at least {grid.Columns}x{grid.Rows} pixels");
+        using var box = new Mat(bgr, new Rect(crop.X, crop.Y, crop.Width, crop.Height));
         using var resized = new Mat();
-        Cv2.Resize(square, resized, new Size(size, size), 0, 0, InterpolationFlags.Linear);
+        Cv2.Resize(box, resized, new Size(width, height), 0, 0, InterpolationFlags.Linear);
         var pixels = new byte[3 * plane];
         System.Runtime.InteropServices.Marshal.Copy(resized.Data, pixels, 0, pixels.Length);
 
@@ -74,7 +67,7 @@ public static class TeacherPreprocessing
             for (var i = 0; i < plane; i++)
             for (var c = 0; c < 3; c++)
                 destination[c * plane + i] = pixels[3 * i + 2 - c] / 255f;
-            TeacherAugmentation.Apply(destination, size, augmentation);
+            TeacherAugmentation.Apply(destination, height, width, augmentation);
             for (var c = 0; c < 3; c++)
             {
                 var values = destination.Slice(c * plane, plane);

@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text.Json;
+using Concerto.Ingest.Core.Datasets;
 using Concerto.Ingest.Segments.Export;
 using Concerto.Ingest.Segments.Manifests;
 using Concerto.Ingest.Storage.Artifacts;
@@ -16,7 +17,7 @@ public sealed record PullResult(string Folder, int Segments, long Bytes);
 public sealed class DatasetExporter(DatasetCatalog catalog, IArtifactStore artifacts)
 {
     public const string ManifestFile = "manifest.parquet";
-    public const string VersionFile = "dataset.json";
+    public const string VersionFile = DatasetVersionFile.FileName;
 
     /// <summary>A manifest whose URIs point into the artifact store (file:// or s3://) (the point cloud's is its folder).</summary>
     public async Task WriteManifestAsync(DatasetVersion version, ManifestFormat format, Stream output, CancellationToken cancellationToken)
@@ -63,6 +64,10 @@ public sealed class DatasetExporter(DatasetCatalog catalog, IArtifactStore artif
 
             if (withManifest)
             {
+                var grid = version.Teacher is { } teacher
+                    ? await catalog.TeacherGridAsync(teacher, cancellationToken).ConfigureAwait(false)
+                      ?? throw new InvalidOperationException($"dataset {version.Name} version {version.Version} names teacher {teacher}, which is not recorded")
+                    : null;
                 var rows = members.Select(m => ToRow(version, m, file => LayoutPath(m, file), slot => m.FeatureKeys[slot] is null ? null : FeaturePath(m, slot)));
                 await ManifestWriter.WriteAsync(Path.Combine(staging, ManifestFile), ManifestFormat.Parquet, rows, cancellationToken).ConfigureAwait(false);
                 await File.WriteAllTextAsync(Path.Combine(staging, VersionFile), JsonSerializer.Serialize(new
@@ -76,6 +81,7 @@ public sealed class DatasetExporter(DatasetCatalog catalog, IArtifactStore artif
                     counts = version.Counts,
                     hash = version.Hash,
                     teacher = version.Teacher,
+                    teacherGrid = grid is null ? null : DatasetVersionFile.Describe(grid),
                     createdAt = version.CreatedAt,
                 }, Json), cancellationToken).ConfigureAwait(false);
             }

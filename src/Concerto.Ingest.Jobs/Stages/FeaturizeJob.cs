@@ -53,7 +53,7 @@ public sealed partial class FeaturizeJob(
     {
         var (runId, jobId, staging) = (work.RunId, work.JobId, work.Staging);
         var pending = await index.PendingAsync(runId, model.Identity, cancellationToken).ConfigureAwait(false);
-        var teacher = new TeacherRow(model.Identity, model.ModelHash, Path.GetFileName(model.ModelPath), model.Width, model.Settings.PatchTokens,
+        var teacher = new TeacherRow(model.Identity, model.ModelHash, Path.GetFileName(model.ModelPath), model.Width, model.Settings.Grid,
             model.Preprocessing);
         if (pending.Count == 0)
         {
@@ -82,6 +82,7 @@ public sealed partial class FeaturizeJob(
             modelFile = Path.GetFileName(model.ModelPath),
             width = model.Width,
             tokens = model.Settings.PatchTokens,
+            grid = new { rows = model.Settings.Grid.Rows, columns = model.Settings.Grid.Columns, patchSize = model.Settings.Grid.PatchSize },
             dtype = "float16",
             preprocessing = JsonDocument.Parse(model.Preprocessing).RootElement,
         }), cancellationToken).ConfigureAwait(false);

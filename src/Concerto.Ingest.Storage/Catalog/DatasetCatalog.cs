@@ -3,6 +3,7 @@ using System.Text;
 using System.Text.Json;
 using Concerto.Ingest.Core.Datasets;
 using Concerto.Ingest.Core.Datasets.Filter;
+using Concerto.Ingest.Core.Profiles;
 using Npgsql;
 using NpgsqlTypes;
 
@@ -207,6 +208,11 @@ public sealed class DatasetCatalog(NpgsqlDataSource db)
                 r.GetBoolean(15), [.. images[r.GetInt64(0)].Select(i => i.Image)], [.. images[r.GetInt64(0)].Select(i => i.Feature)]),
             cancellationToken, versionId).ConfigureAwait(false);
     }
+
+    /// <summary>The patch grid of the teacher with <paramref name="identity"/>, or null when no such teacher is recorded.</summary>
+    public async Task<TeacherGrid?> TeacherGridAsync(string identity, CancellationToken cancellationToken) =>
+        (await Sql.ListAsync(db, "SELECT grid_rows, grid_columns, patch_size FROM teachers WHERE identity = $1",
+            r => new TeacherGrid(r.GetInt32(0), r.GetInt32(1), r.GetInt32(2)), cancellationToken, identity).ConfigureAwait(false)).FirstOrDefault();
 
     private const string VersionColumns =
         "SELECT id, name, version, filter, splits::text, seed, segments, counts::text, hash, teacher, created_at FROM dataset_versions";

@@ -1,11 +1,15 @@
 using Concerto.Ingest.Core.Pipeline;
+using Concerto.Ingest.Core.Profiles;
 using Npgsql;
 using NpgsqlTypes;
 
 namespace Concerto.Ingest.Storage.Catalog;
 
-/// <summary>A teacher: model weights plus the preprocessing that shapes its features.</summary>
-public sealed record TeacherRow(string Identity, string ModelHash, string ModelFile, int Width, int Tokens, string PreprocessingJson);
+/// <summary>A teacher: model weights plus the preprocessing that shapes its features, laid out on <paramref name="Grid"/>.</summary>
+public sealed record TeacherRow(string Identity, string ModelHash, string ModelFile, int Width, TeacherGrid Grid, string PreprocessingJson)
+{
+    public int Tokens => Grid.Tokens;
+}
 
 /// <summary>A segment image of a run that has no features from a given teacher yet.</summary>
 public sealed record PendingImage(long SegmentId, int Ordinal, int Slot, string SegmentArtifactKey, string ImageFile);
@@ -37,9 +41,11 @@ public sealed class FeatureIndex(NpgsqlDataSource db)
         if (teacher is not null)
         {
             await using var insert = Sql.Command(connection, tx, """
-                INSERT INTO teachers (identity, model_hash, model_file, width, tokens, preprocessing) VALUES ($1, $2, $3, $4, $5, $6)
+                INSERT INTO teachers (identity, model_hash, model_file, width, tokens, preprocessing, grid_rows, grid_columns, patch_size)
+                VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
                 ON CONFLICT (identity) DO NOTHING
-                """, teacher.Identity, teacher.ModelHash, teacher.ModelFile, teacher.Width, teacher.Tokens, teacher.PreprocessingJson);
+                """, teacher.Identity, teacher.ModelHash, teacher.ModelFile, teacher.Width, teacher.Tokens, teacher.PreprocessingJson,
+                teacher.Grid.Rows, teacher.Grid.Columns, teacher.Grid.PatchSize);
             insert.Parameters[5].NpgsqlDbType = NpgsqlDbType.Jsonb;
             await insert.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
         }

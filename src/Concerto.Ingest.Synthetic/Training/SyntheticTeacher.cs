@@ -1,3 +1,4 @@
+using Concerto.Ingest.Core.Profiles;
 using Concerto.Ingest.Synthetic.Rendering;
 using Concerto.Ingest.Synthetic.Scenes;
 
@@ -9,10 +10,9 @@ namespace Concerto.Ingest.Synthetic.Training;
 /// each patch shows, so a student trained to predict them learns class-aware 3D features and a linear probe can check it.
 /// </summary>
 /// <remarks>
-/// <para>Patches: the 37 x 37 grid of the teacher crop that Concerto's DINOv2 sees (spec section 3), with the crop and
-/// pixel-to-patch mapping of <c>TeacherPreprocessing.Crop</c> and the trainer's <c>MajorView.PatchCoordinates</c>:
-/// side = floor(min(w, h) / 37) * 37 centred at ((w - side) / 2, (h - side) / 2) (integer division); integer pixel p of
-/// the crop falls in patch floor(p * 518 / (side * 14)). Tokens are row-major (row * 37 + col), 1369 per image.</para>
+/// <para>Patches: the teacher grid it is given (DINOv2's 37 x 37 by default, spec section 3), with the crop and
+/// pixel-to-patch mapping the featurize stage and the trainer use (<see cref="TeacherGrid.Crop"/>,
+/// <see cref="TeacherGrid.PatchOf"/>); tokens are row-major (row x columns + column).</para>
 /// <para>Per patch, the input is the normalised histogram of the semantic classes of its pixels (13 classes,
 /// <see cref="SemanticClass"/>; pixels whose ray hit nothing do not count, and a patch with none gets a zero histogram)
 /// followed by its mean colour as (rgb / 255 - 0.5) * <see cref="ColorWeight"/>. The feature is that 16-value input
@@ -22,12 +22,11 @@ namespace Concerto.Ingest.Synthetic.Training;
 /// </remarks>
 public sealed class SyntheticTeacher
 {
+    /// <summary>The smallest image side the default grid accepts.</summary>
     public const int PatchesPerSide = 37;
-    public const int PatchTokens = PatchesPerSide * PatchesPerSide;
 
-    /// <summary>The DINOv2 input side and patch size the pixel-to-patch mapping follows.</summary>
-    public const int ImageSize = 518;
-    public const int PatchSize = 14;
+    /// <summary>The default grid: DINOv2's.</summary>
+    public static TeacherGrid DefaultGrid => TeacherGrid.Dinov2;
 
     /// <summary>Weight of the centred mean colour against the class histogram (whose entries sum to 1).</summary>
     public const double ColorWeight = 0.5;
@@ -41,9 +40,11 @@ public sealed class SyntheticTeacher
     private readonly float[] _projection; // InputWidth x Width, row-major
     private readonly double _noise;
 
-    public SyntheticTeacher(int width, int seed, double noise)
+    public SyntheticTeacher(int width, int seed, double noise, TeacherGrid? grid = null)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(width, 1);
+        Grid = grid ?? DefaultGrid;
+        if (Grid.Problem() is { } problem) throw new ArgumentException(problem, nameof(grid));
         if (!(noise >= 0 && double.IsFinite(noise))) throw new ArgumentOutOfRangeException(nameof(noise), noise, "must be finite and >= 0");
         Width = width;
         _noise = noise;
@@ -55,26 +56,19 @@ public sealed class SyntheticTeacher
     /// <summary>Channels per patch feature.</summary>
     public int Width { get; }
 
-    /// <summary>The teacher crop of a width x height image: left, top and side in pixels.</summary>
-    public static (int Left, int Top, int Side) Crop(int width, int height)
-    {
-        var side = Math.Min(width, height) / PatchesPerSide * PatchesPerSide;
-        if (side == 0) throw new ArgumentException($"a {width}x{height} image is smaller than the {PatchesPerSide} px crop unit");
-        return ((width - side) / 2, (height - side) / 2, side);
-    }
+    /// <summary>The grid its features are laid out on.</summary>
+    public TeacherGrid Grid { get; }
 
-    /// <summary>The patch index along one axis of crop pixel <paramref name="p"/> (0 &lt;= p &lt; side).</summary>
-    public static int PatchOf(int p, int side) => (int)((long)p * ImageSize / ((long)side * PatchSize));
-
-    /// <summary>The 1369 x <see cref="Width"/> features (row-major tokens) of a rendered frame.</summary>
+    /// <summary>The <see cref="Grid"/> tokens x <see cref="Width"/> features (row-major tokens) of a rendered frame.</summary>
     public Half[] Featurize(RenderedFrame frame, int noiseSeed)
     {
         ArgumentNullException.ThrowIfNull(frame);
-        var inputs = PatchInputs(frame);
-        var features = new Half[PatchTokens * Width];
+        var inputs = PatchInputs(frame, Grid);
+        var tokens = Grid.Tokens;
+        var features = new Half[tokens * Width];
         var rng = new Random(noiseSeed);
         var row = new double[Width];
-        for (var t = 0; t < PatchTokens; t++)
+        for (var t = 0; t < tokens; t++)
         {
             Array.Clear(row);
             for (var i = 0; i < InputWidth; i++)
@@ -90,22 +84,28 @@ public sealed class SyntheticTeacher
         return features;
     }
 
-    /// <summary>Per patch, <see cref="InputWidth"/> values: the class histogram then the weighted centred mean colour.</summary>
-    public static double[] PatchInputs(RenderedFrame frame)
+    /// <summary>Per patch of <paramref name="grid"/> (DINOv2's when null), <see cref="InputWidth"/> values: the class
+    /// histogram then the weighted centred mean colour.</summary>
+    public static double[] PatchInputs(RenderedFrame frame, TeacherGrid? grid = null)
     {
         ArgumentNullException.ThrowIfNull(frame);
-        var (left, top, side) = Crop(frame.Width, frame.Height);
-        var classes = new int[PatchTokens * Classes];
-        var labelled = new int[PatchTokens];
-        var color = new long[PatchTokens * 3];
-        var pixels = new int[PatchTokens];
-        for (var y = 0; y < side; y++)
+        grid ??= DefaultGrid;
+        var crop = grid.Crop(frame.Width, frame.Height)
+                   ?? throw new ArgumentException($"a {frame.Width}x{frame.Height} image is smaller than the teacher grid ({grid})", nameof(frame));
+        var tokens = grid.Tokens;
+        var columnOf = new int[crop.Width];
+        for (var x = 0; x < crop.Width; x++) columnOf[x] = grid.PatchOf(crop.X + x, crop.Y, frame.Width, frame.Height).Col;
+        var classes = new int[tokens * Classes];
+        var labelled = new int[tokens];
+        var color = new long[tokens * 3];
+        var pixels = new int[tokens];
+        for (var y = 0; y < crop.Height; y++)
         {
-            var patchRow = PatchOf(y, side) * PatchesPerSide;
-            for (var x = 0; x < side; x++)
+            var patchRow = grid.PatchOf(crop.X, crop.Y + y, frame.Width, frame.Height).Row * grid.Columns;
+            for (var x = 0; x < crop.Width; x++)
             {
-                var t = patchRow + PatchOf(x, side);
-                var i = (top + y) * frame.Width + left + x;
+                var t = patchRow + columnOf[x];
+                var i = (crop.Y + y) * frame.Width + crop.X + x;
                 var label = frame.Semantic[i];
                 if (label < Classes)
                 {
@@ -118,8 +118,8 @@ public sealed class SyntheticTeacher
             }
         }
 
-        var inputs = new double[PatchTokens * InputWidth];
-        for (var t = 0; t < PatchTokens; t++)
+        var inputs = new double[tokens * InputWidth];
+        for (var t = 0; t < tokens; t++)
         {
             for (var k = 0; labelled[t] > 0 && k < Classes; k++) inputs[t * InputWidth + k] = (double)classes[t * Classes + k] / labelled[t];
             for (var c = 0; c < 3; c++) inputs[t * InputWidth + Classes + c] = ColorWeight * ((double)color[3 * t + c] / (255.0 * pixels[t]) - 0.5);

@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Security.Cryptography;
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using Concerto.Ingest.Core.Datasets;
 using Concerto.Ingest.Core.Formats;
 using Concerto.Ingest.Segments.Manifests;
 using Concerto.Ingest.Synthetic.Rendering;
@@ -29,7 +30,7 @@ namespace Concerto.Ingest.Synthetic.Training;
 /// <c>color.npy</c> uint8 N x 3, <c>normal.npy</c> float32 N x 3, and with labels <c>segment.npy</c> int32 N
 /// (<see cref="SemanticClass"/> ids) and <c>instance.npy</c> int32 N; <c>images/S/key/color/i.png</c>,
 /// <c>correspondence/i.npy</c> float32 M x 3 ([[-1, -1, -1]] when empty), <c>pose/i.npy</c> float32 4 x 4
-/// camera-to-world (OpenCV axes), <c>intrinsic/i.npy</c> float32 3 x 3, <c>feature/i.npy</c> float16 1369 x width from
+/// camera-to-world (OpenCV axes), <c>intrinsic/i.npy</c> float32 3 x 3, <c>feature/i.npy</c> float16 (grid tokens, 1369 by default) x width from
 /// the <see cref="SyntheticTeacher"/> (a synthetic semantic teacher, not DINOv2); <c>splits/S.json</c>,
 /// <c>manifest.parquet</c> (the real <see cref="ManifestWriter"/>, paths relative to the folder) and
 /// <c>dataset.json</c>, as the exporter writes them.</para>
@@ -39,7 +40,7 @@ namespace Concerto.Ingest.Synthetic.Training;
 public static class SyntheticTrainingSet
 {
     public const string ManifestFile = "manifest.parquet";
-    public const string VersionFile = "dataset.json";
+    public const string VersionFile = DatasetVersionFile.FileName;
 
     /// <summary>The teacher name dataset.json records.</summary>
     public static string TeacherName(int featureWidth) => $"synthetic-semantic-{featureWidth.ToString(CultureInfo.InvariantCulture)}";
@@ -76,7 +77,7 @@ public static class SyntheticTrainingSet
         try
         {
             var jobs = Jobs(settings);
-            var teacher = new SyntheticTeacher(settings.FeatureWidth, settings.FeatureSeed, settings.FeatureNoise);
+            var teacher = new SyntheticTeacher(settings.FeatureWidth, settings.FeatureSeed, settings.FeatureNoise, settings.FeatureGrid);
             var written = new WrittenSegment[jobs.Count];
             var options = new ParallelOptions
             {
@@ -173,7 +174,7 @@ public static class SyntheticTrainingSet
             Npy.Write<float>(Path.Combine(side, "pose", name + ".npy"), image.CameraToWorld.ToMatrix4().Select(v => (float)v).ToArray(), 4, 4);
             Npy.Write<float>(Path.Combine(side, "intrinsic", name + ".npy"), image.Intrinsics.ToMatrix3().Select(v => (float)v).ToArray(), 3, 3);
             var features = teacher.Featurize(image.Frame, Mix(settings.FeatureSeed, Mix(job.SceneSeed, job.Index, 3), i));
-            Npy.Write<Half>(Path.Combine(side, "feature", name + ".npy"), features, SyntheticTeacher.PatchTokens, teacher.Width);
+            Npy.Write<Half>(Path.Combine(side, "feature", name + ".npy"), features, teacher.Grid.Tokens, teacher.Width);
         }
 
         var correspondences = images.Sum(i => (long)i.Correspondences);
@@ -286,6 +287,7 @@ public static class SyntheticTrainingSet
             counts,
             hash,
             teacher = TeacherName(settings.FeatureWidth),
+            teacherGrid = DatasetVersionFile.Describe(settings.FeatureGrid ?? SyntheticTeacher.DefaultGrid),
             createdAt = DateTime.UnixEpoch,
             synthetic = new
             {

@@ -1,4 +1,5 @@
 using System.Globalization;
+using Concerto.Ingest.Core.Profiles;
 using Concerto.Ingest.Segments.Manifests;
 
 namespace Concerto.Ingest.Synthetic.Training;
@@ -42,6 +43,10 @@ public sealed record SyntheticTrainingSettings
     /// <summary>Seeds the teacher's fixed projection matrix (shared by every image) and its per-image noise.</summary>
     public int FeatureSeed { get; init; }
 
+    /// <summary>The patch grid the teacher's features are laid out on; null: DINOv2's 37 x 37 (another grid stands for a
+    /// teacher such as Pointcept's 630 x 1120 crop at 45 x 80 patches).</summary>
+    public TeacherGrid? FeatureGrid { get; init; }
+
     /// <summary>Standard deviation of the Gaussian noise added to every feature channel; the projected signal has about
     /// unit scale per channel.</summary>
     public double FeatureNoise { get; init; } = 0.05;
@@ -74,8 +79,10 @@ public sealed record SyntheticTrainingSettings
         Range(SegmentsPerScene, 1, 64, nameof(SegmentsPerScene));
         Range(PointsPerSegment, 1_000, 50_000_000, nameof(PointsPerSegment));
         Range(ImagesPerSegment, 1, ManifestRow.MaxImages, nameof(ImagesPerSegment));
-        Range(ImageWidth, SyntheticTeacher.PatchesPerSide, MaxImageSide, nameof(ImageWidth));
-        Range(ImageHeight, SyntheticTeacher.PatchesPerSide, MaxImageSide, nameof(ImageHeight));
+        var grid = FeatureGrid ?? SyntheticTeacher.DefaultGrid;
+        if (grid.Problem() is { } problem) throw new ArgumentException($"FeatureGrid: {problem}.");
+        Range(ImageWidth, grid.Columns, MaxImageSide, nameof(ImageWidth));
+        Range(ImageHeight, grid.Rows, MaxImageSide, nameof(ImageHeight));
         Range(FeatureWidth, 1, 65_536, nameof(FeatureWidth));
         if (!(FieldOfViewDegrees is > 10 and < 170))
             throw new ArgumentOutOfRangeException(nameof(FieldOfViewDegrees), FieldOfViewDegrees, "the horizontal field of view must lie in (10, 170) degrees");

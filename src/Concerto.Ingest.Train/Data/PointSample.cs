@@ -1,3 +1,5 @@
+using Concerto.Ingest.Core.Profiles;
+
 namespace Concerto.Ingest.Train.Data;
 
 /// <summary>One training sample on the CPU: a point cloud (one segment) and its images, as read from a dataset version
@@ -35,9 +37,16 @@ public sealed class PointSample
 /// <param name="Width">Image width in pixels (original resolution).</param>
 /// <param name="Height">Image height in pixels.</param>
 /// <param name="Correspondence">Rows of (column px, row px, stored point index), M x 3, at original resolution.</param>
-/// <param name="Feature">Teacher patch features, 1369 x <paramref name="FeatureWidth"/> row-major in (h, w) patch order,
+/// <param name="Feature">Teacher patch features, <paramref name="Grid"/>'s tokens x <paramref name="FeatureWidth"/>
+/// row-major in (row, column) patch order,
 /// <paramref name="FeatureCopies"/> times: the plain features, then those of augmented images; null when the image has
 /// none.</param>
 /// <param name="FeatureWidth">Channels per patch feature (0 when <paramref name="Feature"/> is null).</param>
 /// <param name="FeatureCopies">Feature sets in <paramref name="Feature"/> (1: plain only).</param>
-public sealed record SampleImage(int Width, int Height, float[] Correspondence, Half[]? Feature, int FeatureWidth, int FeatureCopies = 1);
+/// <param name="Grid">The teacher's patch grid the correspondences are mapped into (null: DINOv2's 37 x 37).</param>
+public sealed record SampleImage(int Width, int Height, float[] Correspondence, Half[]? Feature, int FeatureWidth, int FeatureCopies = 1,
+    TeacherGrid? Grid = null)
+{
+    /// <summary><see cref="Grid"/>, or DINOv2's when none is given.</summary>
+    public TeacherGrid PatchGrid => Grid ?? TeacherGrid.Dinov2;
+}

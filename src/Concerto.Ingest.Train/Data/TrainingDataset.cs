@@ -1,5 +1,8 @@
 using System.Globalization;
+using Concerto.Ingest.Core.Datasets;
 using Concerto.Ingest.Core.Formats;
+using Concerto.Ingest.Core.Media;
+using Concerto.Ingest.Core.Profiles;
 using Concerto.Ingest.Segments.Manifests;
 
 namespace Concerto.Ingest.Train.Data;
@@ -16,17 +19,17 @@ public sealed class TrainingDataset
     /// <summary>The manifest's name inside a pulled folder.</summary>
     public const string ManifestFileName = "manifest.parquet";
 
-    /// <summary>Teacher patch tokens per image: 37 x 37 (spec section 3).</summary>
-    public const int PatchTokens = 1369;
-
     private readonly Dictionary<string, int[]> _splits;
+    private readonly string _gridSource;
 
-    private TrainingDataset(string manifestPath, List<ManifestRow> rows, int featureWidth)
+    private TrainingDataset(string manifestPath, List<ManifestRow> rows, int featureWidth, TeacherGrid grid, string gridSource)
     {
         ManifestPath = manifestPath;
         Root = Path.GetDirectoryName(manifestPath)!;
         Rows = rows;
         FeatureWidth = featureWidth;
+        TeacherGrid = grid;
+        _gridSource = gridSource;
         _splits = Enumerable.Range(0, rows.Count)
             .GroupBy(i => rows[i].Split, StringComparer.Ordinal)
             .ToDictionary(g => g.Key, g => g.ToArray(), StringComparer.Ordinal);
@@ -47,6 +50,10 @@ public sealed class TrainingDataset
 
     /// <summary>Channels per teacher patch feature, from the first row that lists feature files; 0 when no row does.</summary>
     public int FeatureWidth { get; }
+
+    /// <summary>The patch grid the feature files are laid out on and correspondences are mapped into: the teacherGrid
+    /// of the dataset.json beside the manifest (<see cref="DatasetVersionFile"/>), DINOv2's 37 x 37 when it records none.</summary>
+    public TeacherGrid TeacherGrid { get; }
 
     /// <summary>
     /// Opens the manifest at <paramref name="manifestPathOrFolder"/> (a manifest file, or a pulled folder holding
@@ -75,14 +82,28 @@ public sealed class TrainingDataset
         }
 
         var root = Path.GetDirectoryName(path)!;
+        TeacherGrid? recorded;
+        try
+        {
+            recorded = DatasetVersionFile.ReadTeacherGrid(root);
+        }
+        catch (BadInputException e)
+        {
+            throw new InvalidDataException(e.Message, e);
+        }
+
+        var grid = recorded ?? TeacherGrid.Dinov2;
+        var gridSource = recorded is null
+            ? $"DINOv2's {grid} (no {DatasetVersionFile.TeacherGridKey} in {Path.Combine(root, DatasetVersionFile.FileName)})"
+            : $"{grid}, the {DatasetVersionFile.TeacherGridKey} of {Path.Combine(root, DatasetVersionFile.FileName)}";
         var featureWidth = 0;
         if (rows.FirstOrDefault(r => r.FeatureUris is { Count: > 0 }) is { } first)
         {
             var feature = ResolvePath(root, first.FeatureUris![0]);
-            featureWidth = CheckFeature(feature, first.SceneId, -1).Width;
+            featureWidth = CheckFeature(feature, first.SceneId, -1, grid, gridSource).Width;
         }
 
-        return new TrainingDataset(path, rows, featureWidth);
+        return new TrainingDataset(path, rows, featureWidth, grid, gridSource);
     }
 
     /// <summary>Indices into <see cref="Rows"/> of the rows in <paramref name="split"/>, ascending.</summary>
@@ -148,11 +169,11 @@ public sealed class TrainingDataset
             if (r.FeatureUris is { } features)
             {
                 var path = ResolvePath(features[i]);
-                (featureWidth, copies) = CheckFeature(path, key, FeatureWidth > 0 ? FeatureWidth : -1);
+                (featureWidth, copies) = CheckFeature(path, key, FeatureWidth > 0 ? FeatureWidth : -1, TeacherGrid, _gridSource);
                 feature = Read<Half>(path, key);
             }
 
-            images[i] = new SampleImage(width, height, correspondence, feature, featureWidth, copies);
+            images[i] = new SampleImage(width, height, correspondence, feature, featureWidth, copies, TeacherGrid);
         }
 
         return new PointSample
@@ -212,13 +233,15 @@ public sealed class TrainingDataset
         return ((int)width, (int)height);
     }
 
-    /// <summary>A feature file: float16 (1369, D), or (copies, 1369, D) with augmented copies after the plain features;
-    /// D must be <paramref name="width"/> when that is positive.</summary>
-    private static (int Width, int Copies) CheckFeature(string path, string key, int width)
+    /// <summary>A feature file: float16 (tokens, D), or (copies, tokens, D) with augmented copies after the plain features,
+    /// tokens those of <paramref name="grid"/>; D must be <paramref name="width"/> when that is positive.</summary>
+    private static (int Width, int Copies) CheckFeature(string path, string key, int width, TeacherGrid grid, string gridSource)
     {
         var copies = Header(path, key).Shape.Length == 3;
-        var text = width > 0 ? $"(1369, {width}) or (copies, 1369, {width}) like the dataset's first feature file" : "(1369, D) or (copies, 1369, D)";
-        var header = Check(path, key, NpyHeader.Float16, "float16", copies ? [-1, PatchTokens, width] : [PatchTokens, width], text);
+        var tokens = grid.Tokens;
+        var text = (width > 0 ? $"({tokens}, {width}) or (copies, {tokens}, {width}) like the dataset's first feature file" : $"({tokens}, D) or (copies, {tokens}, D)") +
+                   $": {tokens} tokens for the teacher grid {gridSource}; features of another teacher grid or width need a dataset version of their own";
+        var header = Check(path, key, NpyHeader.Float16, "float16", copies ? [-1, tokens, width] : [tokens, width], text);
         if (copies && header.Shape[0] < 1) throw new InvalidDataException($"segment {key}: {path} has shape {header.ShapeText}, no feature copy; expected {text}.");
         return copies ? (header.Shape[2], header.Shape[0]) : (header.Shape[1], 1);
     }

@@ -46,7 +46,7 @@ public static class ProbeFeatures
     }
 
     /// <summary>Per point, the mean over every (image, correspondence) that sees it of the plain patch feature of the
-    /// teacher patch its pixel falls in (<see cref="MajorView.PatchCoordinates"/>); zeros where none does.</summary>
+    /// teacher patch its pixel falls in (<see cref="Core.Profiles.TeacherGrid.PatchOf"/>); zeros where none does.</summary>
     public static float[] LiftPatchFeatures(PointSample view, int width)
     {
         ArgumentNullException.ThrowIfNull(view);
@@ -63,9 +63,10 @@ public static class ProbeFeatures
             for (var r = 0; r + 2 < rows.Length; r += 3)
             {
                 if (!(rows[r + 2] >= 0) || !lookup.TryGetValue((int)rows[r + 2], out var i)) continue;
-                var (row, col) = MajorView.PatchCoordinates(rows[r], rows[r + 1], image.Width, image.Height);
+                var grid = image.PatchGrid;
+                var (row, col) = grid.PatchOf(rows[r], rows[r + 1], image.Width, image.Height);
                 if (row < 0) continue;
-                var at = (row * MajorView.PatchesPerSide + col) * width;
+                var at = (row * grid.Columns + col) * width;
                 for (var c = 0; c < width; c++) sums[i * width + c] += (float)feature[at + c];
                 counts[i]++;
             }

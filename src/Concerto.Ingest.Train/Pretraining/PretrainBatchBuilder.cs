@@ -1,3 +1,4 @@
+using Concerto.Ingest.Core.Profiles;
 using Concerto.Ingest.Train.CrossModal;
 using Concerto.Ingest.Train.Data;
 using Concerto.Ingest.Train.Sonata;
@@ -22,6 +23,7 @@ public sealed class PretrainBatchBuilder(ViewPipelineSettings views, bool crossM
         var hits = new List<PatchHit>();
         var features = new List<ReadOnlyMemory<Half>>();
         var featureWidth = 0;
+        TeacherGrid? grid = null;
         var localPerSample = -1;
         var globalPoints = 0;
         foreach (var sample in samples)
@@ -32,7 +34,7 @@ public sealed class PretrainBatchBuilder(ViewPipelineSettings views, bool crossM
             localPerSample = set.Local.Count;
 
             var major = Regrid(set.Global[0], random, out var kept, out var majorCorner);
-            if (crossModal) CollectHits(sample, set.Images, kept, globalPoints, hits, features, ref featureWidth, random);
+            if (crossModal) CollectHits(sample, set.Images, kept, globalPoints, hits, features, ref featureWidth, ref grid, random);
             global.Add(major);
             global.Add(Regrid(set.Global[1], random, out _, out var secondCorner));
             gridCorners.Add(majorCorner);
@@ -46,7 +48,8 @@ public sealed class PretrainBatchBuilder(ViewPipelineSettings views, bool crossM
         var mask = CubeMasking.Mask(teacherBatch.Coord, offsets, maskSize, maskRatio, random);
         var noisy = CubeMasking.ApplyCoordinateNoise(teacherBatch.Coord, mask, random);
 
-        var teacherFeatures = new float[features.Count * PatchSlots.PerImage * featureWidth];
+        grid ??= TeacherGrid.Dinov2;
+        var teacherFeatures = new float[features.Count * grid.Tokens * featureWidth];
         for (var i = 0; i < features.Count; i++)
         {
             var feature = features[i].Span;
@@ -69,6 +72,7 @@ public sealed class PretrainBatchBuilder(ViewPipelineSettings views, bool crossM
             TeacherFeatures = teacherFeatures,
             Images = features.Count,
             FeatureWidth = featureWidth,
+            Grid = grid,
         };
     }
 
@@ -117,7 +121,7 @@ public sealed class PretrainBatchBuilder(ViewPipelineSettings views, bool crossM
     }
 
     private static void CollectHits(PointSample sample, IReadOnlyList<ViewImage> images, int[] kept, int pointOffset, List<PatchHit> hits,
-        List<ReadOnlyMemory<Half>> features, ref int featureWidth, Random random)
+        List<ReadOnlyMemory<Half>> features, ref int featureWidth, ref TeacherGrid? grid, Random random)
     {
         foreach (var image in images)
         {
@@ -126,19 +130,23 @@ public sealed class PretrainBatchBuilder(ViewPipelineSettings views, bool crossM
             if (featureWidth != 0 && source.FeatureWidth != featureWidth)
                 throw new InvalidDataException($"segment {sample.Key}: teacher features of width {source.FeatureWidth}, others in the batch have {featureWidth}");
             featureWidth = source.FeatureWidth;
+            if (grid is not null && image.Grid != grid)
+                throw new InvalidDataException($"segment {sample.Key}: teacher features on a {image.Grid} grid, others in the batch on {grid}");
+            grid = image.Grid;
+            var tokens = grid.Tokens;
             var imageIndex = features.Count;
             var added = false;
             for (var j = 0; j < image.Rows; j++)
             {
                 var point = kept[image.PointIndex[j]];
                 if (point < 0) continue;
-                hits.Add(new PatchHit(pointOffset + point, imageIndex, image.Patch[j] / PatchSlots.Side, image.Patch[j] % PatchSlots.Side));
+                hits.Add(new PatchHit(pointOffset + point, imageIndex, image.Patch[j] / grid.Columns, image.Patch[j] % grid.Columns));
                 added = true;
             }
 
             // With augmented copies cached, a fresh one each time (the official teacher augments every step).
             var copy = source.FeatureCopies > 1 ? random.Next(1, source.FeatureCopies) : 0;
-            if (added) features.Add(source.Feature.AsMemory(copy * PatchSlots.PerImage * featureWidth, PatchSlots.PerImage * featureWidth));
+            if (added) features.Add(source.Feature.AsMemory(copy * tokens * featureWidth, tokens * featureWidth));
         }
     }
 

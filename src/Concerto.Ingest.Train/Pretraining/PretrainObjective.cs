@@ -121,7 +121,7 @@ public static class PretrainObjective
             Tensor crossModal;
             if (batch.Hits.Count > 0)
             {
-                var (point, slot) = CrossModal.PatchSlots.OfParents(batch.Hits, studentLevels[0].PoolingInverse!.cpu().data<long>().ToArray());
+                var (point, slot) = CrossModal.PatchSlots.OfParents(batch.Hits, studentLevels[0].PoolingInverse!.cpu().data<long>().ToArray(), batch.Grid);
                 var features = PointTransformerV3.UpCast(studentLevels, 1, profile.Concerto.UpCastLevels);
                 var teacher = tensor(batch.TeacherFeatures, device: device).view(-1, batch.FeatureWidth);
                 crossModal = predictor.forward(features, point, slot, teacher);

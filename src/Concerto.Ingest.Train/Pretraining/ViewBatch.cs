@@ -53,8 +53,11 @@ public sealed class PretrainBatch
     /// <see cref="MaskedGlobal"/>, with the teacher patch they fall on.</summary>
     public required IReadOnlyList<CrossModal.PatchHit> Hits { get; init; }
 
-    /// <summary>Teacher patch features of the batch's images, [Images * 1369, FeatureWidth] row-major.</summary>
+    /// <summary>Teacher patch features of the batch's images, [Images * Grid.Tokens, FeatureWidth] row-major.</summary>
     public required float[] TeacherFeatures { get; init; }
+
+    /// <summary>The patch grid every image's features in the batch are laid out on.</summary>
+    public required Core.Profiles.TeacherGrid Grid { get; init; }
 
     public required int Images { get; init; }
 

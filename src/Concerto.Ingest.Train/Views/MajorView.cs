@@ -1,11 +1,12 @@
+using Concerto.Ingest.Core.Profiles;
 using Concerto.Ingest.Train.Data;
 
 namespace Concerto.Ingest.Train.Views;
 
 /// <summary>An image's correspondences re-mapped to one view: row j says pixel (<see cref="U"/>[j], <see cref="V"/>[j])
 /// of image <see cref="ImageIndex"/> (in the sample's <see cref="PointSample.Images"/>) sees view point
-/// <see cref="PointIndex"/>[j], which falls in teacher patch <see cref="Patch"/>[j] = row * 37 + col.</summary>
-public sealed record ViewImage(int ImageIndex, int Width, int Height, int[] PointIndex, float[] U, float[] V, int[] Patch)
+/// <see cref="PointIndex"/>[j], which falls in teacher patch <see cref="Patch"/>[j] = row * <see cref="Grid"/>.Columns + col.</summary>
+public sealed record ViewImage(int ImageIndex, int Width, int Height, int[] PointIndex, float[] U, float[] V, int[] Patch, TeacherGrid Grid)
 {
     public int Rows => PointIndex.Length;
 }
@@ -17,17 +18,6 @@ public sealed record ViewImage(int ImageIndex, int Width, int Height, int[] Poin
 public static class MajorView
 {
     public const int DefaultMaxPoints = 65536;
-
-    /// <summary>Teacher input side (spec section 3: 518 x 518).</summary>
-    public const int ImageSize = 518;
-
-    /// <summary>ViT patch side in teacher pixels.</summary>
-    public const int PatchSize = 14;
-
-    /// <summary>The crop side is a multiple of this (518 / 14).</summary>
-    public const int CropMultiple = 37;
-
-    public const int PatchesPerSide = ImageSize / PatchSize;
 
     /// <summary>The major view and its images. When no point has an in-crop correspondence the centre is the centroid
     /// of all points and no image is returned (the view pipeline then draws a random first view instead).</summary>
@@ -55,7 +45,7 @@ public static class MajorView
             for (var r = 0; r + 2 < rows.Length; r += 3)
             {
                 var i = Lookup(lookup, rows[r + 2]);
-                if (i < 0 || seen[i] || PatchCoordinates(rows[r], rows[r + 1], image.Width, image.Height).Row < 0) continue;
+                if (i < 0 || seen[i] || image.PatchGrid.PatchOf(rows[r], rows[r + 1], image.Width, image.Height).Row < 0) continue;
                 seen[i] = true;
                 x += sample.Coord[3 * i];
                 y += sample.Coord[3 * i + 1];
@@ -86,6 +76,7 @@ public static class MajorView
         for (var k = 0; k < sample.Images.Count; k++)
         {
             var image = sample.Images[k];
+            var grid = image.PatchGrid;
             var rows = image.Correspondence;
             points.Clear();
             us.Clear();
@@ -95,41 +86,25 @@ public static class MajorView
             {
                 var j = Lookup(viewByStored, rows[r + 2]);
                 if (j < 0) continue;
-                var (row, col) = PatchCoordinates(rows[r], rows[r + 1], image.Width, image.Height);
+                var (row, col) = grid.PatchOf(rows[r], rows[r + 1], image.Width, image.Height);
                 if (row < 0) continue;
                 points.Add(j);
                 us.Add(rows[r]);
                 vs.Add(rows[r + 1]);
-                patches.Add(row * PatchesPerSide + col);
+                patches.Add(row * grid.Columns + col);
             }
 
-            if (points.Count > 0) result.Add(new ViewImage(k, image.Width, image.Height, [.. points], [.. us], [.. vs], [.. patches]));
+            if (points.Count > 0) result.Add(new ViewImage(k, image.Width, image.Height, [.. points], [.. us], [.. vs], [.. patches], grid));
         }
 
         return result;
     }
 
-    /// <summary>The teacher patch (row, col) in the 37 x 37 grid that sees pixel (<paramref name="u"/> = column,
-    /// <paramref name="v"/> = row) of a width x height image, or (-1, -1) outside the crop. The crop is the one
-    /// Features' TeacherPreprocessing.Crop cuts: side = floor(min(w, h) / 37) * 37 at ((w - side) / 2, (h - side) / 2)
-    /// (integer division). The pixel is floored to its integer index p, then patch = floor((p - offset) * 518 / side / 14),
-    /// as the reference maps integer pixels.</summary>
-    public static (int Row, int Col) PatchCoordinates(float u, float v, int width, int height)
-    {
-        var side = Math.Min(width, height) / CropMultiple * CropMultiple;
-        if (side <= 0) return (-1, -1);
-        int left = (width - side) / 2, top = (height - side) / 2;
-        var col = Patch(u, left, side);
-        var row = Patch(v, top, side);
-        return col < 0 || row < 0 ? (-1, -1) : (row, col);
-    }
-
-    private static int Patch(float pixel, int offset, int side)
-    {
-        var p = Math.Floor((double)pixel) - offset;
-        if (!(p >= 0 && p < side)) return -1; // also rejects NaN
-        return (int)((long)p * ImageSize / ((long)side * PatchSize));
-    }
+    /// <summary>The patch (row, col) of <paramref name="grid"/> (DINOv2's 37 x 37 when null) that sees pixel
+    /// (<paramref name="u"/> = column, <paramref name="v"/> = row) of a width x height image, or (-1, -1) outside the
+    /// teacher's crop (<see cref="TeacherGrid.PatchOf"/>, the mapping the featurize stage's crop implies).</summary>
+    public static (int Row, int Col) PatchCoordinates(float u, float v, int width, int height, TeacherGrid? grid = null) =>
+        (grid ?? TeacherGrid.Dinov2).PatchOf(u, v, width, height);
 
     private static int[] Centroid(PointSample sample, int maxPoints)
     {

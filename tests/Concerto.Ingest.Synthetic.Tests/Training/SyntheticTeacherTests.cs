@@ -34,7 +34,7 @@ public class SyntheticTeacherTests
         var frame = Frame(160, 120, (x, _) => x < 80 ? SemanticClass.Floor : SemanticClass.Table, (_, y) => (byte)(60 + y));
         var teacher = new SyntheticTeacher(32, seed: 5, noise: 0.05);
         var features = teacher.Featurize(frame, noiseSeed: 1);
-        Assert.Equal(SyntheticTeacher.PatchTokens * 32, features.Length);
+        Assert.Equal(1369 * 32, features.Length);
 
         float[] Patch(int row, int col) => Enumerable.Range(0, 32).Select(c => (float)features[(row * 37 + col) * 32 + c]).ToArray();
         var floorTop = Patch(2, 3);
@@ -50,6 +50,25 @@ public class SyntheticTeacherTests
         var renoised = new SyntheticTeacher(32, seed: 5, noise: 0.05).Featurize(frame, noiseSeed: 2);
         Assert.NotEqual(features, renoised);
         Assert.True(Cosine(floorTop, Enumerable.Range(0, 32).Select(c => (float)renoised[(2 * 37 + 3) * 32 + c]).ToArray()) > 0.99);
+    }
+
+    /// <summary>A 9 x 16 grid on a 200 x 100 frame: k = min(200 / 16, 100 / 9) = 11, crop 176 x 99 at (12, 0), 11 x 11
+    /// pixels per patch. Patch (8, 15) is the bottom-right one; its pixels are x 177..187, y 88..98.</summary>
+    [Fact]
+    public void PatchInputs_FollowANonSquareGrid()
+    {
+        var grid = new Concerto.Ingest.Core.Profiles.TeacherGrid(9, 16, 14);
+        var frame = Frame(200, 100, (x, y) => x is >= 177 and < 188 && y is >= 88 and < 99 ? SemanticClass.Door : SemanticClass.Wall, (_, _) => 128);
+        var inputs = SyntheticTeacher.PatchInputs(frame, grid);
+        var width = SyntheticTeacher.InputWidth;
+        Assert.Equal(9 * 16 * width, inputs.Length);
+        Assert.Equal(1.0, inputs[(8 * 16 + 15) * width + (int)SemanticClass.Door]);
+        Assert.Equal(1.0, inputs[(8 * 16 + 14) * width + (int)SemanticClass.Wall]);
+        Assert.Equal(1.0, inputs[(7 * 16 + 15) * width + (int)SemanticClass.Wall]);
+        Assert.Equal((8, 15), MajorView.PatchCoordinates(187, 98, 200, 100, grid));
+        Assert.Equal((-1, -1), MajorView.PatchCoordinates(188, 98, 200, 100, grid));
+        var features = new SyntheticTeacher(4, seed: 1, noise: 0, grid).Featurize(frame, noiseSeed: 1);
+        Assert.Equal(9 * 16 * 4, features.Length);
     }
 
     private static RenderedFrame Frame(int width, int height, Func<int, int, SemanticClass> label, Func<int, int, byte> gray)

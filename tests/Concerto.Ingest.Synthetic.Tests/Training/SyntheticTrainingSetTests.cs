@@ -54,7 +54,7 @@ public sealed class SyntheticTrainingSetTests(SyntheticSetFixture set, ITestOutp
             {
                 Assert.Equal((Settings.ImageWidth, Settings.ImageHeight), (image.Width, image.Height));
                 Assert.Equal(Settings.FeatureWidth, image.FeatureWidth);
-                Assert.Equal(TrainingDataset.PatchTokens * Settings.FeatureWidth, image.Feature!.Length);
+                Assert.Equal(1369 * Settings.FeatureWidth, image.Feature!.Length);
                 Assert.All(image.Feature, f => Assert.True(Half.IsFinite(f)));
             });
             // Cameras look at the segment: most images see a good part of it.

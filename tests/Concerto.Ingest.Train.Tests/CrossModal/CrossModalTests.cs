@@ -1,3 +1,4 @@
+using Concerto.Ingest.Core.Profiles;
 using Concerto.Ingest.Train.CrossModal;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -12,10 +13,14 @@ public sealed class CrossModalTests
         // Children 0, 1 -> parent 0; child 2 -> parent 1; child 3 -> parent 1 but sees no image.
         long[] parent = [0, 0, 1, 1];
         PatchHit[] hits = [new(0, 1, 2, 3), new(1, 1, 3, 4), new(1, 0, 36, 36), new(2, 1, 10, 0)];
-        var (point, slot) = PatchSlots.OfParents(hits, parent);
+        var (point, slot) = PatchSlots.OfParents(hits, parent, TeacherGrid.Dinov2);
         Assert.Equal([0L, 0, 1], point);
         // Parent 0 in image 0: only child 1, (36, 36). In image 1: mean (2.5, 3.5) truncates to (2, 3).
         Assert.Equal([36L * 37 + 36, 1369 + 2 * 37 + 3, 1369 + 10 * 37], slot);
+        // On a 45 x 80 grid (Pointcept's 630 x 1120 crop) an image holds 3600 slots of 80 per row.
+        hits = [new(0, 1, 2, 3), new(1, 1, 3, 4), new(1, 0, 44, 79), new(2, 1, 10, 0)];
+        (_, slot) = PatchSlots.OfParents(hits, parent, new TeacherGrid(45, 80, 14));
+        Assert.Equal([44L * 80 + 79, 3600 + 2 * 80 + 3, 3600 + 10 * 80], slot);
     }
 
     [Fact]

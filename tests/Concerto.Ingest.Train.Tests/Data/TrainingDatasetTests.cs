@@ -1,4 +1,6 @@
+using Concerto.Ingest.Core.Datasets;
 using Concerto.Ingest.Core.Formats;
+using Concerto.Ingest.Core.Profiles;
 using Concerto.Ingest.Segments.Manifests;
 using Concerto.Ingest.Train.Data;
 
@@ -119,6 +121,34 @@ public sealed class TrainingDatasetTests : IDisposable
         Npy.Write<Half>(feature, new Half[1369 * 4], 1369, 4);
         var width = Assert.Throws<InvalidDataException>(() => dataset.Load(1));
         Assert.Contains("(1369, 4)", width.Message, StringComparison.Ordinal);
+    }
+
+    /// <summary>The grid comes from dataset.json's teacherGrid: features of another grid are refused naming the file,
+    /// the token counts and where the grid came from; features on the recorded grid load, and every image carries it.</summary>
+    [Fact]
+    public async Task OpenAsync_TakesTheTeacherGridFromDatasetJson_AndRefusesFeaturesOfAnotherGrid()
+    {
+        await _folder.WriteManifestAsync();
+        Assert.Equal(TeacherGrid.Dinov2, (await TrainingDataset.OpenAsync(_folder.Root, CancellationToken.None)).TeacherGrid);
+
+        var description = Path.Combine(_folder.Root, DatasetVersionFile.FileName);
+        await File.WriteAllTextAsync(description, """{ "name": "d", "teacherGrid": { "rows": 2, "columns": 3, "patchSize": 16 } }""");
+        var error = await Assert.ThrowsAsync<InvalidDataException>(() => TrainingDataset.OpenAsync(_folder.Root, CancellationToken.None));
+        Assert.Contains(_folder.PathOf("images/train/seg-a/feature/0.npy"), error.Message, StringComparison.Ordinal);
+        Assert.Contains("(1369, 8)", error.Message, StringComparison.Ordinal);
+        Assert.Contains("6 tokens for the teacher grid 2 x 3 patches of 16 px", error.Message, StringComparison.Ordinal);
+        Assert.Contains(description, error.Message, StringComparison.Ordinal);
+
+        foreach (var feature in Directory.EnumerateFiles(_folder.Root, "*.npy", SearchOption.AllDirectories).Where(f => f.Contains("feature", StringComparison.Ordinal)))
+            Npy.Write<Half>(feature, new Half[6 * PulledFolder.FeatureWidth], 6, PulledFolder.FeatureWidth);
+        var dataset = await TrainingDataset.OpenAsync(_folder.Root, CancellationToken.None);
+        Assert.Equal(new TeacherGrid(2, 3, 16), dataset.TeacherGrid);
+        Assert.All(dataset.Load(0).Images, image => Assert.Equal(new TeacherGrid(2, 3, 16), image.PatchGrid));
+
+        await File.WriteAllTextAsync(description, """{ "teacherGrid": { "rows": 2 } }""");
+        error = await Assert.ThrowsAsync<InvalidDataException>(() => TrainingDataset.OpenAsync(_folder.Root, CancellationToken.None));
+        Assert.Contains(description, error.Message, StringComparison.Ordinal);
+        Assert.Contains("teacherGrid", error.Message, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -105,6 +105,34 @@ public sealed class PretrainingTests : IAsyncLifetime
         }
     }
 
+    /// <summary>Teachers of any patch grid: a dataset whose features lie on a 9 x 16 grid (dataset.json's teacherGrid)
+    /// trains the cross-modal branch with the cross-modal part alone, finite and positive at every step.</summary>
+    [Fact]
+    public async Task Training_OnANonSquareTeacherGrid_PredictsThosePatches()
+    {
+        _dataset = Path.Combine(_root.FullName, "data-9x16");
+        await SyntheticTrainingSet.WriteAsync(_dataset, new SyntheticTrainingSettings
+        {
+            ScenesBySplit = new Dictionary<string, int[]> { ["train"] = [3, 4] },
+            SegmentsPerScene = 2,
+            FeatureWidth = 16,
+            FeatureGrid = new Core.Profiles.TeacherGrid(9, 16, 16),
+        }, CancellationToken.None);
+        var output = Path.Combine(_root.FullName, "grid-9x16");
+        var profile = SmallProfile(steps: 2).Replace("\"concerto\": { \"enabled\": true }",
+            "\"concerto\": { \"enabled\": true, \"lossWeights\": { \"mask\": 0, \"roll\": 0, \"unmask\": 0, \"crossModal\": 1 } }", StringComparison.Ordinal);
+        await TrainAsync(output, profile);
+
+        var lines = await File.ReadAllLinesAsync(Path.Combine(output, ConcertoTrainer.MetricsFile));
+        var header = lines[0].Split(',');
+        Assert.Equal(3, lines.Length);
+        foreach (var line in lines.Skip(1))
+        {
+            var crossModal = double.Parse(line.Split(',')[Array.IndexOf(header, "cross_modal")], CultureInfo.InvariantCulture);
+            Assert.True(double.IsFinite(crossModal) && crossModal > 0, line);
+        }
+    }
+
     /// <summary>A run stopped (as by Ctrl+C) after step 3, between its checkpoints, saves that step, and resumed from it
     /// ends with the same weights, bit for bit, as a run that never stopped (every random choice derives from seed and
     /// step; optimizer state is checkpointed). A different length is refused rather than resumed.</summary>

@@ -1,3 +1,4 @@
+using Concerto.Ingest.Core.Profiles;
 using Concerto.Ingest.Synthetic.Training;
 using Concerto.Ingest.Train.Data;
 using Concerto.Ingest.Train.Views;
@@ -14,15 +15,23 @@ public sealed class TeacherAlignmentTests(ITestOutputHelper output) : IDisposabl
 {
     private readonly string _folder = Directory.CreateTempSubdirectory("concerto-alignment-").FullName;
 
-    [Fact]
-    public async Task PatchFeatures_AtCorrespondedPoints_EncodeThePointsClass()
+    /// <summary>On DINOv2's 37 x 37 grid, and on a non-square one whose rows and columns differ (so swapping them, or
+    /// assuming 37 x 37, would pair points with the wrong patches): the grid travels from the synthetic teacher through
+    /// dataset.json to the loader and the major view.</summary>
+    [Theory]
+    [InlineData(37, 37, 14)]
+    [InlineData(9, 16, 16)]
+    public async Task PatchFeatures_AtCorrespondedPoints_EncodeThePointsClass(int rows, int columns, int patchSize)
     {
+        var grid = new TeacherGrid(rows, columns, patchSize);
         await SyntheticTrainingSet.WriteAsync(_folder, new SyntheticTrainingSettings
         {
             ScenesBySplit = new Dictionary<string, int[]> { ["train"] = [1, 2, 3] },
             PointsPerSegment = 30_000,
+            FeatureGrid = grid,
         }, CancellationToken.None);
         var dataset = await TrainingDataset.OpenAsync(_folder, CancellationToken.None);
+        Assert.Equal(grid, dataset.TeacherGrid);
         var pairs = new List<(int Label, float[] Feature)>();
         foreach (var row in dataset.ForSplit("train"))
         {
@@ -31,6 +40,8 @@ public sealed class TeacherAlignmentTests(ITestOutputHelper output) : IDisposabl
             var (view, images) = MajorView.Make(PointSubset.Take(sample, kept));
             foreach (var image in images)
             {
+                Assert.Equal(grid, image.Grid);
+                Assert.All(image.Patch, patch => Assert.InRange(patch, 0, grid.Tokens - 1));
                 var source = sample.Images[image.ImageIndex];
                 var width = source.FeatureWidth;
                 for (var j = 0; j < image.Rows; j++)

@@ -10,8 +10,9 @@ namespace Concerto.Ingest.Features.Teacher.Import;
 /// Microsoft.ML.DnnImageFeaturizer.ResNet18 0.24.0 (MIT) ships, restored by this project's own build: the graph is cut
 /// where its third stage ends (<see cref="CutTensor"/>, 256 channels, stride 16), its package preprocessing (RGB to BGR,
 /// mean subtraction on 0-255 values) is folded in front, the input's batch and spatial sizes are freed, and the feature
-/// map is laid out as DINOv2-style tokens [batch, rows x columns, 256], row-major. At 592 x 592 the grid is 37 x 37,
-/// the slot layout DINOv2 gives at 518.</summary>
+/// map is laid out as DINOv2-style tokens [batch, rows x columns, 256], row-major. The default grid is 37 x 37 at
+/// 592 x 592, the slot layout DINOv2 gives at 518; any grid works (45 x 80 at 720 x 1280 is Pointcept's default 630 x 1120
+/// crop's layout).</summary>
 public static class ResNetTeacherImport
 {
     public const string PackageId = "Microsoft.ML.DnnImageFeaturizer.ResNet18";
@@ -21,7 +22,8 @@ public static class ResNetTeacherImport
     public const string CutTensor = "ReLU347_Output_0";
     public const int Channels = 256;
     public const int Stride = 16;
-    public const int InputSize = 592;
+    public const int DefaultGridSide = 37;
+    public const int MaxGridSide = 256;
     public const string InputName = "pixel_values";
     public const string OutputName = "last_hidden_state";
     public const string OutputModel = "resnet18-stage3.onnx";
@@ -35,12 +37,15 @@ public static class ResNetTeacherImport
         return File.Exists(Path.Combine(folder, ModelFile)) ? folder : null;
     }
 
-    /// <summary>Writes the teacher model and its <see cref="TeacherDescription"/> into <paramref name="outFolder"/>.</summary>
+    /// <summary>Writes the teacher model and its <see cref="TeacherDescription"/> into <paramref name="outFolder"/>, for
+    /// a grid of <paramref name="rows"/> x <paramref name="columns"/> patches (input 16 x rows high, 16 x columns wide).</summary>
     /// <exception cref="BadInputException">A file is missing or is not the expected graph.</exception>
-    public static TeacherDescription Import(string packageFolder, string outFolder)
+    public static TeacherDescription Import(string packageFolder, string outFolder, int rows = DefaultGridSide, int columns = DefaultGridSide)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(packageFolder);
         ArgumentException.ThrowIfNullOrWhiteSpace(outFolder);
+        if (rows is < 1 or > MaxGridSide || columns is < 1 or > MaxGridSide)
+            throw new ArgumentException($"a {rows} x {columns} patch grid is outside 1-{MaxGridSide} per side");
         var modelPath = Path.Combine(packageFolder, ModelFile);
         var prepPath = Path.Combine(packageFolder, PreprocessFile);
         var network = Load(modelPath);
@@ -109,10 +114,11 @@ public static class ResNetTeacherImport
             Model: OutputModel,
             InputName: InputName,
             OutputName: OutputName,
-            InputSize: InputSize,
+            InputHeight: rows * Stride,
+            InputWidth: columns * Stride,
             Stride: Stride,
-            GridRows: InputSize / Stride,
-            GridColumns: InputSize / Stride,
+            GridRows: rows,
+            GridColumns: columns,
             Channels: Channels,
             Preprocessing: "RGB values 0-255 in; the package's ResNetPreprocess graph folded in (channels to BGR, minus the per-channel means " +
                            "of its 224 x 224 mean image, so any input size works); the featurize stage feeds 0-255 RGB (mean 0, std 1/255)",

@@ -8,10 +8,11 @@ namespace Concerto.Ingest.Features.Teacher.Import;
 /// <summary>What an imported image teacher is, written beside its model as <see cref="FileName"/>: its patch grid and
 /// input, the preprocessing its input expects, and where its weights came from.</summary>
 /// <param name="Model">The model's file name, beside this description.</param>
-/// <param name="InputSize">Side of the square input the grid is given for (the graph itself takes any size).</param>
+/// <param name="InputHeight">Input height the grid is given for (the graph itself takes any size).</param>
+/// <param name="InputWidth">Input width the grid is given for.</param>
 /// <param name="Stride">Input pixels per patch along each side.</param>
-/// <param name="GridRows">Patch rows at <paramref name="InputSize"/>.</param>
-/// <param name="GridColumns">Patch columns at <paramref name="InputSize"/>.</param>
+/// <param name="GridRows">Patch rows at that input.</param>
+/// <param name="GridColumns">Patch columns at that input.</param>
 /// <param name="Channels">Feature width per patch.</param>
 /// <param name="Preprocessing">What the graph does to its input before the network, in words.</param>
 /// <param name="Mean">Per-channel mean the featurize stage subtracts from [0, 1] RGB values (see <see cref="FeaturizeSettings"/>).</param>
@@ -23,7 +24,8 @@ public sealed record TeacherDescription(
     string Model,
     string InputName,
     string OutputName,
-    int InputSize,
+    int InputHeight,
+    int InputWidth,
     int Stride,
     int GridRows,
     int GridColumns,
@@ -44,20 +46,29 @@ public sealed record TeacherDescription(
         WriteIndented = true, PropertyNamingPolicy = JsonNamingPolicy.CamelCase, Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
     };
 
-    /// <summary>The featurize settings that run this teacher: no leading tokens, a centre square cut to a multiple of the
-    /// grid and resized to the input size.</summary>
-    public FeaturizeSettings Featurize(string folder) => FeaturizeSettings.Default with
+    [System.Text.Json.Serialization.JsonIgnore] public TeacherGrid Grid => new(GridRows, GridColumns, Stride);
+
+    /// <summary>The featurize settings that run this teacher: no leading tokens, a centre box cut to a multiple of the
+    /// grid and resized to the grid's input (a square grid as imageSize, another as imageHeight and imageWidth).</summary>
+    public FeaturizeSettings Featurize(string folder)
     {
-        ModelPath = Path.Combine(folder, Model),
-        InputName = InputName,
-        OutputName = OutputName,
-        LeadingTokens = 0,
-        ImageSize = InputSize,
-        PatchSize = Stride,
-        CropMultiple = GridRows,
-        Mean = Mean,
-        Std = Std,
-    };
+        var grid = Grid;
+        if (grid.Problem() is { } problem) throw new BadInputException($"{Path.Combine(folder, FileName)}: {problem}; import the teacher again.");
+        var square = grid.Rows == grid.Columns;
+        return FeaturizeSettings.Default with
+        {
+            ModelPath = Path.Combine(folder, Model),
+            InputName = InputName,
+            OutputName = OutputName,
+            LeadingTokens = 0,
+            ImageSize = grid.InputHeight,
+            ImageHeight = square ? null : grid.InputHeight,
+            ImageWidth = square ? null : grid.InputWidth,
+            PatchSize = Stride,
+            Mean = Mean,
+            Std = Std,
+        };
+    }
 
     public void Write(string folder) => File.WriteAllText(Path.Combine(folder, FileName), JsonSerializer.Serialize(this, Json));
 
