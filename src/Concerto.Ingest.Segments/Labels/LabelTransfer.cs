@@ -53,12 +53,15 @@ public static class LabelTransfer
             var end = start;
             while (end < votes.Count && (int)(votes[end] >> 32) == point) end++;
             segment[point] = Mode(votes, start, end, v => (int)((v >> 16) & 0xFFFF));
-            instance[point] = Mode(votes, start, end, v => (int)((v >> 16) & 0xFFFF) == segment[point] ? (int)(v & 0xFFFF) : int.MaxValue);
+            instance[point] = Mode(votes, start, end, v => (int)((v >> 16) & 0xFFFF) == segment[point] ? InstanceOf(v) : int.MaxValue);
             start = end;
         }
 
         return (segment, instance);
     }
+
+    /// <summary>A vote's instance: the packed 16 bits, where all ones is "no instance" (-1, as Pointcept's ignore value).</summary>
+    private static int InstanceOf(long vote) => (vote & 0xFFFF) is var id && id == 0xFFFF ? LabelImage.Ignore : (int)id;
 
     /// <summary>The most frequent key in a sorted run (lowest on ties), ignoring int.MaxValue.</summary>
     private static int Mode(List<long> votes, int start, int end, Func<long, int> key)
