@@ -7,6 +7,7 @@ using Concerto.Ingest.Segments.Manifests;
 using Concerto.Ingest.Storage.Artifacts;
 using Concerto.Ingest.Storage.Catalog;
 using Concerto.Ingest.Synthetic.Capture;
+using Concerto.Ingest.TestSupport;
 
 namespace Concerto.Ingest.Jobs.Tests;
 
@@ -102,14 +103,50 @@ public sealed class DatasetTests : PipelineTestBase
             var entries = System.Text.Json.JsonDocument.Parse(File.ReadAllText(Path.Combine(folder, "splits", split + ".json"))).RootElement;
             foreach (var row in rows.Where(r => r.Split == split))
             {
+                // Split paths carry the prefix Pointcept's loader needs (data/<dataset>), the manifest's stay folder-relative.
                 var entry = entries.GetProperty(row.SceneId);
-                Assert.Equal(row.PointCloudUri, entry.GetProperty("pointclouds").GetString());
-                Assert.Equal(row.ImageUris, entry.GetProperty("images").EnumerateArray().Select(e => e.GetString()!));
-                Assert.Equal(row.CorrespondenceUris, entry.GetProperty("correspondences").EnumerateArray().Select(e => e.GetString()!));
+                Assert.Equal("data/pull-me/" + row.PointCloudUri, entry.GetProperty("pointclouds").GetString());
+                Assert.Equal(row.ImageUris.Select(u => "data/pull-me/" + u), entry.GetProperty("images").EnumerateArray().Select(e => e.GetString()!));
+                Assert.Equal(row.CorrespondenceUris.Select(u => "data/pull-me/" + u), entry.GetProperty("correspondences").EnumerateArray().Select(e => e.GetString()!));
             }
         }
 
         await Assert.ThrowsAsync<IOException>(() => Exporter.WriteFolderAsync(version, folder, withManifest: true, null, CancellationToken.None));
+    }
+
+    /// <summary>An export placed at data/NAME under a scratch root (as in a Pointcept checkout) is read sample by sample
+    /// exactly as Pointcept's DefaultImagePointDataset.get_data reads it (Python/pointcept_get_data.py, Debian's numpy
+    /// and PIL), from that root; so is one with absolute paths, from anywhere; a prefix with '..' is refused.</summary>
+    [Fact]
+    public async Task PointceptExport_IsReadByPointceptsLoader_FromTheCheckoutRoot()
+    {
+        Assert.True(Assert.Single(await IngestAsync(Profile, false, await CaptureAsync(seed: 6))).Succeeded);
+        var version = await Catalog.CreateAsync("rooms-py", null, Halves, seed: 0, CancellationToken.None);
+        var members = await Catalog.MembersAsync(version.Id, CancellationToken.None);
+        var checkout = Path.Combine(Artifacts, "pointcept-checkout");
+        var folder = Path.Combine(checkout, "data", "rooms-py");
+        await Exporter.WriteFolderAsync(version, folder, withManifest: false, null, CancellationToken.None);
+        var script = await File.ReadAllTextAsync(Path.Combine(AppContext.BaseDirectory, "Python", "pointcept_get_data.py"));
+
+        var summary = System.Text.Json.JsonDocument.Parse(await DebianPython.RunAsync(script, ["data/rooms-py", "518", "518", "14"], checkout)).RootElement;
+        Assert.Equal(version.Segments, summary.GetProperty("samples").GetInt32());
+        Assert.Equal(members.Sum(m => m.Points), summary.GetProperty("points").GetInt64());
+        Assert.Equal(members.Sum(m => m.Images.Count), summary.GetProperty("images").GetInt32());
+        Assert.True(summary.GetProperty("corresponded_points").GetInt64() > members.Sum(m => m.Points) / 4, summary.ToString());
+        Assert.True(summary.GetProperty("labelled_points").GetInt64() > 0, summary.ToString());
+
+        // Pointcept's default crop (630 x 1120, 45 x 80 patches) reads it too; absolute paths work from any directory.
+        summary = System.Text.Json.JsonDocument.Parse(await DebianPython.RunAsync(script, ["data/rooms-py", "630", "1120", "14"], checkout)).RootElement;
+        Assert.Equal(version.Segments, summary.GetProperty("samples").GetInt32());
+        var absolute = Path.Combine(Artifacts, "anywhere", "rooms-abs");
+        await Exporter.WriteFolderAsync(version, absolute, withManifest: false, null, CancellationToken.None, new SplitPaths(Absolute: true));
+        summary = System.Text.Json.JsonDocument.Parse(await DebianPython.RunAsync(script, [absolute, "518", "518", "14"], Path.GetTempPath())).RootElement;
+        Assert.Equal(version.Segments, summary.GetProperty("samples").GetInt32());
+
+        var error = await Assert.ThrowsAsync<ArgumentException>(() =>
+            Exporter.WriteFolderAsync(version, Path.Combine(Artifacts, "bad"), withManifest: false, null, CancellationToken.None, new SplitPaths("../up")));
+        Assert.Contains("..", error.Message, StringComparison.Ordinal);
+        Assert.False(Directory.Exists(Path.Combine(Artifacts, "bad")));
     }
 
     [Fact]

@@ -39,16 +39,22 @@ public static class DatasetCommand
         var format = new Option<string>("--format") { Description = "parquet, jsonl or pointcept.", DefaultValueFactory = _ => "parquet" };
         format.AcceptOnlyFromAmong(Formats);
         var output = new Option<string?>("--out", "-o") { Description = "Output file (parquet, jsonl; jsonl defaults to stdout) or new folder (pointcept)." };
-        var export = new Command("export", "Write a version's manifest (one row per segment) or its Pointcept layout.") { name, version, format, output };
+        var prefix = new Option<string?>("--path-prefix")
+        {
+            Description = "Prefix of the paths in splits/*.json, where the folder will sit in a Pointcept checkout (default data/<dataset name>; \"\" for paths relative to the folder).",
+        };
+        var absolute = new Option<bool>("--absolute-paths") { Description = "Absolute paths in splits/*.json instead of a prefix." };
+        var export = new Command("export", "Write a version's manifest (one row per segment) or its Pointcept layout.") { name, version, format, output, prefix, absolute };
         export.SetAction((parse, ct) => CliRun.GuardAsync(() => ExportAsync(parse.GetValue(name)!, parse.GetValue(version), parse.GetValue(format)!,
-            parse.GetValue(output), ct)));
+            parse.GetValue(output), new SplitPaths(parse.GetValue(prefix), parse.GetValue(absolute)), ct)));
 
         var folder = new Option<string>("--out", "-o") { Description = "New folder for the version.", Required = true };
         var pull = new Command("pull", "Materialise a version for a trainer: the Pointcept layout plus manifest.parquet and dataset.json.")
         {
-            name, version, folder,
+            name, version, folder, prefix, absolute,
         };
-        pull.SetAction((parse, ct) => CliRun.GuardAsync(() => PullAsync(parse.GetValue(name)!, parse.GetValue(version), parse.GetValue(folder)!, ct)));
+        pull.SetAction((parse, ct) => CliRun.GuardAsync(() => PullAsync(parse.GetValue(name)!, parse.GetValue(version), parse.GetValue(folder)!,
+            new SplitPaths(parse.GetValue(prefix), parse.GetValue(absolute)), ct)));
 
         return new Command("dataset", "Curate immutable dataset versions and export them.") { create, list, show, fields, export, pull };
     }
@@ -118,15 +124,15 @@ public static class DatasetCommand
         return Task.FromResult(0);
     }
 
-    private static async Task<int> ExportAsync(string name, int? version, string format, string? output, CancellationToken cancellationToken)
+    private static async Task<int> ExportAsync(string name, int? version, string format, string? output, SplitPaths splitPaths, CancellationToken cancellationToken)
     {
         await using var session = await CatalogSession.OpenAsync(cancellationToken).ConfigureAwait(false);
         var v = await session.Catalog.GetAsync(name, version, cancellationToken).ConfigureAwait(false);
         if (format == "pointcept")
         {
             if (output is null) throw new ArgumentException("--out FOLDER is required for --format pointcept");
-            var result = await session.Exporter.WriteFolderAsync(v, output, withManifest: false, null, cancellationToken).ConfigureAwait(false);
-            AnsiConsole.MarkupLineInterpolated($"[green]exported {v.Label}[/] in the Pointcept layout to {result.Folder}: {result.Segments} segments, {result.Bytes / 1e6:0.0} MB");
+            var result = await session.Exporter.WriteFolderAsync(v, output, withManifest: false, null, cancellationToken, splitPaths).ConfigureAwait(false);
+            AnsiConsole.MarkupLineInterpolated($"[green]exported {v.Label}[/] in the Pointcept layout to {result.Folder}: {result.Segments} segments, {result.Bytes / 1e6:0.0} MB; split paths start with '{splitPaths.PrefixFor(v.Name, result.Folder)}'");
             return 0;
         }
 
@@ -157,7 +163,7 @@ public static class DatasetCommand
         return 0;
     }
 
-    private static async Task<int> PullAsync(string name, int? version, string folder, CancellationToken cancellationToken)
+    private static async Task<int> PullAsync(string name, int? version, string folder, SplitPaths splitPaths, CancellationToken cancellationToken)
     {
         await using var session = await CatalogSession.OpenAsync(cancellationToken).ConfigureAwait(false);
         var v = await session.Catalog.GetAsync(name, version, cancellationToken).ConfigureAwait(false);
@@ -166,7 +172,7 @@ public static class DatasetCommand
         {
             var task = progress.AddTask($"pulling {v.Label}", maxValue: Math.Max(1, v.Segments));
             result = await session.Exporter.WriteFolderAsync(v, folder, withManifest: true, new Progress<(int Done, int Total)>(p => task.Value = p.Done),
-                cancellationToken).ConfigureAwait(false);
+                cancellationToken, splitPaths).ConfigureAwait(false);
         }).ConfigureAwait(false);
         AnsiConsole.MarkupLineInterpolated($"[green]pulled {v.Label}[/] to {result.Folder}: {result.Segments} segments ({Counts(v)}), {result.Bytes / 1e6:0.0} MB; manifest {DatasetExporter.ManifestFile}");
         return 0;

@@ -11,6 +11,29 @@ namespace Concerto.Ingest.Jobs.Datasets;
 /// <summary>What `concerto dataset pull` wrote.</summary>
 public sealed record PullResult(string Folder, int Segments, long Bytes);
 
+/// <summary>How <c>splits/*.json</c> name files. Pointcept's <c>DefaultImagePointDataset.get_data</c> opens them as
+/// written, relative to its working directory (the Pointcept checkout), and the official split scripts write
+/// <c>data/&lt;dataset&gt;/...</c>; so by default paths carry the prefix <c>data/&lt;dataset name&gt;</c>, where the
+/// export is meant to sit in a checkout.</summary>
+/// <param name="Prefix">Prefix before each path inside the export ("" for paths relative to the export itself); null:
+/// <c>data/&lt;dataset name&gt;</c>.</param>
+/// <param name="Absolute">Absolute paths into the export's final folder instead (the prefix is then unused).</param>
+public sealed record SplitPaths(string? Prefix = null, bool Absolute = false)
+{
+    public static SplitPaths Default { get; } = new();
+
+    /// <summary>The prefix for <paramref name="datasetName"/>'s export at <paramref name="target"/>, ending in '/' unless empty.</summary>
+    public string PrefixFor(string datasetName, string target)
+    {
+        if (Absolute) return Path.TrimEndingDirectorySeparator(target) + "/";
+        var prefix = (Prefix ?? $"data/{datasetName}").Replace('\\', '/').Trim();
+        if (prefix.Split('/').Any(part => part == ".."))
+            throw new ArgumentException($"--path-prefix '{Prefix}' must not contain '..'; give the folder the export will sit at inside the Pointcept checkout, e.g. data/{datasetName}");
+        prefix = prefix.TrimEnd('/');
+        return prefix.Length == 0 ? "" : prefix + "/";
+    }
+}
+
 /// <summary>Writes a dataset version out: a manifest (Parquet or JSONL, one row per segment, artifact URIs), the Pointcept
 /// layout Python trainers read (spec section 4), or both in one folder for a trainer (`pull`). Output depends only on
 /// the version and the artifact root, so exporting twice gives the same bytes.</summary>
@@ -33,10 +56,11 @@ public sealed class DatasetExporter(DatasetCatalog catalog, IArtifactStore artif
     /// <paramref name="withManifest"/>, also manifest.parquet (URIs relative to the folder) and dataset.json. Written in a
     /// sibling staging folder and moved into place, so a failed export leaves nothing half-written.</summary>
     public async Task<PullResult> WriteFolderAsync(DatasetVersion version, string folder, bool withManifest, IProgress<(int Done, int Total)>? progress,
-        CancellationToken cancellationToken)
+        CancellationToken cancellationToken, SplitPaths? splitPaths = null)
     {
         ArgumentNullException.ThrowIfNull(version);
         var target = Path.GetFullPath(folder);
+        var prefix = (splitPaths ?? SplitPaths.Default).PrefixFor(version.Name, target);
         if (File.Exists(target) || (Directory.Exists(target) && Directory.EnumerateFileSystemEntries(target).Any()))
             throw new IOException($"{target} already exists and is not empty; choose a new folder or remove it first.");
         var members = await catalog.MembersAsync(version.Id, cancellationToken).ConfigureAwait(false);
@@ -50,7 +74,7 @@ public sealed class DatasetExporter(DatasetCatalog catalog, IArtifactStore artif
             for (var i = 0; i < members.Count; i++)
             {
                 cancellationToken.ThrowIfCancellationRequested();
-                (var copied, var entry) = await CopySegmentAsync(members[i], staging, cancellationToken).ConfigureAwait(false);
+                (var copied, var entry) = await CopySegmentAsync(members[i], staging, prefix, cancellationToken).ConfigureAwait(false);
                 bytes += copied;
                 if (!splitFiles.TryGetValue(members[i].Split, out var entries)) splitFiles[members[i].Split] = entries = new(StringComparer.Ordinal);
                 entries[members[i].SegmentKey] = entry;
@@ -104,8 +128,9 @@ public sealed class DatasetExporter(DatasetCatalog catalog, IArtifactStore artif
         [property: System.Text.Json.Serialization.JsonPropertyName("images")] IReadOnlyList<string> Images,
         [property: System.Text.Json.Serialization.JsonPropertyName("correspondences")] IReadOnlyList<string> Correspondences);
 
-    /// <summary>Copies a segment's cloud to &lt;split&gt;/&lt;key&gt;/ and its image side to images/&lt;split&gt;/&lt;key&gt;/.</summary>
-    private async Task<(long Bytes, SplitEntry Entry)> CopySegmentAsync(DatasetMember member, string root, CancellationToken cancellationToken)
+    /// <summary>Copies a segment's cloud to &lt;split&gt;/&lt;key&gt;/ and its image side to images/&lt;split&gt;/&lt;key&gt;/;
+    /// its split entry names them with <paramref name="prefix"/> in front.</summary>
+    private async Task<(long Bytes, SplitEntry Entry)> CopySegmentAsync(DatasetMember member, string root, string prefix, CancellationToken cancellationToken)
     {
         var source = await artifacts.LocalPathAsync(member.ArtifactKey, cancellationToken).ConfigureAwait(false);
         long bytes = 0;
@@ -121,8 +146,8 @@ public sealed class DatasetExporter(DatasetCatalog catalog, IArtifactStore artif
                 bytes += CopyInto(await artifacts.LocalPathAsync(key, cancellationToken).ConfigureAwait(false), Path.Combine(root, FeaturePath(member, slot)));
         }
 
-        var entry = new SplitEntry(CloudFolder(member), member.Images.Select(i => LayoutPath(member, i.ImageFile)).ToList(),
-            member.Images.Select(i => LayoutPath(member, CorrespondenceFile(i.Slot))).ToList());
+        var entry = new SplitEntry(prefix + CloudFolder(member), member.Images.Select(i => prefix + LayoutPath(member, i.ImageFile)).ToList(),
+            member.Images.Select(i => prefix + LayoutPath(member, CorrespondenceFile(i.Slot))).ToList());
         return (bytes, entry);
     }
 
