@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what Concerto.Ingest needs on Debian 12 when it is missing: ffmpeg, libgtk-3-0 (OpenCvSharp's runtime),
-# PostgreSQL server binaries, Debian's python3-numpy, python3-pil and python3-torch (third-party readers in the tests),
+# PostgreSQL server binaries, Debian's python3-numpy, python3-pil, python3-torch, python3-open3d and colmap (third-party
+# readers in the tests),
 # moto's S3 server (the S3 artifact store's tests; a pip package); with --browser also
 # Chromium (the dashboard's browser tests). Idempotent, and quick (no apt or pip calls) when everything is already
 # there. Node.js and npm (the dashboard's bundle) come with the machine.
@@ -21,9 +22,11 @@ if [ "${1:-}" = --browser ] && [ ! -x /usr/bin/chromium ]; then missing+=(chromi
 if ! command -v npm >/dev/null 2>&1; then missing+=(nodejs npm); fi
 # Third-party readers the tests hand our outputs to (Pointcept's loader logic, torch.load of exported encoders):
 # Debian's own python3 with its numpy, PIL and torch packages.
-for pkg in numpy:python3-numpy PIL:python3-pil torch:python3-torch; do
+for pkg in numpy:python3-numpy PIL:python3-pil torch:python3-torch open3d:python3-open3d; do
   /usr/bin/python3 -c "import ${pkg%%:*}" >/dev/null 2>&1 || missing+=("${pkg#*:}")
 done
+# COLMAP reads exported runs in the tests (`colmap model_analyzer`).
+command -v colmap >/dev/null 2>&1 || missing+=(colmap)
 # The S3 artifact store's tests run moto's S3 server (moto_server) in place of a bucket; pip installs it, so python3 and
 # pip come first when they are missing too. The tests also look in pyenv's shims and ~/.local/bin, as here.
 moto=0

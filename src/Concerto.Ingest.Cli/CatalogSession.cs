@@ -24,6 +24,8 @@ public sealed class CatalogSession : IAsyncDisposable
     }
 
     public string ConnectionString { get; }
+    public NpgsqlDataSource Db => _db;
+    public IArtifactStore Artifacts => _artifacts;
     public DatasetCatalog Catalog { get; }
     public DatasetExporter Exporter { get; }
     public TrainingService Training { get; }

@@ -19,6 +19,7 @@ var root = new RootCommand("Concerto.Ingest: video corpora to 3D self-supervised
     TrainCommand.Create(),
     TrainCommand.CreateProbe(),
     TeacherCommand.Create(),
+    ExportCommand.Create(),
 };
 
 // Ctrl+C / SIGTERM cancel the command's token; the process then gets 30 s (not the default 2 s) to finish, so a

@@ -1,3 +1,4 @@
+using System.Globalization;
 using Concerto.Ingest.TestSupport;
 
 namespace Concerto.Ingest.Cli.Tests;
@@ -132,6 +133,56 @@ public sealed class ConcertoCommandTests : IAsyncLifetime
         var (missing, missingOutput) = await ConcertoProcess.RunAsync(_db.ConnectionString, _artifacts, "dataset", "show", "rooms", "--version", "7");
         Assert.Equal(1, missing);
         Assert.Contains("dataset 'rooms' has no version 7; it has 1", missingOutput, StringComparison.Ordinal);
+
+        await ExportRunAsync();
+    }
+
+    /// <summary>`concerto export run` of the ingested run, judged by the tools users check reconstructions in: Debian's
+    /// `colmap model_analyzer` reads the text model and reports our image and point counts; Open3D reads the PLY with
+    /// colours and normals; transforms.json lists every keyframe with an image that exists.</summary>
+    private async Task ExportRunAsync()
+    {
+        var runId = (long)await _db.CountAsync("SELECT min(id) FROM runs");
+        var cameras = await _db.CountAsync($"SELECT count(*) FROM cameras WHERE run_id = {runId}");
+        var points = await _db.CountAsync($"SELECT points FROM reconstructions WHERE run_id = {runId}");
+        Assert.True(cameras > 0 && points > 0, $"{cameras} cameras, {points} points");
+
+        var colmap = Path.Combine(_artifacts, "run colmap");
+        var (exit, output) = await ConcertoProcess.RunAsync(_db.ConnectionString, _artifacts, "export", "run", runId.ToString(CultureInfo.InvariantCulture), "--format", "colmap", "--out", colmap);
+        Assert.True(exit == 0, output);
+        Assert.Equal(cameras, Directory.GetFiles(Path.Combine(colmap, "images")).Length);
+        var (analyzed, stdout, stderr) = await ExternalProgram.RunAsync("colmap", ["model_analyzer", "--path", Path.Combine(colmap, "sparse", "0")], colmap);
+        var report = stdout + stderr;
+        Assert.True(analyzed == 0, report);
+        Assert.Matches($@"Registered images: {cameras}(?!\d)", report);
+        Assert.Matches($@"Points: {points}(?!\d)", report);
+
+        var nerfstudio = Path.Combine(_artifacts, "run nerfstudio");
+        (exit, output) = await ConcertoProcess.RunAsync(_db.ConnectionString, _artifacts, "export", "run", runId.ToString(CultureInfo.InvariantCulture), "--format", "nerfstudio", "--out", nerfstudio);
+        Assert.True(exit == 0, output);
+        var transforms = System.Text.Json.JsonDocument.Parse(await File.ReadAllTextAsync(Path.Combine(nerfstudio, "transforms.json"))).RootElement;
+        var frames = transforms.GetProperty("frames").EnumerateArray().ToList();
+        Assert.Equal(cameras, frames.Count);
+        Assert.All(frames, f => Assert.True(File.Exists(Path.Combine(nerfstudio, f.GetProperty("file_path").GetString()!))));
+        Assert.True(File.Exists(Path.Combine(nerfstudio, transforms.GetProperty("ply_file_path").GetString()!)));
+
+        var ply = Path.Combine(_artifacts, "run ply");
+        (exit, output) = await ConcertoProcess.RunAsync(_db.ConnectionString, _artifacts, "export", "run", runId.ToString(CultureInfo.InvariantCulture), "--format", "ply", "--out", ply);
+        Assert.True(exit == 0, output);
+        var open3d = await DebianPython.RunAsync("""
+            import sys
+            import open3d as o3d
+            cloud = o3d.io.read_point_cloud(sys.argv[1])
+            print(len(cloud.points), cloud.has_colors(), cloud.has_normals())
+            """, [Path.Combine(ply, "scene.ply")], ply);
+        Assert.Equal($"{points} True True", open3d.Trim());
+
+        (exit, output) = await ConcertoProcess.RunAsync(_db.ConnectionString, _artifacts, "export", "run", runId.ToString(CultureInfo.InvariantCulture), "--format", "ply", "--out", ply);
+        Assert.Equal(1, exit);
+        Assert.Contains("already exists", output, StringComparison.Ordinal);
+        (exit, output) = await ConcertoProcess.RunAsync(_db.ConnectionString, _artifacts, "export", "run", "999999", "--out", Path.Combine(_artifacts, "none"));
+        Assert.Equal(1, exit);
+        Assert.Contains("run 999999 has no reconstruction", output, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -180,6 +231,27 @@ public sealed class ConcertoCommandTests : IAsyncLifetime
         (exit, output) = await ConcertoProcess.RunAsync(_db.ConnectionString, _artifacts, "probe", "--dataset", data, "--random", "--profile", profile, "--epochs", "2");
         Assert.True(exit == 0, output);
         Assert.Contains("randomTinyencoder", Squeeze(output), StringComparison.Ordinal);
+
+        // Into PyTorch's layout and back: the exported student probes and starts a new run; another size is refused.
+        var pth = Path.Combine(_artifacts, "student.pth");
+        (exit, output) = await ConcertoProcess.RunAsync(_db.ConnectionString, _artifacts, "export", "checkpoint", run, "--out", pth);
+        Assert.True(exit == 0, output);
+        Assert.Contains("147tensors", Squeeze(output), StringComparison.Ordinal);
+        (exit, output) = await ConcertoProcess.RunAsync(_db.ConnectionString, _artifacts, "probe", "--dataset", data, "--checkpoint", pth, "--epochs", "1");
+        Assert.True(exit == 0, output);
+        Assert.Contains("PT-v3m2statedict", Squeeze(output), StringComparison.Ordinal);
+        (exit, output) = await ConcertoProcess.RunAsync(_db.ConnectionString, _artifacts, "train", "--dataset", data, "--profile", profile,
+            "--out", Path.Combine(_artifacts, "run from pth"), "--steps", "2", "--init-from", pth);
+        Assert.True(exit == 0, output);
+        var small = Path.Combine(_artifacts, "small.json");
+        await File.WriteAllTextAsync(small, """{ "name": "cli-small", "version": 1, "model": { "size": "small" } }""");
+        var smallPth = Path.Combine(_artifacts, "small.pth");
+        (exit, output) = await ConcertoProcess.RunAsync(_db.ConnectionString, _artifacts, "export", "checkpoint", "--random", "--profile", small, "--out", smallPth);
+        Assert.True(exit == 0, output);
+        (exit, output) = await ConcertoProcess.RunAsync(_db.ConnectionString, _artifacts, "train", "--dataset", data, "--profile", profile,
+            "--out", Path.Combine(_artifacts, "run from small"), "--steps", "2", "--init-from", smallPth);
+        Assert.Equal(1, exit);
+        Assert.Contains("doesnotmatchaPT-v3m2encoder", Squeeze(output), StringComparison.Ordinal);
 
         (exit, output) = await ConcertoProcess.RunAsync(_db.ConnectionString, _artifacts, "train", "--print-params");
         Assert.Equal(0, exit);

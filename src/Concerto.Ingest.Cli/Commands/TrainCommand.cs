@@ -30,20 +30,28 @@ public static class TrainCommand
         var steps = new Option<long?>("--steps") { Description = "Optimizer steps (overrides the profile's epochs)." };
         var queue = new Option<bool>("--queue") { Description = $"Enqueue a train job for a worker on queue '{TrainJob.Queue}' (`concerto worker --queues {TrainJob.Queue}`) instead of training here." };
         var printParams = new Option<bool>("--print-params") { Description = "Print parameter counts and estimated training memory of every size, then exit." };
+        var initFrom = new Option<string?>("--init-from")
+        {
+            Description = "Start student and teacher from an encoder in the official PT-v3m2 layout (a .pth like the Sonata / Concerto releases or `concerto export checkpoint`); its size must match the profile's.",
+        };
         var command = new Command("train", "Pretrain a PTv3 encoder with Concerto (Sonata self-distillation + 2D-3D joint embedding prediction).")
         {
-            dataset, profile, output, steps, queue, printParams,
+            dataset, profile, output, steps, queue, printParams, initFrom,
         };
         command.SetAction((parse, ct) => CliRun.GuardAsync(() => parse.GetValue(printParams)
             ? PrintParams(parse.GetValue(profile)!)
-            : TrainAsync(parse.GetValue(dataset), parse.GetValue(profile)!, parse.GetValue(output), parse.GetValue(steps), parse.GetValue(queue), ct)));
+            : TrainAsync(parse.GetValue(dataset), parse.GetValue(profile)!, parse.GetValue(output), parse.GetValue(steps), parse.GetValue(queue),
+                parse.GetValue(initFrom), ct)));
         return command;
     }
 
     public static Command CreateProbe()
     {
         var dataset = new Option<string>("--dataset", "-d") { Description = "Labelled dataset: NAME[@VERSION], a pulled folder or a manifest.", Required = true };
-        var checkpoint = new Option<string?>("--checkpoint", "-c") { Description = "Run folder of `concerto train` (its latest checkpoint) or a checkpoints/step-* folder." };
+        var checkpoint = new Option<string?>("--checkpoint", "-c")
+        {
+            Description = "Run folder of `concerto train` (its latest checkpoint), a checkpoints/step-* folder, or a .pth encoder in the official PT-v3m2 layout (released Sonata / Concerto weights, `concerto export checkpoint`).",
+        };
         var random = new Option<bool>("--random") { Description = "Probe a randomly initialised encoder (a baseline) instead of a checkpoint." };
         var profile = new Option<string>("--profile", "-p") { Description = "Profile for --random (model size).", DefaultValueFactory = _ => DefaultProfile };
         var student = new Option<bool>("--student") { Description = "Probe the student encoder (the default, as the official downstream configs load it)." };
@@ -89,11 +97,19 @@ public static class TrainCommand
         static string Gb(long bytes) => (bytes / 1e9).ToString("0.0", CultureInfo.InvariantCulture) + " GB";
     }
 
-    private static async Task<int> TrainAsync(string? dataset, string profilePath, string? output, long? steps, bool queue, CancellationToken cancellationToken)
+    private static async Task<int> TrainAsync(string? dataset, string profilePath, string? output, long? steps, bool queue, string? initFrom,
+        CancellationToken cancellationToken)
     {
         if (string.IsNullOrWhiteSpace(dataset)) throw new ArgumentException("--dataset is required (NAME[@VERSION] or a pulled folder); see `concerto dataset list`.");
-        var request = new TrainRequest(dataset, ResolveProfile(profilePath), output is null ? null : Path.GetFullPath(output), steps);
-        TrainingProfile.Load(request.ProfilePath); // a bad profile fails before anything starts
+        var request = new TrainRequest(dataset, ResolveProfile(profilePath), output is null ? null : Path.GetFullPath(output), steps,
+            InitFrom: initFrom is null ? null : Path.GetFullPath(initFrom));
+        var (trainingProfile, _, _) = TrainingProfile.Load(request.ProfilePath); // a bad profile fails before anything starts
+        if (request.InitFrom is { } init)
+        {
+            // A wrong file fails here, naming the first mismatches, before any data is pulled.
+            using var check = new PointTransformerV3("encoder", trainingProfile.Encoder);
+            Concerto.Ingest.Train.Interop.PointceptCheckpoint.Load(check, init);
+        }
         await using var session = await CatalogSession.OpenAsync(cancellationToken).ConfigureAwait(false);
         if (queue)
         {
@@ -140,7 +156,16 @@ public static class TrainCommand
         ConcertoModel? owner = null;
         PointTransformerV3 encoder;
         var what = "";
-        if (checkpoint is not null)
+        if (checkpoint is not null && File.Exists(checkpoint))
+        {
+            var (profile, _, _) = TrainingProfile.Load(ResolveProfile(profilePath));
+#pragma warning disable CA2000 // disposed by the using below
+            encoder = Concerto.Ingest.Train.Interop.PointceptCheckpoint.Open(checkpoint);
+#pragma warning restore CA2000
+            what = $"{encoder.Config.Name} encoder of {checkpoint} (PT-v3m2 state dict)";
+            settings = settings with { GridSize = profile.Data.GridSize };
+        }
+        else if (checkpoint is not null)
         {
             (owner, encoder, var step) = TrainedEncoder.Load(checkpoint, teacher);
             what = $"{(teacher ? "EMA teacher" : "student")} of {checkpoint} at step {step}";

@@ -16,7 +16,8 @@ namespace Concerto.Ingest.Jobs.Training;
 /// <param name="Steps">Overrides the profile's length in optimizer steps.</param>
 /// <param name="ProfileJson">The profile's text, carried by queued jobs so workers need not see the file; null: read
 /// <paramref name="ProfilePath"/>.</param>
-public sealed record TrainRequest(string Dataset, string ProfilePath, string? OutputDir = null, long? Steps = null, string? ProfileJson = null);
+public sealed record TrainRequest(string Dataset, string ProfilePath, string? OutputDir = null, long? Steps = null, string? ProfileJson = null,
+    string? InitFrom = null);
 
 /// <summary>A dataset ready for the trainer: its local folder, its label and its catalogue id (null outside the catalogue).</summary>
 public sealed record MaterializedDataset(string Folder, string Label, long? VersionId);
@@ -61,7 +62,8 @@ public sealed class TrainingService(DatasetCatalog catalog, DatasetExporter expo
             request.Steps ?? profile.Schedule.Steps ?? 0, jobId), cancellationToken).ConfigureAwait(false);
         try
         {
-            var result = await new ConcertoTrainer().RunAsync(new PretrainRequest(data.Folder, data.Label, profile, canonical, hash, output, request.Steps),
+            var result = await new ConcertoTrainer().RunAsync(new PretrainRequest(data.Folder, data.Label, profile, canonical, hash, output, request.Steps,
+                request.InitFrom),
                 [new PostgresMetricsSink(runs, runId)], progress, cancellationToken).ConfigureAwait(false);
             await runs.FinishAsync(runId, "succeeded", null, JsonSerializer.Serialize(new
             {

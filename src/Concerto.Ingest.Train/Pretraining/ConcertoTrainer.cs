@@ -13,8 +13,10 @@ namespace Concerto.Ingest.Train.Pretraining;
 /// <summary>What to train: a dataset (a pulled folder or a manifest), a profile, and the folder the run owns
 /// (checkpoints/, metrics.csv, profile.json). A folder with checkpoints is resumed from its latest one.</summary>
 /// <param name="Steps">Overrides the profile's length (optimizer steps); null keeps it.</param>
+/// <param name="InitFrom">An encoder in the official PT-v3m2 layout (a .pth file, <see cref="Interop.PointceptCheckpoint"/>)
+/// that student and teacher start from instead of random weights; unused when the run resumes.</param>
 public sealed record PretrainRequest(string Dataset, string DatasetLabel, TrainingProfile Profile, string ProfileJson, string ProfileHash,
-    string OutputDir, long? Steps = null);
+    string OutputDir, long? Steps = null, string? InitFrom = null);
 
 /// <summary>Where a run is, reported after every optimizer step.</summary>
 public sealed record TrainingProgress(long Step, long TotalSteps, IReadOnlyDictionary<string, double> Values, TimeSpan Elapsed);
@@ -80,6 +82,13 @@ public sealed class ConcertoTrainer
         using var optimizer = new TrainingOptimizer(groups, new OptimizerSettings(totalSteps, plan.LearningRate, profile.Optimizer.WarmupFraction,
             profile.Optimizer.DivFactor, profile.Optimizer.FinalDivFactor, wdStart, wdEnd));
         var modules = new Dictionary<string, nn.Module> { ["model"] = model };
+        if (latest is null && request.InitFrom is { } initFrom)
+        {
+            // Both encoders start from the file, as the official fine-tuning and continued-pretraining configs load one.
+            Interop.PointceptCheckpoint.Load(model.Student.Encoder, initFrom);
+            Interop.PointceptCheckpoint.Load(model.Teacher.Encoder, initFrom);
+        }
+
         var startStep = latest is null ? 0L : Checkpoint.Load(latest, modules, optimizer).Step;
 
         // Rows are numbered by updates done (1 for the first step); those after the checkpoint are redone.
