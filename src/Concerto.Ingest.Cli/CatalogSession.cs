@@ -33,7 +33,7 @@ public sealed class CatalogSession : IAsyncDisposable
     public static async Task<CatalogSession> OpenAsync(CancellationToken cancellationToken)
     {
         var env = new CliEnvironment();
-        using var loggers = CliRun.CreateLoggers(verbose: false);
+        using var loggers = CliRun.CreateLoggers();
         var connectionString = await env.ConnectAsync(loggers, cancellationToken).ConfigureAwait(false);
 #pragma warning disable CA2000 // the session owns the data source and disposes it
         return new CatalogSession(NpgsqlDataSource.Create(connectionString), connectionString, env);

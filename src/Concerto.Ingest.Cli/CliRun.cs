@@ -19,7 +19,7 @@ public static class CliRun
         }
         catch (OperationCanceledException)
         {
-            AnsiConsole.MarkupLine("[yellow]Cancelled.[/]");
+            CliOutput.Error.MarkupLine("[yellow]Cancelled.[/]");
             return 130;
         }
         catch (FilterException e)
@@ -32,16 +32,18 @@ public static class CliRun
                                        or KeyNotFoundException or InvalidDataException
                                        or Train.Data.BackgroundLoaderException { InnerException: IOException or InvalidDataException })
         {
-            AnsiConsole.MarkupLineInterpolated($"[red]error:[/] {e.Message}");
+            CliOutput.Error.MarkupLineInterpolated($"[red]error:[/] {e.Message}");
             return 1;
         }
     }
 
-    /// <summary>Console logging for hosts; warnings and errors only unless verbose, so progress displays stay readable.</summary>
+    /// <summary>Console logging for hosts, on stderr (stdout is for results and data); warnings and errors only unless
+    /// verbose, so progress displays stay readable.</summary>
     public static void ConfigureLogging(ILoggingBuilder logging, bool verbose)
     {
         ArgumentNullException.ThrowIfNull(logging);
         logging.ClearProviders();
+        logging.AddConsole(o => o.LogToStandardErrorThreshold = LogLevel.Trace);
         logging.AddSimpleConsole(o =>
         {
             o.SingleLine = true;
@@ -54,4 +56,7 @@ public static class CliRun
     }
 
     public static ILoggerFactory CreateLoggers(bool verbose) => LoggerFactory.Create(b => ConfigureLogging(b, verbose));
+
+    /// <summary>Loggers at the command line's -v.</summary>
+    public static ILoggerFactory CreateLoggers() => CreateLoggers(CliOutput.IsVerbose);
 }

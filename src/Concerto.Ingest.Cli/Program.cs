@@ -1,4 +1,5 @@
 using System.CommandLine;
+using Concerto.Ingest.Cli;
 using Concerto.Ingest.Cli.Commands;
 
 // Spectre lays tables out for 80 columns when stdout is not a terminal, wrapping cells into narrow columns; a log file
@@ -7,6 +8,7 @@ if (Console.IsOutputRedirected) Spectre.Console.AnsiConsole.Profile.Width = Math
 
 var root = new RootCommand("Concerto.Ingest: video corpora to 3D self-supervised training data.")
 {
+    CliOutput.Verbose,
     IngestCommand.Create(),
     StatusCommand.Create(),
     DbCommand.Create(),
@@ -25,4 +27,6 @@ var root = new RootCommand("Concerto.Ingest: video corpora to 3D self-supervised
 // Ctrl+C / SIGTERM cancel the command's token; the process then gets 30 s (not the default 2 s) to finish, so a
 // worker hands its running jobs back to the queue (Hangfire's own shutdown allows 20 s) instead of dying mid-job.
 var invocation = new InvocationConfiguration { ProcessTerminationTimeout = TimeSpan.FromSeconds(30) };
-return await root.Parse(args).InvokeAsync(invocation).ConfigureAwait(false);
+var parsed = root.Parse(args);
+CliOutput.IsVerbose = parsed.GetValue(CliOutput.Verbose);
+return await parsed.InvokeAsync(invocation).ConfigureAwait(false);

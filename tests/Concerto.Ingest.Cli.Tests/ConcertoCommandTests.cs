@@ -102,8 +102,9 @@ public sealed class ConcertoCommandTests : IAsyncLifetime
         var (synthExit, synth) = await ConcertoProcess.RunAsync(_db.ConnectionString, _artifacts,
             "synth", "--seed", "6", "--frames", "150", "--width", "320", "--height", "240", "--fps", "10", "--points", "1000", "--out", capture);
         Assert.True(synthExit == 0, synth);
-        var (ingestExit, ingest) = await ConcertoProcess.RunAsync(_db.ConnectionString, _artifacts, "ingest", Path.Combine(capture, "video.mp4"));
-        Assert.True(ingestExit == 0, ingest);
+        var (ingestExit, ingest, ingestLog) = await ConcertoProcess.RunSplitAsync(_db.ConnectionString, _artifacts, "ingest", Path.Combine(capture, "video.mp4"), "--json");
+        Assert.True(ingestExit == 0, ingestLog);
+        Assert.Equal(1, System.Text.Json.JsonDocument.Parse(ingest).RootElement.GetProperty("succeeded").GetInt32());
 
         var (bad, message) = await ConcertoProcess.RunAsync(_db.ConnectionString, _artifacts,
             "dataset", "create", "rooms", "--filter", "points >= 10 and scene.methd = 'posed'");
@@ -119,9 +120,29 @@ public sealed class ConcertoCommandTests : IAsyncLifetime
         var segments = await _db.CountAsync("SELECT count(*) FROM segments");
         Assert.Equal(segments, await _db.CountAsync("SELECT count(*) FROM dataset_members"));
 
-        var (exported, jsonl) = await ConcertoProcess.RunAsync(_db.ConnectionString, _artifacts, "dataset", "export", "rooms", "--format", "jsonl");
+        // stdout carries only data: every line of the JSONL export is a manifest row, whatever is logged (-v) on stderr.
+        var (exported, jsonl, _) = await ConcertoProcess.RunSplitAsync(_db.ConnectionString, _artifacts, "dataset", "export", "rooms", "--format", "jsonl", "-v");
         Assert.Equal(0, exported);
-        Assert.Equal(segments, jsonl.Split('\n', StringSplitOptions.RemoveEmptyEntries).Count(l => l.StartsWith("{\"datasetName\":\"rooms\"", StringComparison.Ordinal)));
+        var lines = jsonl.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.Equal(segments, lines.Length);
+        Assert.All(lines, l => Assert.StartsWith("{\"datasetName\":\"rooms\"", l, StringComparison.Ordinal));
+
+        // --json: one JSON document on stdout, for scripts.
+        var (listExit, list, _) = await ConcertoProcess.RunSplitAsync(_db.ConnectionString, _artifacts, "dataset", "list", "--json");
+        Assert.Equal(0, listExit);
+        Assert.Equal("rooms@1", System.Text.Json.JsonDocument.Parse(list).RootElement[0].GetProperty("label").GetString());
+        var (showExit, show, _) = await ConcertoProcess.RunSplitAsync(_db.ConnectionString, _artifacts, "dataset", "show", "rooms", "--json", "-v");
+        Assert.Equal(0, showExit);
+        Assert.Equal(segments, System.Text.Json.JsonDocument.Parse(show).RootElement.GetProperty("segments").GetInt32());
+        var (statusExit, status, _) = await ConcertoProcess.RunSplitAsync(_db.ConnectionString, _artifacts, "status", "--json");
+        Assert.Equal(0, statusExit);
+        Assert.Equal(1, System.Text.Json.JsonDocument.Parse(status).RootElement.GetProperty("runs").GetArrayLength());
+        var runId = (await _db.CountAsync("SELECT min(id) FROM runs")).ToString(CultureInfo.InvariantCulture);
+        var (evalExit, eval, _) = await ConcertoProcess.RunSplitAsync(_db.ConnectionString, _artifacts, "eval", "recon", runId, "--json");
+        Assert.Equal(0, evalExit);
+        var recon = System.Text.Json.JsonDocument.Parse(eval).RootElement;
+        Assert.Equal("posed", recon.GetProperty("method").GetString());
+        Assert.True(recon.GetProperty("cameraRmsMm").GetDouble() >= 0, eval);
 
         var pulled = Path.Combine(_artifacts, "pulled rooms");
         var (pullExit, pull) = await ConcertoProcess.RunAsync(_db.ConnectionString, _artifacts, "dataset", "pull", "rooms", "--out", pulled);

@@ -8,12 +8,22 @@ public sealed class ConcertoProcess : IDisposable
 {
     private readonly Process _process;
     private readonly StringBuilder _output = new();
+    private readonly StringBuilder _stdout = new();
+    private readonly StringBuilder _stderr = new();
 
     private ConcertoProcess(Process process)
     {
         _process = process;
-        _process.OutputDataReceived += (_, e) => Append(e.Data);
-        _process.ErrorDataReceived += (_, e) => Append(e.Data);
+        _process.OutputDataReceived += (_, e) =>
+        {
+            Append(e.Data);
+            if (e.Data is not null) lock (_output) _stdout.Append(e.Data).Append('\n');
+        };
+        _process.ErrorDataReceived += (_, e) =>
+        {
+            Append(e.Data);
+            if (e.Data is not null) lock (_output) _stderr.Append(e.Data).Append('\n');
+        };
         _process.BeginOutputReadLine();
         _process.BeginErrorReadLine();
     }
@@ -57,6 +67,15 @@ public sealed class ConcertoProcess : IDisposable
         using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(3));
         await process._process.WaitForExitAsync(timeout.Token);
         return (process._process.ExitCode, process.Output);
+    }
+
+    /// <summary>Runs the program and returns stdout and stderr apart (stdout carries only data with --json).</summary>
+    public static async Task<(int ExitCode, string Stdout, string Stderr)> RunSplitAsync(string connectionString, string artifactRoot, params string[] args)
+    {
+        using var process = Start(connectionString, artifactRoot, args);
+        using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(3));
+        await process._process.WaitForExitAsync(timeout.Token);
+        lock (process._output) return (process._process.ExitCode, process._stdout.ToString(), process._stderr.ToString());
     }
 
     /// <summary>Waits (a minute at most) until <paramref name="count"/> Hangfire servers have registered in the database.</summary>

@@ -17,7 +17,7 @@ public static class DatasetCommand
     public static Command Create()
     {
         var name = new Argument<string>("name") { Description = "Dataset name (letters, digits, '_', '-', '.')." };
-        var version = new Option<int?>("--version", "-v") { Description = "Version (default: the latest)." };
+        var version = new Option<int?>("--version") { Description = "Version (default: the latest)." };
 
         var filter = new Option<string?>("--filter", "-f") { Description = "Which segments, e.g. \"points >= 20000 and coverage > 0.5\" (see `concerto dataset fields`); default all." };
         var split = new Option<string>("--split", "-s") { Description = "Splits and their shares.", DefaultValueFactory = _ => "train=0.9,val=0.1" };
@@ -27,11 +27,13 @@ public static class DatasetCommand
         create.SetAction((parse, ct) => CliRun.GuardAsync(() => CreateAsync(parse.GetValue(name)!, parse.GetValue(filter), parse.GetValue(split)!,
             parse.GetValue(seed), parse.GetValue(teacher), ct)));
 
-        var list = new Command("list", "List dataset versions.");
-        list.SetAction((_, ct) => CliRun.GuardAsync(() => ListAsync(ct)));
+        var listJson = CliOutput.JsonOption();
+        var list = new Command("list", "List dataset versions.") { listJson };
+        list.SetAction((parse, ct) => CliRun.GuardAsync(() => ListAsync(parse.GetValue(listJson), ct)));
 
-        var show = new Command("show", "Show a dataset version: filter, splits, counts and segment statistics.") { name, version };
-        show.SetAction((parse, ct) => CliRun.GuardAsync(() => ShowAsync(parse.GetValue(name)!, parse.GetValue(version), ct)));
+        var showJson = CliOutput.JsonOption();
+        var show = new Command("show", "Show a dataset version: filter, splits, counts and segment statistics.") { name, version, showJson };
+        show.SetAction((parse, ct) => CliRun.GuardAsync(() => ShowAsync(parse.GetValue(name)!, parse.GetValue(version), parse.GetValue(showJson), ct)));
 
         var fields = new Command("fields", "List the fields a --filter may use.");
         fields.SetAction(_ => Fields());
@@ -69,10 +71,17 @@ public static class DatasetCommand
         return 0;
     }
 
-    private static async Task<int> ListAsync(CancellationToken cancellationToken)
+    private static async Task<int> ListAsync(bool json, CancellationToken cancellationToken)
     {
+        if (json) CliOutput.DataToStdout();
         await using var session = await CatalogSession.OpenAsync(cancellationToken).ConfigureAwait(false);
         var versions = await session.Catalog.ListAsync(cancellationToken).ConfigureAwait(false);
+        if (json)
+        {
+            CliOutput.WriteJson(versions.Select(v => new { v.Name, v.Version, label = v.Label, v.Segments, v.Counts, v.Splits, v.Seed, v.Filter, v.Hash, v.Teacher, v.CreatedAt }));
+            return 0;
+        }
+
         if (versions.Count == 0)
         {
             AnsiConsole.MarkupLine("No datasets yet; `concerto dataset create NAME --filter \"...\"` makes one.");
@@ -87,11 +96,34 @@ public static class DatasetCommand
         return 0;
     }
 
-    private static async Task<int> ShowAsync(string name, int? version, CancellationToken cancellationToken)
+    private static async Task<int> ShowAsync(string name, int? version, bool json, CancellationToken cancellationToken)
     {
+        if (json) CliOutput.DataToStdout();
         await using var session = await CatalogSession.OpenAsync(cancellationToken).ConfigureAwait(false);
         var v = await session.Catalog.GetAsync(name, version, cancellationToken).ConfigureAwait(false);
         var members = await session.Catalog.MembersAsync(v.Id, cancellationToken).ConfigureAwait(false);
+        if (json)
+        {
+            object? Summary(IEnumerable<double> values)
+            {
+                var sorted = values.Order().ToArray();
+                return sorted.Length == 0 ? null : new { min = sorted[0], median = sorted[sorted.Length / 2], max = sorted[^1] };
+            }
+
+            CliOutput.WriteJson(new
+            {
+                v.Name, v.Version, label = v.Label, v.Filter, v.Splits, v.Seed, v.Segments, v.Counts, v.Hash, v.Teacher, v.CreatedAt,
+                runs = members.Select(m => m.RunId).Distinct().Count(),
+                labelled = members.Count(m => m.Labelled),
+                withFeatures = members.Count(m => m.FeatureKeys.All(k => k is not null)),
+                points = Summary(members.Select(m => (double)m.Points)),
+                correspondences = Summary(members.Select(m => (double)m.Correspondences)),
+                coverage = Summary(members.Select(m => (double)m.MeanCoverage)),
+                covisibility = Summary(members.Select(m => (double)m.MinCovisibility)),
+            });
+            return 0;
+        }
+
         var table = new Table().Border(TableBorder.Simple).AddColumns("", v.Label);
         table.AddRow("filter", Markup.Escape(v.Filter ?? "(all)"));
         table.AddRow("splits", Markup.Escape($"{DatasetSplits.Format(v.Splits)} (seed {v.Seed})"));
@@ -126,6 +158,7 @@ public static class DatasetCommand
 
     private static async Task<int> ExportAsync(string name, int? version, string format, string? output, SplitPaths splitPaths, CancellationToken cancellationToken)
     {
+        if (output is null && format == "jsonl") CliOutput.DataToStdout(); // the manifest is the only thing on stdout
         await using var session = await CatalogSession.OpenAsync(cancellationToken).ConfigureAwait(false);
         var v = await session.Catalog.GetAsync(name, version, cancellationToken).ConfigureAwait(false);
         if (format == "pointcept")

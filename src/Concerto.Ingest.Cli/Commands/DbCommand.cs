@@ -41,7 +41,7 @@ public static class DbCommand
     private static async Task<int> StartAsync(CancellationToken cancellationToken)
     {
         var env = new CliEnvironment();
-        using var loggers = CliRun.CreateLoggers(verbose: false);
+        using var loggers = CliRun.CreateLoggers();
         await env.ConnectAsync(loggers, cancellationToken).ConfigureAwait(false);
         AnsiConsole.MarkupLine(string.IsNullOrWhiteSpace(env.Storage.ConnectionString)
             ? "[green]embedded PostgreSQL running[/], schema up to date."

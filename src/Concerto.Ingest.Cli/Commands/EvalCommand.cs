@@ -18,15 +18,17 @@ public static class EvalCommand
     {
         var run = new Argument<long>("run") { Description = "Run id (see `concerto status`)." };
         var maxDistance = new Option<double>("--max-distance") { Description = "Chamfer truncation, in the ground truth's units.", DefaultValueFactory = _ => 0.1 };
-        var recon = new Command("recon", "Evaluate a run's reconstruction.") { run, maxDistance };
-        recon.SetAction((parse, ct) => CliRun.GuardAsync(() => ReconAsync(parse.GetValue(run), parse.GetValue(maxDistance), ct)));
+        var json = CliOutput.JsonOption();
+        var recon = new Command("recon", "Evaluate a run's reconstruction.") { run, maxDistance, json };
+        recon.SetAction((parse, ct) => CliRun.GuardAsync(() => ReconAsync(parse.GetValue(run), parse.GetValue(maxDistance), parse.GetValue(json), ct)));
         return new Command("eval", "Evaluate pipeline outputs.") { recon };
     }
 
-    private static async Task<int> ReconAsync(long runId, double maxDistance, CancellationToken cancellationToken)
+    private static async Task<int> ReconAsync(long runId, double maxDistance, bool json, CancellationToken cancellationToken)
     {
+        if (json) CliOutput.DataToStdout();
         var env = new CliEnvironment();
-        using var loggers = CliRun.CreateLoggers(verbose: false);
+        using var loggers = CliRun.CreateLoggers();
         var connectionString = await env.ConnectAsync(loggers, cancellationToken).ConfigureAwait(false);
         await using var db = NpgsqlDataSource.Create(connectionString);
         var paths = await new IngestCatalog(db).GetRunPathsAsync(runId, cancellationToken).ConfigureAwait(false);
@@ -40,6 +42,11 @@ public static class EvalCommand
         }
 
         var (scene, cameras) = found;
+        var result = new Dictionary<string, object?>
+        {
+            ["run"] = runId, ["video"] = videoPath, ["method"] = scene.Method, ["modelHash"] = scene.ModelHash, ["points"] = scene.Points,
+            ["cameras"] = cameras.Count, ["floorFound"] = scene.FloorFound,
+        };
         var table = new Table().Border(TableBorder.Simple).AddColumns("measure", "value");
         table.AddRow("video", Markup.Escape(videoPath));
         table.AddRow("method", scene.Method + (scene.ModelHash is { } h ? $" (model {h[..12]})" : ""));
@@ -63,6 +70,14 @@ public static class EvalCommand
             var (coord, _) = Npy.Read<float>(Path.Combine(folder, "coord.npy"));
             var report = GroundTruthEvaluation.Evaluate(captureFolder,
                 cameras.Select(c => (c.Time, new V3(c.CameraToWorld[3], c.CameraToWorld[7], c.CameraToWorld[11]))).ToList(), coord, maxDistance);
+            result["alignmentScale"] = report.Alignment.EstimatedToTruth.Scale;
+            result["cameraRmsMm"] = report.Alignment.RmsPositionError * 1000;
+            result["cameraMaxMm"] = report.Alignment.MaxPositionError * 1000;
+            result["chamferAccuracyMm"] = report.Chamfer.Accuracy * 1000;
+            result["chamferCompletenessMm"] = report.Chamfer.Completeness * 1000;
+            result["chamferSymmetricMm"] = report.Chamfer.Symmetric * 1000;
+            result["chamferCapMm"] = maxDistance * 1000;
+            result["truthPoints"] = report.TruthPoints;
             table.AddRow("alignment scale (truth / scene)", $"{report.Alignment.EstimatedToTruth.Scale:0.0000}");
             table.AddRow("camera position error RMS / max", $"{report.Alignment.RmsPositionError * 1000:0.00} / {report.Alignment.MaxPositionError * 1000:0.00} mm");
             table.AddRow("Chamfer accuracy (scene -> truth)", $"{report.Chamfer.Accuracy * 1000:0.00} mm");
@@ -74,7 +89,8 @@ public static class EvalCommand
             table.AddRow("ground truth", $"none beside the video (a capture.json with a pointcloud)");
         }
 
-        AnsiConsole.Write(table);
+        if (json) CliOutput.WriteJson(result);
+        else AnsiConsole.Write(table);
         return 0;
     }
 }

@@ -20,21 +20,22 @@ public static class IngestCommand
         var detach = new Option<bool>("--detach") { Description = "Only enqueue the jobs for running workers (`concerto worker`/`serve`) and exit." };
         var force = new Option<bool>("--force") { Description = "Re-run stages that already succeeded for the same video and profile." };
         var workers = new Option<int?>("--workers") { Description = "Worker threads when processing in this process (default: Concerto:Workers:Count, else cores)." };
-        var verbose = new Option<bool>("--verbose", "-v") { Description = "Log each stage's progress messages." };
+        var json = CliOutput.JsonOption();
 
         var command = new Command("ingest", "Ingest videos: probe, decode and sample keyframes, index them. Shows progress until done.")
         {
-            inputs, profile, detach, force, workers, verbose,
+            inputs, profile, detach, force, workers, json,
         };
         command.SetAction((parse, ct) => CliRun.GuardAsync(() => RunAsync(
             parse.GetValue(inputs)!, parse.GetValue(profile), parse.GetValue(detach), parse.GetValue(force), parse.GetValue(workers),
-            parse.GetValue(verbose), ct)));
+            parse.GetValue(CliOutput.Verbose), parse.GetValue(json), ct)));
         return command;
     }
 
-    private static async Task<int> RunAsync(string[] inputs, string? profilePath, bool detach, bool force, int? workers, bool verbose,
+    private static async Task<int> RunAsync(string[] inputs, string? profilePath, bool detach, bool force, int? workers, bool verbose, bool json,
         CancellationToken cancellationToken)
     {
+        if (json) CliOutput.DataToStdout();
         var env = new CliEnvironment();
         var profile = CliEnvironment.LoadProfile(profilePath);
         using var loggers = CliRun.CreateLoggers(verbose);
@@ -49,6 +50,7 @@ public static class IngestCommand
         if (detach)
         {
             AnsiConsole.MarkupLine("Enqueued. Workers started with `concerto worker` or `concerto serve` will process it; follow with `concerto status`.");
+            if (json) CliOutput.WriteJson(new { batchId = submission.BatchId, files = submission.Paths, profile = profile.Profile.Name, profileHash = profile.Hash, detached = true });
             return 0;
         }
 
@@ -63,6 +65,12 @@ public static class IngestCommand
         await stop.CancelAsync().ConfigureAwait(false);
         await coverage.ConfigureAwait(false);
         IngestProgressView.PrintSummary(final);
+        if (json)
+            CliOutput.WriteJson(new
+            {
+                batchId = submission.BatchId, profile = profile.Profile.Name, profileHash = profile.Hash,
+                succeeded = final.Count(s => s.Succeeded), failed = final.Count(s => !s.Succeeded), sources = final,
+            });
         return final.All(s => s.Succeeded) ? 0 : 2;
     }
 

@@ -30,7 +30,7 @@ public static class ServeCommand
     {
         var queues = WorkerCommand.ParseQueues(queueText);
         var env = new CliEnvironment();
-        using var loggers = CliRun.CreateLoggers(verbose: false);
+        using var loggers = CliRun.CreateLoggers();
         var connectionString = await env.ConnectAsync(loggers, cancellationToken).ConfigureAwait(false);
         await using var app = ConcertoServer.Build(["--urls", urls, "--Logging:LogLevel:Microsoft.AspNetCore=Warning"], connectionString, env.Storage, env.Media, env.Reconstruction,
             workers ?? env.Workers.ResolveCount(), env.Features, env.ServerAccess, queues: queues, workerOptions: env.Workers);

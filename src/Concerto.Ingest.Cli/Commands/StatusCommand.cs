@@ -11,20 +11,28 @@ public static class StatusCommand
     public static Command Create()
     {
         var limit = new Option<int>("--limit", "-n") { Description = "How many runs to show.", DefaultValueFactory = _ => 20 };
-        var command = new Command("status", "Show runs and their stages.") { limit };
-        command.SetAction((parse, ct) => CliRun.GuardAsync(() => RunAsync(parse.GetValue(limit), ct)));
+        var json = CliOutput.JsonOption();
+        var command = new Command("status", "Show runs and their stages.") { limit, json };
+        command.SetAction((parse, ct) => CliRun.GuardAsync(() => RunAsync(parse.GetValue(limit), parse.GetValue(json), ct)));
         return command;
     }
 
-    private static async Task<int> RunAsync(int limit, CancellationToken cancellationToken)
+    private static async Task<int> RunAsync(int limit, bool json, CancellationToken cancellationToken)
     {
+        if (json) CliOutput.DataToStdout();
         var env = new CliEnvironment();
-        using var loggers = CliRun.CreateLoggers(verbose: false);
+        using var loggers = CliRun.CreateLoggers();
         var connectionString = await env.ConnectAsync(loggers, cancellationToken).ConfigureAwait(false);
         await using var db = NpgsqlDataSource.Create(connectionString);
         var queries = new StatusQueries(db);
 
         var runs = await queries.RecentRunsAsync(limit, cancellationToken).ConfigureAwait(false);
+        if (json)
+        {
+            CliOutput.WriteJson(new { runs, rejects = await queries.RecentRejectsAsync(10, cancellationToken).ConfigureAwait(false) });
+            return 0;
+        }
+
         var table = new Table().Border(TableBorder.Simple).AddColumns("run", "video", "size", "profile", "stages", "keyframes", "updated");
         foreach (var run in runs)
         {

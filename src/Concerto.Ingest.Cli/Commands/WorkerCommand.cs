@@ -17,9 +17,8 @@ public static class WorkerCommand
             Description = $"Comma-separated queues to work: stage queues (default all: {string.Join(",", Stage.All)}) and '{TrainJob.Queue}' for training jobs.",
         };
         var workers = new Option<int?>("--workers") { Description = "Worker threads (default: Concerto:Workers:Count, else cores)." };
-        var verbose = new Option<bool>("--verbose", "-v") { Description = "Log each job." };
-        var command = new Command("worker", "Run a worker process that takes stage jobs from the shared database.") { queues, workers, verbose };
-        command.SetAction((parse, ct) => CliRun.GuardAsync(() => RunAsync(parse.GetValue(queues), parse.GetValue(workers), parse.GetValue(verbose), ct)));
+        var command = new Command("worker", "Run a worker process that takes stage jobs from the shared database (-v logs each job).") { queues, workers };
+        command.SetAction((parse, ct) => CliRun.GuardAsync(() => RunAsync(parse.GetValue(queues), parse.GetValue(workers), parse.GetValue(CliOutput.Verbose), ct)));
         return command;
     }
 

@@ -52,7 +52,7 @@ public sealed class IngestProgressView(StatusQueries status)
                 var state = $"{row.SourceState}/{row.ActiveStage}/{row.ActiveState}";
                 if (seen.TryGetValue(row.SourceId, out var last) && last == state) continue;
                 seen[row.SourceId] = state;
-                System.Console.WriteLine(line);
+                AnsiConsole.Console.WriteLine(line); // stderr while stdout carries --json
             }
 
             if (rows.All(r => r.IsFinished)) return rows;
