@@ -78,51 +78,12 @@ public sealed partial class ClassicReconstructor : IReconstructor
         LogCameras(_logger, cameras.Count, keyframes.Count, world.Points.Count, sfm.RmsReprojectionError, sfm.Intrinsics.Fx,
             sfm.FocalEstimated ? "estimated" : "given", sfmSeconds);
 
-        var poses = cameras.Select(c => c.CameraToWorld).ToList();
-        var neighbours = Enumerable.Range(0, cameras.Count).Select(i => StereoPlanning.SelectNeighbours(poses, i, _settings.Neighbours)).ToList();
-        // The last frame (in computation order) that needs frame j's image or raw depth; both are dropped after it.
-        var lastUse = Enumerable.Range(0, cameras.Count).ToArray();
-        for (var i = 0; i < cameras.Count; i++)
-            foreach (var j in neighbours[i]) lastUse[j] = Math.Max(lastUse[j], i);
-        var ready = neighbours.Select((n, i) => n.Count == 0 ? i : Math.Max(i, n.Max())).ToArray();
-
-        var sparse = world.Points.Select(p => p.Position).ToList();
-        var views = new Dictionary<int, StereoView>();
-        var raw = new Dictionary<int, DepthFrame>();
-        StereoView View(int i)
+        var stereo = new KeyframeStereo(_settings, _logger);
+        await foreach (var item in stereo.StreamAsync(keyframes, world, sfm.Intrinsics, cancellationToken).ConfigureAwait(false))
         {
-            if (views.TryGetValue(i, out var view)) return view;
-            var image = RgbFrame.Read(cameras[i].ImagePath);
-            return views[i] = new StereoView(image.Width, image.Height, image.Rgb, sfm.Intrinsics, poses[i]);
+            Report = Report with { StereoSeconds = stereo.Seconds, FramesWithoutNeighbours = stereo.WithoutNeighbours };
+            yield return item;
         }
-
-        var stereoClock = new Stopwatch();
-        var (next, lonely) = (0, 0);
-        for (var computed = 0; computed < cameras.Count; computed++)
-        {
-            cancellationToken.ThrowIfCancellationRequested();
-            stereoClock.Start();
-            var c = computed;
-            raw[c] = await Task.Run(() => Sweep(View(c), neighbours[c].Select(View).ToList(), sparse, cancellationToken), cancellationToken).ConfigureAwait(false);
-            stereoClock.Stop();
-            if (neighbours[c].Count == 0) lonely++;
-            foreach (var j in views.Keys.Where(j => lastUse[j] <= c).ToList()) views.Remove(j);
-
-            for (; next < cameras.Count && ready[next] <= computed; next++)
-            {
-                stereoClock.Start();
-                var e = next;
-                var frame = await Task.Run(() => GeometricConsistency.Check(raw[e], neighbours[e].Select(j => raw[j]).ToList(), _settings.Consistency),
-                    cancellationToken).ConfigureAwait(false);
-                stereoClock.Stop();
-                foreach (var j in raw.Keys.Where(j => lastUse[j] <= e && j <= e).ToList()) raw.Remove(j);
-                var keyframe = keyframes[cameras[e].ImageIndex];
-                Report = Report with { StereoSeconds = stereoClock.Elapsed.TotalSeconds, FramesWithoutNeighbours = lonely };
-                yield return (new ReconstructedView(keyframe.FrameIndex, keyframe.Time, poses[e], sfm.Intrinsics), frame);
-            }
-        }
-
-        LogStereo(_logger, cameras.Count, stereoClock.Elapsed.TotalSeconds, stereoClock.Elapsed.TotalSeconds / Math.Max(1, cameras.Count), lonely);
     }
 
     /// <summary>Feature tracks, and for each tracked image its keyframe index (-1 for a video frame between keyframes).
@@ -205,46 +166,7 @@ public sealed partial class ClassicReconstructor : IReconstructor
         if (keyframeCameras.Count < 2 || keyframeCameras.Count < _settings.MinRegisteredFraction * keyframes.Count)
             throw new NotReconstructableException($"structure from motion registered only {keyframeCameras.Count} of {keyframes.Count} keyframes " +
                                                   $"(fewer than {_settings.MinRegisteredFraction:P0}): the tracks break, e.g. fast motion between keyframes; sample keyframes more densely");
-        return (sfm, ToUnitMedianDepth(sfm with { Cameras = keyframeCameras }));
-    }
-
-    /// <summary>The structure-from-motion world scaled so the sparse points' median depth over the cameras is 1.</summary>
-    private static SfmResult ToUnitMedianDepth(SfmResult sfm)
-    {
-        var depths = new List<double>();
-        var step = Math.Max(1, sfm.Points.Count / 2000);
-        foreach (var camera in sfm.Cameras)
-        {
-            var toCamera = camera.CameraToWorld.Inverse();
-            for (var p = 0; p < sfm.Points.Count; p += step)
-            {
-                var z = toCamera.Apply(sfm.Points[p].Position).Z;
-                if (z > 0) depths.Add(z);
-            }
-        }
-
-        if (depths.Count == 0) return sfm;
-        depths.Sort();
-        var scale = 1 / depths[depths.Count / 2];
-        return sfm with
-        {
-            Cameras = sfm.Cameras.Select(c => c with { CameraToWorld = c.CameraToWorld with { T = c.CameraToWorld.T * scale } }).ToList(),
-            Points = sfm.Points.Select(p => p with { Position = p.Position * scale }).ToList(),
-        };
-    }
-
-    private DepthFrame Sweep(StereoView reference, IReadOnlyList<StereoView> neighbours, IReadOnlyList<V3> points, CancellationToken cancellationToken)
-    {
-        if (neighbours.Count == 0)
-        {
-            // No usable baseline: the camera is kept, its depth left empty.
-            var (w, h) = PlaneSweepStereo.WorkingSize(reference.Width, reference.Height, _settings.Stereo.MaxSide);
-            return new DepthFrame(w, h, new float[w * h], new float[w * h], new byte[3 * w * h], reference.Intrinsics.ScaledTo(w, h), reference.CameraToWorld);
-        }
-
-        // Unit median depth (see ToUnitMedianDepth) makes a wide fixed fallback safe.
-        var range = StereoPlanning.DepthRange(reference.Intrinsics, reference.CameraToWorld, points, (0.1f, 10f));
-        return PlaneSweepStereo.Estimate(reference, neighbours, range, _settings.Stereo, cancellationToken);
+        return (sfm, KeyframeStereo.ToUnitMedianDepth(sfm with { Cameras = keyframeCameras }));
     }
 
     [LoggerMessage(EventId = 2301, Level = LogLevel.Information,
@@ -254,8 +176,4 @@ public sealed partial class ClassicReconstructor : IReconstructor
     [LoggerMessage(EventId = 2303, Level = LogLevel.Warning,
         Message = "Classic: {Path} gave {Found} of the {Keyframes} keyframes' frames when decoded again; tracking from keyframe to keyframe instead")]
     private static partial void LogTrackingFallback(ILogger logger, string path, int found, int keyframes);
-
-    [LoggerMessage(EventId = 2302, Level = LogLevel.Information,
-        Message = "Classic: multi-view stereo on {Frames} keyframes in {Seconds:0.0} s ({PerFrame:0.00} s per keyframe); {Lonely} without a neighbour")]
-    private static partial void LogStereo(ILogger logger, int frames, double seconds, double perFrame, int lonely);
 }

@@ -127,6 +127,24 @@ public sealed class ConcertoCommandTests : IAsyncLifetime
         Assert.Equal(segments, lines.Length);
         Assert.All(lines, l => Assert.StartsWith("{\"datasetName\":\"rooms\"", l, StringComparison.Ordinal));
 
+        // One Parquet file per split, in the Hugging Face datasets layout; together they hold every row once.
+        var perSplit = Path.Combine(_artifacts, "per split");
+        var (splitExit, splitOutput) = await ConcertoProcess.RunAsync(_db.ConnectionString, _artifacts, "dataset", "export", "rooms", "--format", "parquet", "--split-files", "--out", perSplit);
+        Assert.True(splitExit == 0, splitOutput);
+        var files = Directory.GetFiles(Path.Combine(perSplit, "data"), "*-00000-of-00001.parquet").Select(Path.GetFileName).Order(StringComparer.Ordinal).ToList();
+        Assert.NotEmpty(files);
+        Assert.All(files, f => Assert.True(f!.StartsWith("train-", StringComparison.Ordinal) || f.StartsWith("val-", StringComparison.Ordinal), f));
+        var splitRows = 0;
+        foreach (var file in files)
+        {
+            await using var stream = File.OpenRead(Path.Combine(perSplit, "data", file!));
+            var rows = await Concerto.Ingest.Segments.Manifests.ManifestReader.ReadParquetAsync(stream);
+            Assert.All(rows, r => Assert.StartsWith(r.Split + "-", file, StringComparison.Ordinal));
+            splitRows += rows.Count;
+        }
+
+        Assert.Equal(segments, splitRows);
+
         // --json: one JSON document on stdout, for scripts.
         var (listExit, list, _) = await ConcertoProcess.RunSplitAsync(_db.ConnectionString, _artifacts, "dataset", "list", "--json");
         Assert.Equal(0, listExit);

@@ -46,9 +46,13 @@ public static class DatasetCommand
             Description = "Prefix of the paths in splits/*.json, where the folder will sit in a Pointcept checkout (default data/<dataset name>; \"\" for paths relative to the folder).",
         };
         var absolute = new Option<bool>("--absolute-paths") { Description = "Absolute paths in splits/*.json instead of a prefix." };
-        var export = new Command("export", "Write a version's manifest (one row per segment) or its Pointcept layout.") { name, version, format, output, prefix, absolute };
+        var splitFiles = new Option<bool>("--split-files")
+        {
+            Description = "With --format parquet: one file per split, --out FOLDER/data/<split>-00000-of-00001.parquet (the Hugging Face datasets layout).",
+        };
+        var export = new Command("export", "Write a version's manifest (one row per segment) or its Pointcept layout.") { name, version, format, output, prefix, absolute, splitFiles };
         export.SetAction((parse, ct) => CliRun.GuardAsync(() => ExportAsync(parse.GetValue(name)!, parse.GetValue(version), parse.GetValue(format)!,
-            parse.GetValue(output), new SplitPaths(parse.GetValue(prefix), parse.GetValue(absolute)), ct)));
+            parse.GetValue(output), new SplitPaths(parse.GetValue(prefix), parse.GetValue(absolute)), parse.GetValue(splitFiles), ct)));
 
         var folder = new Option<string>("--out", "-o") { Description = "New folder for the version.", Required = true };
         var pull = new Command("pull", "Materialise a version for a trainer: the Pointcept layout plus manifest.parquet and dataset.json.")
@@ -156,8 +160,11 @@ public static class DatasetCommand
         return Task.FromResult(0);
     }
 
-    private static async Task<int> ExportAsync(string name, int? version, string format, string? output, SplitPaths splitPaths, CancellationToken cancellationToken)
+    private static async Task<int> ExportAsync(string name, int? version, string format, string? output, SplitPaths splitPaths, bool splitFiles,
+        CancellationToken cancellationToken)
     {
+        if (splitFiles && (format != "parquet" || output is null))
+            throw new ArgumentException("--split-files writes Parquet files into a folder: use it with --format parquet --out FOLDER");
         if (output is null && format == "jsonl") CliOutput.DataToStdout(); // the manifest is the only thing on stdout
         await using var session = await CatalogSession.OpenAsync(cancellationToken).ConfigureAwait(false);
         var v = await session.Catalog.GetAsync(name, version, cancellationToken).ConfigureAwait(false);
@@ -170,6 +177,22 @@ public static class DatasetCommand
         }
 
         var manifestFormat = format == "jsonl" ? ManifestFormat.Jsonl : ManifestFormat.Parquet;
+        if (splitFiles)
+        {
+            var folder = Path.GetFullPath(output!);
+            var written = new List<string>();
+            foreach (var split in v.Splits.Where(s => v.Counts.GetValueOrDefault(s.Name) > 0))
+            {
+                var file = Path.Combine(folder, "data", $"{split.Name}-00000-of-00001.parquet");
+                Directory.CreateDirectory(Path.GetDirectoryName(file)!);
+                await WriteAtomicallyAsync(file, stream => session.Exporter.WriteManifestAsync(v, ManifestFormat.Parquet, stream, cancellationToken, split.Name)).ConfigureAwait(false);
+                written.Add($"{split.Name} ({v.Counts[split.Name]})");
+            }
+
+            AnsiConsole.MarkupLineInterpolated($"[green]exported {v.Label}[/] as one Parquet file per split to {folder}/data: {string.Join(", ", written)}");
+            return 0;
+        }
+
         if (output is null)
         {
             if (manifestFormat == ManifestFormat.Parquet) throw new ArgumentException("--out FILE is required for --format parquet");
@@ -178,22 +201,26 @@ public static class DatasetCommand
             return 0;
         }
 
-        // Written beside the target and renamed: a reader never sees half a manifest.
         var target = Path.GetFullPath(output);
+        await WriteAtomicallyAsync(target, stream => session.Exporter.WriteManifestAsync(v, manifestFormat, stream, cancellationToken)).ConfigureAwait(false);
+        AnsiConsole.MarkupLineInterpolated($"[green]exported {v.Label}[/] ({v.Segments} segments) to {target}");
+        return 0;
+    }
+
+    /// <summary>Written beside the target and renamed: a reader never sees half a manifest.</summary>
+    private static async Task WriteAtomicallyAsync(string target, Func<Stream, Task> write)
+    {
         var partial = target + $".partial-{Guid.NewGuid():N}";
         try
         {
             await using (var file = File.Create(partial))
-                await session.Exporter.WriteManifestAsync(v, manifestFormat, file, cancellationToken).ConfigureAwait(false);
+                await write(file).ConfigureAwait(false);
             File.Move(partial, target, overwrite: true);
         }
         finally
         {
             File.Delete(partial);
         }
-
-        AnsiConsole.MarkupLineInterpolated($"[green]exported {v.Label}[/] ({v.Segments} segments) to {target}");
-        return 0;
     }
 
     private static async Task<int> PullAsync(string name, int? version, string folder, SplitPaths splitPaths, CancellationToken cancellationToken)

@@ -14,16 +14,18 @@ public sealed record PipelineProfile(
 
 /// <summary>How the reconstruct stage lifts keyframes to a scene cloud.</summary>
 /// <param name="Method">auto: posed when a capture.json describes the video, else vggt when a model is set, else classic
-/// (weights-free structure from motion + multi-view stereo on the CPU); none skips the stage.</param>
+/// (weights-free structure from motion + multi-view stereo on the CPU); colmap: COLMAP's structure from motion (the
+/// program, Concerto:Reconstruction:ColmapPath or `colmap` on PATH) with our multi-view stereo on its cameras; none
+/// skips the stage.</param>
 /// <param name="ModelPath">VGGT ONNX model (weights file beside it); empty: Concerto:Reconstruction:VggtModel.</param>
 /// <param name="VoxelSize">Fusion grid in the reconstructor's units (metres for posed captures).</param>
 /// <param name="ConfidencePercentile">Per-frame share (%) of the least confident depth dropped before fusion.</param>
 /// <param name="TargetZRange">Scene scale normalisation (Concerto: 3); null keeps the reconstructor's scale.</param>
 /// <param name="PointSource">What VGGT fusion takes: depth + cameras (the more accurate branch) or the point-map head
 /// (what Concerto's RE10K lift used).</param>
-/// <param name="Focal">classic: metadata takes the focal length from a capture.json beside the video when there is one
+/// <param name="Focal">classic and colmap: metadata takes the focal length from a capture.json beside the video when there is one
 /// and estimates it otherwise; estimate always estimates it.</param>
-/// <param name="FovDegrees">classic: the camera's horizontal field of view when known (overrides <see cref="Focal"/>).</param>
+/// <param name="FovDegrees">classic and colmap: the camera's horizontal field of view when known (overrides <see cref="Focal"/>).</param>
 public sealed record ReconstructSettings(
     ReconstructMethod Method = ReconstructMethod.Auto,
     string? ModelPath = null,
@@ -72,7 +74,7 @@ public enum ViewSelectionMode { Covisibility, PoseGap }
 public enum PointSource { Depth, PointMap }
 
 [JsonConverter(typeof(JsonStringEnumConverter<ReconstructMethod>))]
-public enum ReconstructMethod { Auto, Posed, Vggt, Classic, None }
+public enum ReconstructMethod { Auto, Posed, Vggt, Classic, Colmap, None }
 
 [JsonConverter(typeof(JsonStringEnumConverter<FocalSource>))]
 public enum FocalSource { Metadata, Estimate }

@@ -42,11 +42,13 @@ public sealed class DatasetExporter(DatasetCatalog catalog, IArtifactStore artif
     public const string ManifestFile = "manifest.parquet";
     public const string VersionFile = DatasetVersionFile.FileName;
 
-    /// <summary>A manifest whose URIs point into the artifact store (file:// or s3://) (the point cloud's is its folder).</summary>
-    public async Task WriteManifestAsync(DatasetVersion version, ManifestFormat format, Stream output, CancellationToken cancellationToken)
+    /// <summary>A manifest whose URIs point into the artifact store (file:// or s3://) (the point cloud's is its folder);
+    /// with <paramref name="split"/>, only that split's rows.</summary>
+    public async Task WriteManifestAsync(DatasetVersion version, ManifestFormat format, Stream output, CancellationToken cancellationToken, string? split = null)
     {
         ArgumentNullException.ThrowIfNull(version);
-        var members = await catalog.MembersAsync(version.Id, cancellationToken).ConfigureAwait(false);
+        var members = (await catalog.MembersAsync(version.Id, cancellationToken).ConfigureAwait(false))
+            .Where(m => split is null || m.Split == split).ToList();
         var rows = members.Select(m => ToRow(version, m, file => artifacts.UriOf(file.Length == 0 ? m.ArtifactKey : ArtifactKeys.Combine(m.ArtifactKey, file)).AbsoluteUri,
             slot => m.FeatureKeys[slot] is { } key ? artifacts.UriOf(key).AbsoluteUri : null));
         await ManifestWriter.WriteAsync(output, format, rows, cancellationToken).ConfigureAwait(false);

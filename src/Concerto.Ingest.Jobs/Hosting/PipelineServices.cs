@@ -34,6 +34,9 @@ public sealed class ReconstructionOptions
 
     /// <summary>auto, cpu or cuda.</summary>
     public string Device { get; set; } = "auto";
+
+    /// <summary>The COLMAP program for reconstruct.method colmap; empty: `colmap` on PATH.</summary>
+    public string? ColmapPath { get; set; }
 }
 
 /// <summary>Options of the "Concerto:Features" section.</summary>
@@ -46,6 +49,9 @@ public sealed class FeatureOptions
 
     /// <summary>auto, cpu or cuda.</summary>
     public string Device { get; set; } = "auto";
+
+    /// <summary>The COLMAP program for reconstruct.method colmap; empty: `colmap` on PATH.</summary>
+    public string? ColmapPath { get; set; }
 }
 
 /// <summary>Options of the "Concerto:Workers" section.</summary>

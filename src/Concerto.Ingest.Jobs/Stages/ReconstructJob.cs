@@ -7,6 +7,7 @@ using Concerto.Ingest.Core.Profiles;
 using Concerto.Ingest.Jobs.Hosting;
 using Concerto.Ingest.Media.Ffmpeg;
 using Concerto.Ingest.Reconstruction.Classic;
+using Concerto.Ingest.Reconstruction.Classic.Colmap;
 using Concerto.Ingest.Reconstruction.Fusion;
 using Concerto.Ingest.Reconstruction.Onnx;
 using Concerto.Ingest.Reconstruction.Pipeline;
@@ -103,6 +104,7 @@ public sealed partial class ReconstructJob(
             confidenceP50 = result.Metrics.PerFrame.Select(f => f.ConfidenceP50).ToArray(),
             windows = (reconstructor as VggtKeyframeReconstructor)?.WindowAlignments.Select(w => new { w.Window, w.Pairs, w.WeightedRmsResidual }).ToArray(),
             classic = (reconstructor as ClassicReconstructor)?.Report,
+            colmap = (reconstructor as ColmapReconstructor)?.Report,
             seconds = Math.Round(clock.Elapsed.TotalSeconds, 3),
         });
         return await work.PublishAsync(async key =>
@@ -148,6 +150,14 @@ public sealed partial class ReconstructJob(
         var fov = profile.FovDegrees ?? (profile.Focal == FocalSource.Metadata && described
             ? 2 * Math.Atan(manifest!.Width / (2 * manifest.Intrinsics.Fx)) * 180 / Math.PI
             : null);
+        if (profile.Method == ReconstructMethod.Colmap)
+        {
+            var colmap = ColmapReconstructor.Find(options.ColmapPath)
+                         ?? throw new BadInputException($"{videoPath}: the profile asks for the colmap reconstructor, but " +
+                                                        (string.IsNullOrWhiteSpace(options.ColmapPath) ? "no `colmap` is on PATH (scripts/setup.sh installs Debian's)" : $"{options.ColmapPath} (Concerto:Reconstruction:ColmapPath) does not exist") + ".");
+            return (new ColmapReconstructor(colmap, ClassicSettings.Default, fov, logger: logger), null, null);
+        }
+
         if (profile.Method == ReconstructMethod.Auto) LogClassicFallback(logger, videoPath);
         return (new ClassicReconstructor(ClassicSettings.Default, fov, new TrackingVideo(videoPath, tools), logger), null, null);
     }

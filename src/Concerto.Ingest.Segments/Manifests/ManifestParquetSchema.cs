@@ -8,8 +8,10 @@ namespace Concerto.Ingest.Segments.Manifests;
 /// </summary>
 /// <remarks>
 /// Lists are Parquet LIST groups (optional list, repeated "list" group, required "element"): definition level 0 is a
-/// null list, 1 an empty list, 2 an element. Only feature_uris is ever null; the other lists hold one entry per image
-/// (camera_to_world and intrinsics 16 and 6 per image).
+/// null list, 1 an empty list, 2 an element. Only feature_uris is ever null; the other lists hold one entry per image.
+/// camera_to_world and intrinsics nest per image (4 x 4 and 3 x 3 lists of lists, as pyarrow and Hugging Face datasets
+/// read nested lists) and image_sizes holds [width, height] per image. Manifest version 1 stored poses and intrinsics
+/// flat (16 and fx, fy, cx, cy, width, height per image); the reader still reads it.
 /// </remarks>
 internal sealed class ManifestParquetSchema
 {
@@ -22,7 +24,7 @@ internal sealed class ManifestParquetSchema
         Field[] fields =
         [
             DatasetName, DatasetVersion, SegmentId, SceneId, RunId, VideoSha256, SourcePath, Split, PointCloudUri, Points,
-            ImageUris, CorrespondenceUris, FeatureUris, FrameIndices, CameraToWorld, Intrinsics, .. MetricFields,
+            ImageUris, CorrespondenceUris, FeatureUris, FrameIndices, CameraToWorld, Intrinsics, ImageSizes, .. MetricFields,
         ];
         Schema = new ParquetSchema(fields);
     }
@@ -45,15 +47,30 @@ internal sealed class ManifestParquetSchema
     public ListField CorrespondenceUris { get; } = List<string>("correspondence_uris");
     public ListField FeatureUris { get; } = List<string>("feature_uris");
     public ListField FrameIndices { get; } = List<int>("frame_indices");
-    public ListField CameraToWorld { get; } = List<double>("camera_to_world");
-    public ListField Intrinsics { get; } = List<double>("intrinsics");
+    public ListField CameraToWorld { get; } = Nested<double>("camera_to_world", depth: 3);
+    public ListField Intrinsics { get; } = Nested<double>("intrinsics", depth: 3);
+    public ListField ImageSizes { get; } = Nested<int>("image_sizes", depth: 2);
 
     /// <summary>String columns that repeat across many rows: dictionary encoding shrinks them to a few bits a row.</summary>
     public IEnumerable<DataField> DictionaryColumns => [DatasetName, SceneId, VideoSha256, SourcePath, Split];
 
-    public static DataField Element(ListField list) => (DataField)list.Item;
+    /// <summary>The values of a list, however deeply it nests.</summary>
+    public static DataField Element(ListField list)
+    {
+        Field item = list;
+        while (item is ListField l) item = l.Item;
+        return (DataField)item;
+    }
 
     private static DataField<string> RequiredString(string name) => new(name, nullable: false);
 
     private static ListField List<T>(string name) => new(name, new DataField<T>(ListField.ElementName, nullable: false));
+
+    /// <summary>A list of lists (of lists...) of T, <paramref name="depth"/> levels.</summary>
+    private static ListField Nested<T>(string name, int depth)
+    {
+        Field item = new DataField<T>(ListField.ElementName, nullable: false);
+        for (var level = 1; level < depth; level++) item = new ListField(ListField.ElementName, item);
+        return new ListField(name, item);
+    }
 }

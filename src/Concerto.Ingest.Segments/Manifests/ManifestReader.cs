@@ -55,6 +55,9 @@ public static class ManifestReader
         var frames = await ReadListAsync<int, int>(group, file.List("frame_indices"), n, v => v, ct);
         var poses = await ReadListAsync<double, double>(group, file.List("camera_to_world"), n, v => v, ct);
         var intrinsics = await ReadListAsync<double, double>(group, file.List("intrinsics"), n, v => v, ct);
+        // Version 2 nests poses (4 x 4) and intrinsics (3 x 3) per image and keeps the sizes apart; version 1 was flat.
+        var nested = file.List("camera_to_world").Item is ListField;
+        var sizes = nested ? await ReadListAsync<int, int>(group, file.List("image_sizes"), n, v => v, ct) : null;
         var metrics = new List<(string Key, double?[] Values)>();
         foreach (var (key, field) in file.Metrics)
         {
@@ -86,7 +89,10 @@ public static class ManifestReader
                 FeatureUris = features[i],
                 FrameIndices = frames[i] ?? throw Bad(segmentIds[i], "frame_indices is null"),
                 CameraToWorld = Unflatten(poses[i], ManifestRow.PoseValues, imageUris.Length, segmentIds[i], "camera_to_world"),
-                Intrinsics = Unflatten(intrinsics[i], ManifestRow.IntrinsicsValues, imageUris.Length, segmentIds[i], "intrinsics"),
+                Intrinsics = nested
+                    ? FromMatrices(Unflatten(intrinsics[i], 9, imageUris.Length, segmentIds[i], "intrinsics"),
+                        Unflatten(sizes![i]?.Select(v => (double)v).ToArray(), 2, imageUris.Length, segmentIds[i], "image_sizes"))
+                    : Unflatten(intrinsics[i], ManifestRow.IntrinsicsValues, imageUris.Length, segmentIds[i], "intrinsics"),
                 Metrics = rowMetrics,
             });
         }
@@ -106,7 +112,8 @@ public static class ManifestReader
         return Array.ConvertAll(raw, m => m.ToString());
     }
 
-    /// <summary>Reads a LIST column into one array per row, null where the row's list is null.</summary>
+    /// <summary>Reads a LIST column into one array per row, null where the row's list is null; a nested list's values
+    /// come flattened in order (a row starts at repetition level 0).</summary>
     private static async Task<TOut[]?[]> ReadListAsync<T, TOut>(ParquetRowGroupReader group, ListField list, int n, Func<T, TOut> convert, CancellationToken ct)
         where T : struct
     {
@@ -142,6 +149,10 @@ public static class ManifestReader
         return rows;
     }
 
+    /// <summary>3 x 3 pinhole matrices and [width, height] as fx, fy, cx, cy, width, height.</summary>
+    private static double[][] FromMatrices(double[][] matrices, double[][] sizes) =>
+        [.. matrices.Select((k, i) => new[] { k[0], k[4], k[2], k[5], sizes[i][0], sizes[i][1] })];
+
     private static double[][] Unflatten(double[]? flat, int width, int images, long segmentId, string column)
     {
         if (flat is null || flat.Length != width * images)
@@ -164,7 +175,14 @@ public static class ManifestReader
             Find(name) as DataField ?? throw new InvalidDataException($"manifest column {name} is not a plain column");
 
         public ListField List(string name) =>
-            Find(name) is ListField { Item: DataField } list ? list : throw new InvalidDataException($"manifest column {name} is not a list of values");
+            Find(name) is ListField list && IsValues(list) ? list : throw new InvalidDataException($"manifest column {name} is not a list of values");
+
+        private static bool IsValues(ListField list) => list.Item switch
+        {
+            DataField => true,
+            ListField inner => IsValues(inner),
+            _ => false,
+        };
 
         private Field Find(string name) =>
             schema.Fields.FirstOrDefault(f => f.Name == name) ?? throw new InvalidDataException($"not a Concerto manifest: column {name} is missing");

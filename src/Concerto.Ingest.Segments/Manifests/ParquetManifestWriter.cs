@@ -13,9 +13,10 @@ internal static class ParquetManifestWriter
     /// <summary>Key-value metadata written into every manifest, so a reader can tell what the flattened lists hold.</summary>
     internal static readonly IReadOnlyDictionary<string, string> FileMetadata = new Dictionary<string, string>
     {
-        ["concerto.manifest.version"] = "1",
-        ["concerto.manifest.camera_to_world"] = "per image a row-major 4x4 camera-to-world matrix, 16 values",
-        ["concerto.manifest.intrinsics"] = "per image fx, fy, cx, cy, width, height, 6 values",
+        ["concerto.manifest.version"] = "2",
+        ["concerto.manifest.camera_to_world"] = "per image a 4x4 camera-to-world matrix (OpenCV axes) as 4 rows of 4",
+        ["concerto.manifest.intrinsics"] = "per image the 3x3 pinhole matrix [[fx, 0, cx], [0, fy, cy], [0, 0, 1]] in pixels",
+        ["concerto.manifest.image_sizes"] = "per image [width, height] in pixels",
     };
 
     public static async Task WriteAsync(Stream output, IEnumerable<ManifestRow> rows, CancellationToken ct)
@@ -69,14 +70,56 @@ internal static class ParquetManifestWriter
         await WriteListAsync(group, columns.CorrespondenceUris, rows, r => r.CorrespondenceUris.Select(s => s.AsMemory()), ct);
         await WriteListAsync(group, columns.FeatureUris, rows, r => r.FeatureUris?.Select(s => s.AsMemory()), ct);
         await WriteListAsync(group, columns.FrameIndices, rows, r => r.FrameIndices, ct);
-        await WriteListAsync(group, columns.CameraToWorld, rows, r => r.CameraToWorld.SelectMany(m => m), ct);
-        await WriteListAsync(group, columns.Intrinsics, rows, r => r.Intrinsics.SelectMany(k => k), ct);
+        await WriteNestedAsync(group, columns.CameraToWorld, rows, r => r.CameraToWorld.Select(m => m.Chunk(4).ToArray()).ToArray(), ct);
+        await WriteNestedAsync(group, columns.Intrinsics, rows, r => r.Intrinsics.Select(Matrix).ToArray(), ct);
+        await WriteNestedAsync(group, columns.ImageSizes, rows, r => r.Intrinsics.Select(k => new[] { new[] { (int)k[4], (int)k[5] } }).ToArray(), ct,
+            innerLevels: 1);
         for (var m = 0; m < columns.MetricKeys.Count; m++)
         {
             var key = columns.MetricKeys[m];
             var values = rows.Select(r => r.Metrics.TryGetValue(key, out var v) ? v : (double?)null).ToArray();
             await group.WriteAsync<double>(columns.MetricFields[m], new ReadOnlyMemory<double?>(values), cancellationToken: ct);
         }
+    }
+
+    /// <summary>fx, fy, cx, cy (, width, height) as the 3 x 3 pinhole matrix.</summary>
+    private static double[][] Matrix(double[] k) => [[k[0], 0, k[2]], [0, k[1], k[3]], [0, 0, 1]];
+
+    /// <summary>
+    /// Writes a list of lists (per row, per image, the inner lists): each value's repetition level says which list it
+    /// starts, 0 for a row's first value, 1 for a new image, 2 for a new inner row, 3 for the next value of an inner row.
+    /// With <paramref name="innerLevels"/> 1 the images' values are one flat inner list (list&lt;list&lt;T&gt;&gt;).
+    /// </summary>
+    private static Task WriteNestedAsync<T>(ParquetRowGroupWriter group, ListField list, List<ManifestRow> rows, Func<ManifestRow, T[][][]> select,
+        CancellationToken ct, int innerLevels = 2)
+        where T : struct
+    {
+        var element = ManifestParquetSchema.Element(list);
+        var values = new List<T>(rows.Count * 64);
+        var definitions = new List<int>(rows.Count * 64);
+        var repetitions = new List<int>(rows.Count * 64);
+        foreach (var row in rows)
+        {
+            var images = select(row);
+            var first = true;
+            for (var i = 0; i < images.Length; i++)
+            for (var r = 0; r < images[i].Length; r++)
+            for (var c = 0; c < images[i][r].Length; c++)
+            {
+                values.Add(images[i][r][c]);
+                definitions.Add(element.MaxDefinitionLevel);
+                repetitions.Add(first ? 0 : innerLevels == 1 ? (c > 0 ? 2 : 1) : c > 0 ? 3 : r > 0 ? 2 : 1);
+                first = false;
+            }
+
+            if (first)
+            {
+                definitions.Add(list.MaxDefinitionLevel - 1);
+                repetitions.Add(0);
+            }
+        }
+
+        return group.WriteAllPartsAsync<T>(element, values.ToArray(), definitions.ToArray(), repetitions.ToArray(), ct);
     }
 
     private static Task WriteStringsAsync(ParquetRowGroupWriter group, DataField field, List<ManifestRow> rows, Func<ManifestRow, string> select, CancellationToken ct) =>

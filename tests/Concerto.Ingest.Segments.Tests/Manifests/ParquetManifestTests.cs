@@ -1,6 +1,7 @@
 using Concerto.Ingest.Segments.Manifests;
 using Parquet;
 using Parquet.Schema;
+using Parquet.Serialization;
 using static Concerto.Ingest.Segments.Tests.Manifests.ManifestSamples;
 
 namespace Concerto.Ingest.Segments.Tests.Manifests;
@@ -11,7 +12,7 @@ public class ParquetManifestTests
     [
         "dataset_name", "dataset_version", "segment_id", "scene_id", "run_id", "video_sha256", "source_path", "split",
         "point_cloud_uri", "points", "image_uris", "correspondence_uris", "feature_uris", "frame_indices",
-        "camera_to_world", "intrinsics",
+        "camera_to_world", "intrinsics", "image_sizes",
     ];
 
     private static async Task<MemoryStream> WriteAsync(IEnumerable<ManifestRow> rows)
@@ -53,14 +54,16 @@ public class ParquetManifestTests
         Assert.False(((DataField)fields["split"]).IsNullable);
         Assert.Equal(typeof(ReadOnlyMemory<char>), ((DataField)((ListField)fields["image_uris"]).Item).ClrType);
         Assert.Equal(typeof(int), ((DataField)((ListField)fields["frame_indices"]).Item).ClrType);
-        Assert.Equal(typeof(double), ((DataField)((ListField)fields["camera_to_world"]).Item).ClrType);
-        Assert.Equal(typeof(double), ((DataField)((ListField)fields["intrinsics"]).Item).ClrType);
+        // Per image a 4 x 4 and a 3 x 3 list of lists, and [width, height]: nested as pyarrow and HF datasets read them.
+        Assert.Equal(typeof(double), ((DataField)((ListField)((ListField)((ListField)fields["camera_to_world"]).Item).Item).Item).ClrType);
+        Assert.Equal(typeof(double), ((DataField)((ListField)((ListField)((ListField)fields["intrinsics"]).Item).Item).Item).ClrType);
+        Assert.Equal(typeof(int), ((DataField)((ListField)((ListField)fields["image_sizes"]).Item).Item).ClrType);
         Assert.All(metrics, m => Assert.True(((DataField)fields[m]).IsNullable));
         Assert.All(metrics, m => Assert.Equal(typeof(double), ((DataField)fields[m]).ClrType));
     }
 
     [Fact]
-    public async Task WriteAsync_FlattensPosesAndIntrinsicsPerImage_ReadWithParquetNetDirectly()
+    public async Task WriteAsync_NestsPosesAndIntrinsicsPerImage_ReadWithParquetNetDirectly()
     {
         var rows = Mixed();
         using var stream = await WriteAsync(rows);
@@ -72,12 +75,60 @@ public class ParquetManifestTests
         var (intrinsics, intrinsicsReps) = await ReadDoublesAsync(group, reader.Schema, "intrinsics");
 
         Assert.Equal(rows.SelectMany(r => r.CameraToWorld.SelectMany(m => m)).Select(Bits), poses.Select(Bits));
-        Assert.Equal(rows.SelectMany(r => r.Intrinsics.SelectMany(k => k)).Select(Bits), intrinsics.Select(Bits));
-        Assert.Equal(rows.Sum(r => r.ImageUris.Count) * 16, poses.Length);
-        Assert.Equal(rows.Sum(r => r.ImageUris.Count) * 6, intrinsics.Length);
-        // A new row starts (repetition level 0) every 16 / 6 values times the row's image count.
-        Assert.Equal(RowStarts(rows, 16), Enumerable.Range(0, poseReps.Length).Where(i => poseReps[i] == 0));
-        Assert.Equal(RowStarts(rows, 6), Enumerable.Range(0, intrinsicsReps.Length).Where(i => intrinsicsReps[i] == 0));
+        double[] K(double[] k) => [k[0], 0, k[2], 0, k[1], k[3], 0, 0, 1];
+        Assert.Equal(rows.SelectMany(r => r.Intrinsics.SelectMany(K)).Select(Bits), intrinsics.Select(Bits));
+        // Repetition levels: 0 starts a row, 1 an image, 2 a matrix row, 3 the next value of a matrix row.
+        Assert.Equal(Levels(rows, 4), poseReps);
+        Assert.Equal(Levels(rows, 3), intrinsicsReps);
+    }
+
+    /// <summary>Manifests written before poses and intrinsics were nested (version 1: 16 and fx, fy, cx, cy, width,
+    /// height values per image, flat) still read.</summary>
+    [Fact]
+    public async Task ReadParquetAsync_ReadsVersionOneFlatManifests()
+    {
+        var rows = Mixed();
+        var flat = rows.Select(r => new VersionOneRow
+        {
+            DatasetName = r.DatasetName, DatasetVersion = r.DatasetVersion, SegmentId = r.SegmentId, SceneId = r.SceneId, RunId = r.RunId,
+            VideoSha256 = r.VideoSha256, SourcePath = r.SourcePath, Split = r.Split, PointCloudUri = r.PointCloudUri, Points = r.Points,
+            ImageUris = [.. r.ImageUris], CorrespondenceUris = [.. r.CorrespondenceUris], FeatureUris = r.FeatureUris?.ToList(),
+            FrameIndices = [.. r.FrameIndices], CameraToWorld = [.. r.CameraToWorld.SelectMany(m => m)], Intrinsics = [.. r.Intrinsics.SelectMany(k => k)],
+        }).ToList();
+        using var stream = new MemoryStream();
+        await ParquetSerializer.SerializeAsync(flat, stream);
+        stream.Position = 0;
+
+        var read = await ManifestReader.ReadParquetAsync(stream);
+
+        Assert.Equal(rows.Count, read.Count);
+        for (var i = 0; i < rows.Count; i++)
+        {
+            Assert.Equal(rows[i].CameraToWorld.SelectMany(m => m).Select(Bits), read[i].CameraToWorld.SelectMany(m => m).Select(Bits));
+            Assert.Equal(rows[i].Intrinsics.SelectMany(k => k).Select(Bits), read[i].Intrinsics.SelectMany(k => k).Select(Bits));
+            Assert.Equal(rows[i].ImageUris, read[i].ImageUris);
+        }
+    }
+
+    /// <summary>A manifest row as version 1 stored it (Parquet.Net's serializer writes the same LIST layout).</summary>
+    private sealed class VersionOneRow
+    {
+        [System.Text.Json.Serialization.JsonPropertyName("dataset_name"), Parquet.Serialization.Attributes.ParquetRequired] public string DatasetName { get; set; } = "";
+        [System.Text.Json.Serialization.JsonPropertyName("dataset_version")] public int DatasetVersion { get; set; }
+        [System.Text.Json.Serialization.JsonPropertyName("segment_id")] public long SegmentId { get; set; }
+        [System.Text.Json.Serialization.JsonPropertyName("scene_id"), Parquet.Serialization.Attributes.ParquetRequired] public string SceneId { get; set; } = "";
+        [System.Text.Json.Serialization.JsonPropertyName("run_id")] public long RunId { get; set; }
+        [System.Text.Json.Serialization.JsonPropertyName("video_sha256"), Parquet.Serialization.Attributes.ParquetRequired] public string VideoSha256 { get; set; } = "";
+        [System.Text.Json.Serialization.JsonPropertyName("source_path"), Parquet.Serialization.Attributes.ParquetRequired] public string SourcePath { get; set; } = "";
+        [System.Text.Json.Serialization.JsonPropertyName("split"), Parquet.Serialization.Attributes.ParquetRequired] public string Split { get; set; } = "";
+        [System.Text.Json.Serialization.JsonPropertyName("point_cloud_uri"), Parquet.Serialization.Attributes.ParquetRequired] public string PointCloudUri { get; set; } = "";
+        [System.Text.Json.Serialization.JsonPropertyName("points")] public int Points { get; set; }
+        [System.Text.Json.Serialization.JsonPropertyName("image_uris")] public List<string> ImageUris { get; set; } = [];
+        [System.Text.Json.Serialization.JsonPropertyName("correspondence_uris")] public List<string> CorrespondenceUris { get; set; } = [];
+        [System.Text.Json.Serialization.JsonPropertyName("feature_uris")] public List<string>? FeatureUris { get; set; }
+        [System.Text.Json.Serialization.JsonPropertyName("frame_indices")] public List<int> FrameIndices { get; set; } = [];
+        [System.Text.Json.Serialization.JsonPropertyName("camera_to_world")] public List<double> CameraToWorld { get; set; } = [];
+        [System.Text.Json.Serialization.JsonPropertyName("intrinsics")] public List<double> Intrinsics { get; set; } = [];
     }
 
     [Fact]
@@ -148,7 +199,7 @@ public class ParquetManifestTests
         using var stream = new MemoryStream(first);
         await using var reader = await ParquetReader.CreateAsync(stream);
         Assert.StartsWith("Parquet.Net version 6.1.0", reader.Metadata!.CreatedBy, StringComparison.Ordinal);
-        Assert.Equal("1", reader.CustomMetadata["concerto.manifest.version"]);
+        Assert.Equal("2", reader.CustomMetadata["concerto.manifest.version"]);
     }
 
     [Fact]
@@ -199,7 +250,9 @@ public class ParquetManifestTests
 
     private static async Task<(double[] Values, int[] Repetitions)> ReadDoublesAsync(ParquetRowGroupReader group, ParquetSchema schema, string name)
     {
-        var element = (DataField)((ListField)schema.Fields.Single(f => f.Name == name)).Item;
+        Field field = schema.Fields.Single(f => f.Name == name);
+        while (field is ListField list) field = list.Item;
+        var element = (DataField)field;
         var n = (int)group.GetMetadata(element)!.MetaData!.NumValues;
         var values = new double[n];
         var definitions = new int[n];
@@ -209,17 +262,16 @@ public class ParquetManifestTests
         return (values, repetitions);
     }
 
-    private static List<int> RowStarts(IEnumerable<ManifestRow> rows, int width)
+    /// <summary>The repetition levels of a per-image side x side matrix column.</summary>
+    private static int[] Levels(IEnumerable<ManifestRow> rows, int side)
     {
-        var starts = new List<int>();
-        var offset = 0;
+        var levels = new List<int>();
         foreach (var row in rows)
-        {
-            starts.Add(offset);
-            offset += row.ImageUris.Count * width;
-        }
-
-        return starts;
+            for (var image = 0; image < row.ImageUris.Count; image++)
+            for (var r = 0; r < side; r++)
+            for (var c = 0; c < side; c++)
+                levels.Add(image == 0 && r == 0 && c == 0 ? 0 : c > 0 ? 3 : r > 0 ? 2 : 1);
+        return [.. levels];
     }
 
     /// <summary>A destination like a network response: write-only, no seeking, no length.</summary>

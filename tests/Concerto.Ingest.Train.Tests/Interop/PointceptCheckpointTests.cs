@@ -67,7 +67,7 @@ public sealed class PointceptCheckpointTests(ITestOutputHelper output) : IDispos
         encoder.eval();
         reread.eval();
         using var scope = NewDisposeScope();
-        var (coord, cloudGrid) = Cloud(new Random(3), 600);
+        var (coord, cloudGrid) = Model.PointTransformerV3Tests.Cloud(new Random(3), 600);
         var coords = tensor(coord).view(-1, 3);
         var feat = cat([coords, rand(coord.Length / 3, 6)], 1);
         var input = new EncoderInput(feat, coords, coords, cloudGrid, new int[coord.Length / 3], 0.02);
@@ -106,19 +106,5 @@ public sealed class PointceptCheckpointTests(ITestOutputHelper output) : IDispos
         Assert.Equal(ours[19, 1, 2].item<float>(), official[2, 2, 0, 1, 1].item<float>());
         using var back = PointceptCheckpoint.FromSpconv(official);
         Assert.True(back.eq(ours).all().item<bool>());
-    }
-
-    private static (float[] Coord, int[] Grid) Cloud(Random random, int n)
-    {
-        var seen = new HashSet<(int, int, int)>();
-        var grid = new List<int>();
-        while (seen.Count < n)
-        {
-            var voxel = (random.Next(30), random.Next(30), random.Next(8));
-            if (!seen.Add(voxel)) continue;
-            grid.AddRange([voxel.Item1, voxel.Item2, voxel.Item3]);
-        }
-
-        return (grid.Select(g => g * 0.02f + 0.01f).ToArray(), [.. grid]);
     }
 }

@@ -258,7 +258,8 @@ public sealed class PointTransformerV3Tests
         return model.forward(new EncoderInput(feat, coords, coords, grid, batch, 0.02), new Random(42));
     }
 
-    private static (float[] Coord, int[] Grid) Cloud(Random random, int n)
+    /// <summary>n distinct random voxels of a 40 x 40 x 10 grid, 2 cm apart, and their centres.</summary>
+    internal static (float[] Coord, int[] Grid) Cloud(Random random, int n)
     {
         var seen = new HashSet<(int, int, int)>();
         var grid = new List<int>();
