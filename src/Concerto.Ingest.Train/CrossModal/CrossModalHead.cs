@@ -26,7 +26,7 @@ public sealed class CrossModalHead : nn.Module<Tensor, long[], long[], Tensor, T
     }
 
     /// <summary>The loss for points <paramref name="point"/> (rows of <paramref name="features"/>) at slots
-    /// <paramref name="slot"/> against <paramref name="teacher"/> [images * 1369, D]; a scalar.</summary>
+    /// <paramref name="slot"/> against <paramref name="teacher"/> [images * grid tokens, D]; a scalar.</summary>
     public override Tensor forward(Tensor features, long[] point, long[] slot, Tensor teacher)
     {
         using var scope = NewDisposeScope();

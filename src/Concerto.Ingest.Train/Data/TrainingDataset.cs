@@ -129,7 +129,7 @@ public sealed class TrainingDataset
     /// <summary>
     /// Reads row <paramref name="row"/>'s segment: coord.npy (float32 N x 3), color.npy (uint8 N x 3, as floats),
     /// normal.npy (float32 N x 3), segment.npy when present (int32 or int64, N), and per image its correspondences
-    /// (float32 M x 3; the sentinel [[-1, -1, -1]] reads as none), its teacher features (float16 1369 x D) when the row
+    /// (float32 M x 3; the sentinel [[-1, -1, -1]] reads as none), its teacher features (float16 grid tokens x D, the grid of <see cref="TeacherGrid"/>) when the row
     /// lists them, and its size from the manifest's intrinsics. <see cref="PointSample.SourceIndex"/> is 0..N-1.
     /// </summary>
     /// <exception cref="InvalidDataException">A file is missing or has the wrong type or shape, or the row does not fit
