@@ -3,9 +3,6 @@ using Concerto.Ingest.Core.Formats;
 using Concerto.Ingest.Reconstruction.Export;
 using Concerto.Ingest.Storage.Catalog;
 using Concerto.Ingest.Train.Interop;
-using Concerto.Ingest.Train.Model;
-using Concerto.Ingest.Train.Pretraining;
-using Concerto.Ingest.Train.Profiles;
 using Spectre.Console;
 
 namespace Concerto.Ingest.Cli.Commands;
@@ -116,39 +113,13 @@ public static class ExportCommand
 
     private static int ExportCheckpoint(string? source, string output, bool teacher, bool random, string profilePath, int seed)
     {
-        ConcertoModel? owner = null;
-        PointTransformerV3 encoder;
-        string what;
-#pragma warning disable CA2000 // disposed by the usings below (the owner when there is one, else the encoder)
-        if (random)
-        {
-            var (profile, _, _) = TrainingProfile.Load(TrainCommand.ResolveProfile(profilePath));
-            TorchSharp.torch.manual_seed(seed);
-            encoder = new PointTransformerV3("encoder", profile.Encoder);
-            what = $"random {profile.Encoder.Name} encoder (seed {seed})";
-        }
-        else if (File.Exists(source))
-        {
-            encoder = PointceptCheckpoint.Open(source);
-            what = $"{encoder.Config.Name} encoder of {source}";
-        }
-        else
-        {
-            (owner, encoder, var step) = TrainedEncoder.Load(source!, teacher);
-            what = $"{(teacher ? "EMA teacher" : "student")} {encoder.Config.Name} encoder of {source} at step {step}";
-        }
-#pragma warning restore CA2000
-
-        using (owner)
-        using (owner is null ? encoder : null)
-        {
-            PointceptCheckpoint.Export(encoder, output);
-            var parameters = PointceptCheckpoint.Names(encoder.Config).Count;
-            const string python = "ckpt = torch.load(path); PointTransformerV3(**ckpt[\"config\"]).load_state_dict(ckpt[\"state_dict\"])";
-            AnsiConsole.MarkupLineInterpolated(
-                $"[green]exported[/] the {what} to {Path.GetFullPath(output)}: {parameters} tensors, {encoder.Config.ParameterCount() / 1e6:0.00}M parameters; in Python: {python}");
-        }
-
+        using var opened = EncoderSource.Open(random ? null : source, teacher, profilePath, seed);
+        var encoder = opened.Encoder;
+        PointceptCheckpoint.Export(encoder, output);
+        var parameters = PointceptCheckpoint.Names(encoder.Config).Count;
+        const string python = "ckpt = torch.load(path); PointTransformerV3(**ckpt[\"config\"]).load_state_dict(ckpt[\"state_dict\"])";
+        AnsiConsole.MarkupLineInterpolated(
+            $"[green]exported[/] the {opened.Description} to {Path.GetFullPath(output)}: {parameters} tensors, {encoder.Config.ParameterCount() / 1e6:0.00}M parameters; in Python: {python}");
         return 0;
     }
 }

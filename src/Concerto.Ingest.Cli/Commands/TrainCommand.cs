@@ -153,45 +153,13 @@ public static class TrainCommand
         var data = await session.Training.MaterializeAsync(datasetRef, null, cancellationToken).ConfigureAwait(false);
         var dataset = await TrainingDataset.OpenAsync(data.Folder, cancellationToken).ConfigureAwait(false);
 
-        ConcertoModel? owner = null;
-        PointTransformerV3 encoder;
-        var what = "";
-        if (checkpoint is not null && File.Exists(checkpoint))
-        {
-            var (profile, _, _) = TrainingProfile.Load(ResolveProfile(profilePath));
-#pragma warning disable CA2000 // disposed by the using below
-            encoder = Concerto.Ingest.Train.Interop.PointceptCheckpoint.Open(checkpoint);
-#pragma warning restore CA2000
-            what = $"{encoder.Config.Name} encoder of {checkpoint} (PT-v3m2 state dict)";
-            settings = settings with { GridSize = profile.Data.GridSize };
-        }
-        else if (checkpoint is not null)
-        {
-            (owner, encoder, var step) = TrainedEncoder.Load(checkpoint, teacher);
-            what = $"{(teacher ? "EMA teacher" : "student")} of {checkpoint} at step {step}";
-            settings = settings with { GridSize = owner.Profile.Data.GridSize }; // the grid the encoder was trained on
-        }
-        else
-        {
-            var (profile, _, _) = TrainingProfile.Load(ResolveProfile(profilePath));
-            TorchSharp.torch.manual_seed(settings.Seed);
-#pragma warning disable CA2000 // disposed by the using below
-            encoder = new PointTransformerV3("encoder", profile.Encoder);
-#pragma warning restore CA2000
-            settings = settings with { GridSize = profile.Data.GridSize };
-            what = $"random {profile.Encoder.Name} encoder (seed {settings.Seed})";
-        }
-
-        using (owner)
-        using (encoder)
-        {
-            var device = TorchDevice.Select("auto").Device;
-            encoder.to(device);
-            var result = LinearProbe.Run(encoder, dataset, dataset.ForSplit(trainSplit), dataset.ForSplit(evalSplit), settings, device,
-                new Progress<string>(m => AnsiConsole.MarkupLineInterpolated($"[grey]{m}[/]")), cancellationToken);
-            PrintProbe(what, data.Label, result);
-        }
-
+        using var source = EncoderSource.Open(checkpoint, teacher, profilePath, settings.Seed);
+        settings = settings with { GridSize = source.GridSize }; // the grid the encoder was trained on, else the profile's
+        var device = TorchDevice.Select("auto").Device;
+        source.Encoder.to(device);
+        var result = LinearProbe.Run(source.Encoder, dataset, dataset.ForSplit(trainSplit), dataset.ForSplit(evalSplit), settings, device,
+            new Progress<string>(m => AnsiConsole.MarkupLineInterpolated($"[grey]{m}[/]")), cancellationToken);
+        PrintProbe(source.Description, data.Label, result);
         return 0;
     }
 

@@ -11,17 +11,8 @@ public sealed record FfmpegTools(string Ffmpeg, string Ffprobe)
         return new FfmpegTools(FindOnPath("ffmpeg"), FindOnPath("ffprobe"));
     }
 
-    private static string FindOnPath(string name)
-    {
-        var path = Environment.GetEnvironmentVariable("PATH") ?? "";
-        foreach (var dir in path.Split(Path.PathSeparator, StringSplitOptions.RemoveEmptyEntries))
-        {
-            var candidate = Path.Combine(dir, name);
-            if (File.Exists(candidate)) return candidate;
-        }
-
-        throw new FileNotFoundException(
+    private static string FindOnPath(string name) =>
+        ToolProcess.FindOnPath(name) ?? throw new FileNotFoundException(
             $"'{name}' was not found on PATH. Install it (Debian: apt-get install ffmpeg, or run scripts/setup.sh) " +
             "or set Concerto:Media:FfmpegFolder.");
-    }
 }

@@ -3,8 +3,8 @@ using System.Text;
 
 namespace Concerto.Ingest.Media.Ffmpeg;
 
-/// <summary>A running ffmpeg/ffprobe process with stdout available as a stream and the tail of stderr kept for error
-/// messages. Cancellation and disposal kill the process, so no orphan decoder outlives its stage.</summary>
+/// <summary>A running external tool (ffmpeg, ffprobe, colmap) with stdout available as a stream and the tail of stderr
+/// kept for error messages. Cancellation and disposal kill the process, so no orphan outlives its stage.</summary>
 public sealed class ToolProcess : IDisposable
 {
     private const int StderrLinesKept = 12;
@@ -29,9 +29,9 @@ public sealed class ToolProcess : IDisposable
     }
 
     /// <summary>Starts the tool; with <paramref name="redirectInput"/> its stdin is <see cref="Input"/> (e.g. raw
-    /// frames for an encoder).</summary>
+    /// frames for an encoder); <paramref name="environment"/> adds variables to its environment.</summary>
     public static ToolProcess Start(string executable, IEnumerable<string> arguments, CancellationToken cancellationToken,
-        bool redirectInput = false)
+        bool redirectInput = false, IReadOnlyDictionary<string, string>? environment = null)
     {
         var info = new ProcessStartInfo(executable)
         {
@@ -41,6 +41,7 @@ public sealed class ToolProcess : IDisposable
             UseShellExecute = false,
         };
         foreach (var a in arguments) info.ArgumentList.Add(a);
+        foreach (var (name, value) in environment ?? new Dictionary<string, string>()) info.Environment[name] = value;
         var process = Process.Start(info) ?? throw new InvalidOperationException($"could not start {executable}");
         return new ToolProcess(process, cancellationToken);
     }
@@ -84,11 +85,23 @@ public sealed class ToolProcess : IDisposable
         _process.Dispose();
     }
 
-    /// <summary>Runs a short tool invocation to completion and returns (exit code, stdout, stderr tail).</summary>
-    public static async Task<(int ExitCode, string Stdout, string Stderr)> RunAsync(
-        string executable, IEnumerable<string> arguments, CancellationToken cancellationToken)
+    /// <summary>The full path of <paramref name="name"/> in a folder of PATH, or null when none holds it.</summary>
+    public static string? FindOnPath(string name)
     {
-        using var tool = Start(executable, arguments, cancellationToken);
+        foreach (var dir in (Environment.GetEnvironmentVariable("PATH") ?? "").Split(Path.PathSeparator, StringSplitOptions.RemoveEmptyEntries))
+        {
+            var candidate = Path.Combine(dir, name);
+            if (File.Exists(candidate)) return candidate;
+        }
+
+        return null;
+    }
+
+    /// <summary>Runs a tool invocation to completion and returns (exit code, stdout, stderr tail).</summary>
+    public static async Task<(int ExitCode, string Stdout, string Stderr)> RunAsync(
+        string executable, IEnumerable<string> arguments, CancellationToken cancellationToken, IReadOnlyDictionary<string, string>? environment = null)
+    {
+        using var tool = Start(executable, arguments, cancellationToken, environment: environment);
         using var reader = new StreamReader(tool.Output, Encoding.UTF8);
         var stdout = await reader.ReadToEndAsync(cancellationToken).ConfigureAwait(false);
         var exit = await tool.WaitForExitAsync(cancellationToken).ConfigureAwait(false);

@@ -1,7 +1,7 @@
 using System.Diagnostics;
 using System.Runtime.CompilerServices;
-using System.Text;
 using Concerto.Ingest.Core.Geometry;
+using Concerto.Ingest.Media.Ffmpeg;
 using Concerto.Ingest.Reconstruction.Classic.Sfm;
 using Concerto.Ingest.Reconstruction.Classic.Stereo;
 using Concerto.Ingest.Reconstruction.Fusion;
@@ -48,13 +48,7 @@ public sealed partial class ColmapReconstructor : IReconstructor
     public static string? Find(string? configured)
     {
         if (!string.IsNullOrWhiteSpace(configured)) return File.Exists(configured) ? Path.GetFullPath(configured) : null;
-        foreach (var folder in (Environment.GetEnvironmentVariable("PATH") ?? "").Split(Path.PathSeparator, StringSplitOptions.RemoveEmptyEntries))
-        {
-            var candidate = Path.Combine(folder, "colmap");
-            if (File.Exists(candidate)) return candidate;
-        }
-
-        return null;
+        return ToolProcess.FindOnPath("colmap");
     }
 
     public async IAsyncEnumerable<(ReconstructedView View, DepthFrame Frame)> ReconstructAsync(IReadOnlyList<KeyframeRef> keyframes,
@@ -105,7 +99,7 @@ public sealed partial class ColmapReconstructor : IReconstructor
         var database = Path.Combine(scratch, "database.db");
         var sparse = Path.Combine(scratch, "sparse");
         Directory.CreateDirectory(sparse);
-        var version = (await RunAsync(["help"], scratch, cancellationToken, allowFailure: true).ConfigureAwait(false))
+        var version = (await RunAsync(["help"], cancellationToken, allowFailure: true).ConfigureAwait(false))
             .Split('\n').Select(l => l.Trim()).FirstOrDefault(l => l.StartsWith("COLMAP", StringComparison.Ordinal)) ?? "COLMAP (version unknown)";
 
         List<string> extract = ["feature_extractor", "--database_path", database, "--image_path", images, "--ImageReader.single_camera", "1",
@@ -118,9 +112,9 @@ public sealed partial class ColmapReconstructor : IReconstructor
             map.AddRange(["--Mapper.ba_refine_focal_length", "0", "--Mapper.ba_refine_principal_point", "0"]);
         }
 
-        await RunAsync(extract, scratch, cancellationToken).ConfigureAwait(false);
-        await RunAsync(["exhaustive_matcher", "--database_path", database, "--SiftMatching.use_gpu", "0"], scratch, cancellationToken).ConfigureAwait(false);
-        await RunAsync(map, scratch, cancellationToken).ConfigureAwait(false);
+        await RunAsync(extract, cancellationToken).ConfigureAwait(false);
+        await RunAsync(["exhaustive_matcher", "--database_path", database, "--SiftMatching.use_gpu", "0"], cancellationToken).ConfigureAwait(false);
+        await RunAsync(map, cancellationToken).ConfigureAwait(false);
 
         // The mapper may split the scene into several models; the one with most images stands for it.
         ColmapModel? best = null;
@@ -128,7 +122,7 @@ public sealed partial class ColmapReconstructor : IReconstructor
         {
             var text = Path.Combine(scratch, "text-" + Path.GetFileName(model));
             Directory.CreateDirectory(text);
-            await RunAsync(["model_converter", "--input_path", model, "--output_path", text, "--output_type", "TXT"], scratch, cancellationToken).ConfigureAwait(false);
+            await RunAsync(["model_converter", "--input_path", model, "--output_path", text, "--output_type", "TXT"], cancellationToken).ConfigureAwait(false);
             var read = ColmapModel.Read(text);
             if (best is null || read.Images.Count > best.Images.Count) best = read;
         }
@@ -149,35 +143,25 @@ public sealed partial class ColmapReconstructor : IReconstructor
     }
 
     /// <summary>Runs one COLMAP command headless; a non-zero exit or a run past the step time limit ends the
-    /// reconstruction with the command and the tail of its log.</summary>
-    private async Task<string> RunAsync(IReadOnlyList<string> arguments, string workingDirectory, CancellationToken cancellationToken, bool allowFailure = false)
+    /// reconstruction with the command and the tail of its log. Returns stdout.</summary>
+    private async Task<string> RunAsync(IReadOnlyList<string> arguments, CancellationToken cancellationToken, bool allowFailure = false)
     {
-        var info = new ProcessStartInfo(_colmap) { WorkingDirectory = workingDirectory, RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (var a in arguments) info.ArgumentList.Add(a);
-        info.Environment["QT_QPA_PLATFORM"] = "offscreen"; // no display on workers
-        using var process = Process.Start(info) ?? throw new InvalidOperationException($"{_colmap} did not start");
-        var log = new StringBuilder();
-        var stdout = process.StandardOutput.ReadToEndAsync(cancellationToken);
-        var stderr = process.StandardError.ReadToEndAsync(cancellationToken);
         using var limit = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         limit.CancelAfter(_stepTimeout);
         try
         {
-            await process.WaitForExitAsync(limit.Token).ConfigureAwait(false);
+            var (exit, stdout, log) = await ToolProcess.RunAsync(_colmap, arguments, limit.Token, Headless).ConfigureAwait(false);
+            if (exit != 0 && !allowFailure) throw new InvalidOperationException($"colmap {arguments[0]} failed (exit {exit}): ...{log}");
+            return stdout;
         }
-        catch (OperationCanceledException)
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
         {
-            process.Kill(entireProcessTree: true);
-            if (cancellationToken.IsCancellationRequested) throw;
             throw new InvalidOperationException($"colmap {arguments[0]} ran past its {_stepTimeout.TotalMinutes:0} min limit and was stopped");
         }
-
-        log.Append(await stdout.ConfigureAwait(false)).Append(await stderr.ConfigureAwait(false));
-        var text = log.ToString();
-        if (process.ExitCode != 0 && !allowFailure)
-            throw new InvalidOperationException($"colmap {arguments[0]} failed (exit {process.ExitCode}): ...{(text.Length > 1500 ? text[^1500..] : text)}");
-        return text;
     }
+
+    /// <summary>No display on workers.</summary>
+    private static readonly IReadOnlyDictionary<string, string> Headless = new Dictionary<string, string> { ["QT_QPA_PLATFORM"] = "offscreen" };
 
     [LoggerMessage(EventId = 2304, Level = LogLevel.Information,
         Message = "COLMAP ({Version}): registered {Registered}/{Keyframes} keyframes, {Points} points, focal {Focal:0.0} px in {Seconds:0.0} s")]

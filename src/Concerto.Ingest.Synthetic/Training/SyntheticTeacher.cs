@@ -22,9 +22,6 @@ namespace Concerto.Ingest.Synthetic.Training;
 /// </remarks>
 public sealed class SyntheticTeacher
 {
-    /// <summary>The smallest image side the default grid accepts.</summary>
-    public const int PatchesPerSide = 37;
-
     /// <summary>The default grid: DINOv2's.</summary>
     public static TeacherGrid DefaultGrid => TeacherGrid.Dinov2;
 
