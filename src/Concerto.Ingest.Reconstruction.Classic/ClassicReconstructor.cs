@@ -20,7 +20,7 @@ namespace Concerto.Ingest.Reconstruction.Classic;
 /// <param name="SfmImages">Images structure from motion worked on: the keyframes and the video frames added between them.</param>
 /// <param name="SfmRegistered">How many of those it registered.</param>
 public sealed record ClassicReport(
-    int Keyframes, int Registered, IReadOnlyList<int> UnregisteredFrames, int SfmImages, int SfmRegistered, int SparsePoints,
+    int Keyframes, int Registered, IReadOnlyList<int> UnregisteredFrames, int SfmImages, int SfmRegistered, int SparsePoints, int DescriptorTracks,
     double RmsReprojectionPixels, double FocalPixels, bool FocalEstimated, double SfmSeconds, double StereoSeconds, int FramesWithoutNeighbours);
 
 /// <summary>The video the keyframes were taken from, decoded again so feature tracks can follow every few frames between
@@ -68,12 +68,16 @@ public sealed partial class ClassicReconstructor : IReconstructor
                                                   "(sample keyframes more densely: decode.sampling in the profile)");
         var clock = Stopwatch.StartNew();
         var (tracks, images) = await TrackAsync(keyframes, cancellationToken).ConfigureAwait(false);
+        var descriptorTracks = _settings.Matching is { } matching
+            ? await Task.Run(() => DescriptorTracks.AddTo(tracks, images.Select((k, i) => (i, k)).Where(x => x.k >= 0).Select(x => (x.i, keyframes[x.k].ImagePath)).ToList(),
+                matching, _settings.Sfm.RansacThreshold, cancellationToken), cancellationToken).ConfigureAwait(false)
+            : 0;
         var (sfm, world) = await Task.Run(() => SolveCameras(keyframes, tracks, images, cancellationToken), cancellationToken).ConfigureAwait(false);
         var sfmSeconds = clock.Elapsed.TotalSeconds;
         var cameras = world.Cameras;
         var registeredKeyframes = cameras.Select(c => c.ImageIndex).ToHashSet();
         var unregistered = Enumerable.Range(0, keyframes.Count).Where(i => !registeredKeyframes.Contains(i)).Select(i => keyframes[i].FrameIndex).ToList();
-        Report = new ClassicReport(keyframes.Count, cameras.Count, unregistered, images.Count, sfm.Cameras.Count, world.Points.Count,
+        Report = new ClassicReport(keyframes.Count, cameras.Count, unregistered, images.Count, sfm.Cameras.Count, world.Points.Count, descriptorTracks,
             sfm.RmsReprojectionError, sfm.Intrinsics.Fx, sfm.FocalEstimated, sfmSeconds, 0, 0);
         LogCameras(_logger, cameras.Count, keyframes.Count, world.Points.Count, sfm.RmsReprojectionError, sfm.Intrinsics.Fx,
             sfm.FocalEstimated ? "estimated" : "given", sfmSeconds);
@@ -95,47 +99,32 @@ public sealed partial class ClassicReconstructor : IReconstructor
     {
         var paths = keyframes.Select(k => k.ImagePath).ToList();
         var keyframesOnly = Enumerable.Range(0, keyframes.Count).ToList();
-        // The decode stage numbers frames at a constant rate (frame i at i / rate), so the rate follows from any keyframe.
-        var rate = keyframes.Where(k => k.Time > 0).Select(k => k.FrameIndex / k.Time).FirstOrDefault();
-        var ordered = keyframes.Zip(keyframes.Skip(1)).All(p => p.First.FrameIndex < p.Second.FrameIndex);
-        if (_video is null || !(rate > 0) || !ordered)
+        if (_video is null || SfmImageSchedule.FrameRate(keyframes) is not { } rate)
             return (await Task.Run(() => FeatureTracks.Build(paths, _settings.Sfm, cancellationToken), cancellationToken).ConfigureAwait(false), keyframesOnly);
 
         var first = RgbFrame.Read(paths[0]);
         var (width, height) = (first.Width, first.Height);
         var flowStep = Math.Max(1, (int)Math.Round(rate / _settings.TrackingFps));
-        var imageStep = Math.Max(flowStep, (int)Math.Round(rate / _settings.SfmFps));
-        var keyframeAt = keyframes.Select((k, i) => (k.FrameIndex, i)).ToDictionary(x => (long)x.FrameIndex, x => x.i);
-        var (start, end) = (keyframes[0].FrameIndex, keyframes[^1].FrameIndex);
+        var schedule = new SfmImageSchedule(keyframes, Math.Max(flowStep, (int)Math.Round(rate / _settings.SfmFps)));
         var tracks = new FeatureTracks(_settings.Sfm);
         var keyframeOfImage = new List<int>();
         try
         {
             await using var reader = RawFrameReader.Start(_video.Tools, _video.Path, new FrameSize(width, height), rate, cancellationToken);
             using var gray = new Mat();
-            var (lastImage, nextKeyframe) = ((long)start, 0);
             await foreach (var frame in reader.ReadAllAsync(cancellationToken).ConfigureAwait(false))
             {
                 var index = frame.Index;
-                var keyframe = keyframeAt.GetValueOrDefault(index, -1);
-                if (keyframe >= 0) nextKeyframe = keyframe + 1;
-                // A video frame becomes an image when the last image is far behind and the next keyframe is not close.
-                var between = keyframe < 0 && index > start && index - lastImage >= imageStep && nextKeyframe < keyframes.Count
-                              && keyframes[nextKeyframe].FrameIndex - index >= imageStep / 2;
-                if (index >= start && (keyframe >= 0 || between || (index - start) % flowStep == 0))
+                var (isImage, keyframe) = schedule.Next(index);
+                if (index >= schedule.Start && (isImage || (index - schedule.Start) % flowStep == 0))
                 {
                     using (var rgb = Mat.FromPixelData(height, width, MatType.CV_8UC3, frame.Address)) Cv2.CvtColor(rgb, gray, ColorConversionCodes.RGB2GRAY);
-                    var isImage = keyframe >= 0 || between;
                     tracks.Add(gray, isImage, $"{_video.Path} frame {index}");
-                    if (isImage)
-                    {
-                        keyframeOfImage.Add(keyframe);
-                        lastImage = index;
-                    }
+                    if (isImage) keyframeOfImage.Add(keyframe);
                 }
 
                 reader.Recycle(frame);
-                if (index >= end) break;
+                if (index >= schedule.End) break;
             }
         }
         finally
@@ -169,7 +158,7 @@ public sealed partial class ClassicReconstructor : IReconstructor
         return (sfm, KeyframeStereo.ToUnitMedianDepth(sfm with { Cameras = keyframeCameras }));
     }
 
-    [LoggerMessage(EventId = 2301, Level = LogLevel.Information,
+    [LoggerMessage(EventId = 2305, Level = LogLevel.Information,
         Message = "Classic: structure from motion registered {Registered}/{Keyframes} keyframes, {Points} points, reprojection RMS {Rms:0.00} px, focal {Focal:0.0} px ({FocalSource}) in {Seconds:0.0} s")]
     private static partial void LogCameras(ILogger logger, int registered, int keyframes, int points, double rms, double focal, string focalSource, double seconds);
 

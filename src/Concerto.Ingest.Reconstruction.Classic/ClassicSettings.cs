@@ -1,3 +1,4 @@
+using Concerto.Ingest.Core.Profiles;
 using Concerto.Ingest.Reconstruction.Classic.Sfm;
 using Concerto.Ingest.Reconstruction.Classic.Stereo;
 
@@ -11,6 +12,8 @@ namespace Concerto.Ingest.Reconstruction.Classic;
 /// <param name="TrackingFps">Rate at which feature tracks follow the video between keyframes (when it is given).</param>
 /// <param name="SfmFps">Video frames join structure from motion as extra images wherever keyframes are sparser than this
 /// (when the video is given); only keyframes get depth.</param>
+/// <param name="Matching">SIFT tracks between keyframes up to a set gap apart, added to the optical-flow tracks so
+/// distant keyframes constrain each other directly (null: flow tracks only).</param>
 public sealed record ClassicSettings(
     SfmSettings Sfm,
     PlaneSweepSettings Stereo,
@@ -19,11 +22,24 @@ public sealed record ClassicSettings(
     int MinKeyframes = 3,
     double MinRegisteredFraction = 0.5,
     double TrackingFps = 10,
-    double SfmFps = 5)
+    double SfmFps = 5,
+    DescriptorMatchSettings? Matching = null)
 {
     public static ClassicSettings Default { get; } = new(
         SfmSettings.Default,
         PlaneSweepSettings.Default,
         new NeighbourSettings(Count: 4, MaxFrameGap: 12, MinBaseline: 0.02, MaxBaseline: 0.3, MaxViewAngleDegrees: 35),
-        ConsistencySettings.Default with { MinConsistentViews = 2 });
+        ConsistencySettings.Default with { MinConsistentViews = 2 },
+        Matching: DescriptorMatchSettings.Default);
+
+    /// <summary>The defaults with a profile's stereo settings.</summary>
+    public static ClassicSettings For(StereoSettings stereo)
+    {
+        ArgumentNullException.ThrowIfNull(stereo);
+        return Default with
+        {
+            Stereo = Default.Stereo with { MaxSide = stereo.MaxSide, Depths = stereo.Depths },
+            Consistency = Default.Consistency with { MinConsistentViews = stereo.MinConsistentViews },
+        };
+    }
 }

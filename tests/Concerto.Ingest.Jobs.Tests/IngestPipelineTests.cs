@@ -150,22 +150,29 @@ public sealed class IngestPipelineTests : PipelineTestBase
         }
     }
 
-    /// <summary>The vggt reconstructor through the whole job path, on a model whose outputs are the capture's ground
-    /// truth (an oracle: real ONNX Runtime, real preprocessing of the decoded keyframes, windows of 4 stitched by Sim(3)).
-    /// The scene must lie on the true surfaces and the cameras where the capture put them. Tolerances: the oracle's depth
-    /// is exact up to float32 rounding, voxel means on flat surfaces stay on them, and only the few voxels straddling an
-    /// edge sit inside it (measured: 0.011 mm mean, under 0.001 mm at the 95th percentile, cameras within 0.0001 mm);
-    /// 0.5 mm mean and 0.1 mm at the 95th percentile fail on any real misplacement (a wrong frame, a wrong window
-    /// transform, a half-pixel shift) with room for rounding.</summary>
-    [Fact]
-    public async Task Ingest_FallsBackToTheClassicReconstructor_WhenNoCaptureAndNoModel()
+    /// <summary>With no capture and no model, auto takes COLMAP's cameras when COLMAP is installed (scripts/setup.sh
+    /// installs Debian's), and the classic reconstructor when it is not (here: Concerto:Reconstruction:ColmapPath names a
+    /// program that does not exist). 640 x 480: at 320 x 240 these rooms give SIFT too few features for COLMAP to register
+    /// half the keyframes (auto then falls back to classic, which tracks them).</summary>
+    [Theory]
+    [InlineData("colmap")]
+    [InlineData("classic")]
+    public async Task Ingest_WithNoCaptureAndNoModel_UsesColmapWhenInstalled_ElseClassic(string expected)
     {
+        if (expected == "classic")
+        {
+            await Pipeline.DisposeAsync();
+            Pipeline = await StartPipelineAsync(new ReconstructionOptions { ColmapPath = "/nonexistent/colmap" });
+            Pipeline.StartWorkers(Core.Pipeline.Stage.All, workerCount: 2, temporary: false);
+        }
+        else Assert.True(Reconstruction.Classic.Colmap.ColmapReconstructor.Find(null) is not null, "colmap is not on PATH: run scripts/setup.sh");
+
         var capture = Directory.CreateTempSubdirectory("concerto-capture-classic-").FullName;
         var bare = Directory.CreateTempSubdirectory("concerto-bare-video-").FullName;
         try
         {
             await new SyntheticCaptureWriter(FfmpegTools.Locate()).WriteAsync(
-                new SynthSettings(Seed: 3, Frames: 60, Width: 320, Height: 240, Fps: 10, Points: 100), capture, null, CancellationToken.None);
+                new SynthSettings(Seed: 3, Frames: 60, Width: 640, Height: 480, Fps: 10, Points: 100), capture, null, CancellationToken.None);
             // The video alone, without its capture.json: nothing says where the cameras are.
             var video = Path.Combine(bare, "walk.mp4");
             File.Copy(Path.Combine(capture, SyntheticCaptureWriter.VideoFile), video);
@@ -174,11 +181,14 @@ public sealed class IngestPipelineTests : PipelineTestBase
 
             var scene = await new ReconstructionIndex(Db.DataSource).GetAsync(row.RunId!.Value, CancellationToken.None);
             Assert.NotNull(scene);
-            Assert.Equal(("classic", (string?)null), (scene.Value.Scene.Method, scene.Value.Scene.ModelHash));
+            Assert.Equal((expected, (string?)null), (scene.Value.Scene.Method, scene.Value.Scene.ModelHash));
             Assert.True(scene.Value.Cameras.Count >= 0.75 * row.Keyframes, $"{scene.Value.Cameras.Count} cameras for {row.Keyframes} keyframes");
             Assert.True(scene.Value.Scene.Points > 2000, $"{scene.Value.Scene.Points} points");
             Assert.Equal("true", await ScalarTextAsync(
-                "SELECT (metrics->'classic'->>'FocalEstimated') FROM run_stages WHERE run_id = $1 AND stage = 'reconstruct'", row.RunId.Value));
+                $"SELECT (metrics->'{expected}'->>'FocalEstimated') FROM run_stages WHERE run_id = $1 AND stage = 'reconstruct'", row.RunId.Value));
+            if (expected == "colmap")
+                Assert.StartsWith("COLMAP 3", await ScalarTextAsync("SELECT (metrics->'colmap'->>'Version') FROM run_stages WHERE run_id = $1 AND stage = 'reconstruct'",
+                    row.RunId.Value), StringComparison.Ordinal);
         }
         finally
         {
@@ -187,6 +197,13 @@ public sealed class IngestPipelineTests : PipelineTestBase
         }
     }
 
+    /// <summary>The vggt reconstructor through the whole job path, on a model whose outputs are the capture's ground
+    /// truth (an oracle: real ONNX Runtime, real preprocessing of the decoded keyframes, windows of 4 stitched by Sim(3)).
+    /// The scene must lie on the true surfaces and the cameras where the capture put them. Tolerances: the oracle's depth
+    /// is exact up to float32 rounding, voxel means on flat surfaces stay on them, and only the few voxels straddling an
+    /// edge sit inside it (measured: 0.011 mm mean, under 0.001 mm at the 95th percentile, cameras within 0.0001 mm);
+    /// 0.5 mm mean and 0.1 mm at the 95th percentile fail on any real misplacement (a wrong frame, a wrong window
+    /// transform, a half-pixel shift) with room for rounding.</summary>
     [Theory]
     [InlineData("depth")]
     [InlineData("pointMap")]

@@ -31,8 +31,8 @@ public abstract class PipelineTestBase : IAsyncLifetime
         Directory.Delete(Artifacts, recursive: true);
     }
 
-    protected Task<PipelineHost> StartPipelineAsync() =>
-        PipelineHost.StartAsync(Db.ConnectionString, new StorageOptions { ArtifactRoot = Artifacts }, new MediaOptions(), new ReconstructionOptions(),
+    protected Task<PipelineHost> StartPipelineAsync(ReconstructionOptions? reconstruction = null) =>
+        PipelineHost.StartAsync(Db.ConnectionString, new StorageOptions { ArtifactRoot = Artifacts }, new MediaOptions(), reconstruction ?? new ReconstructionOptions(),
             b => b.SetMinimumLevel(LogLevel.Warning), CancellationToken.None);
 
     /// <summary>Submits a batch and waits (2 minutes at most) until every source has finished.</summary>

@@ -31,7 +31,7 @@ public static class BenchCommand
         child.Hidden = true;
         child.SetAction((parse, ct) => CliRun.GuardAsync(() => DecodeOnceAsync(parse.GetValue(childVideo)!, parse.GetValue(profile), ct)));
 
-        return new Command("bench", "Benchmarks that print figures.") { decode, ReconstructBenchmark.Create(), SegmentBenchmark.Create(), FeaturizeBenchmark.Create(), TrainBenchmark.Create(), PretrainBenchmark.Create(), DashboardBenchmark.Create(), child };
+        return new Command("bench", "Benchmarks that print figures.") { decode, ReconstructBenchmark.Create(), ReconBenchmark.Create(), SegmentBenchmark.Create(), FeaturizeBenchmark.Create(), TrainBenchmark.Create(), PretrainBenchmark.Create(), DashboardBenchmark.Create(), child };
     }
 
     private static async Task<int> DecodeAsync(string path, string? profilePath, int repeat, int lengthFactor, CancellationToken cancellationToken)

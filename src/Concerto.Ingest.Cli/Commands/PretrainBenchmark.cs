@@ -228,7 +228,7 @@ public static class PretrainBenchmark
         ? rows
         : rows.Where(r => SyntheticTrainingSet.RoomOf(dataset.Rows[r].SceneId) is { } room && room <= rooms).ToList();
 
-    private static int[] ParseSeeds(string text)
+    internal static int[] ParseSeeds(string text)
     {
         var seeds = text.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
             .Select(s => int.TryParse(s, CultureInfo.InvariantCulture, out var v) ? v : throw new ArgumentException($"--seeds: '{s}' is not an integer")).ToArray();

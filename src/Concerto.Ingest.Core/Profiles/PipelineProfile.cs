@@ -13,8 +13,8 @@ public sealed record PipelineProfile(
     FeaturizeSettings? Featurize = null);
 
 /// <summary>How the reconstruct stage lifts keyframes to a scene cloud.</summary>
-/// <param name="Method">auto: posed when a capture.json describes the video, else vggt when a model is set, else classic
-/// (weights-free structure from motion + multi-view stereo on the CPU); colmap: COLMAP's structure from motion (the
+/// <param name="Method">auto: posed when a capture.json describes the video, else vggt when a model is set, else colmap
+/// when COLMAP is installed, else classic (weights-free structure from motion + multi-view stereo on the CPU); colmap: COLMAP's structure from motion (the
 /// program, Concerto:Reconstruction:ColmapPath or `colmap` on PATH) with our multi-view stereo on its cameras; none
 /// skips the stage.</param>
 /// <param name="ModelPath">VGGT ONNX model (weights file beside it); empty: Concerto:Reconstruction:VggtModel.</param>
@@ -26,6 +26,7 @@ public sealed record PipelineProfile(
 /// <param name="Focal">classic and colmap: metadata takes the focal length from a capture.json beside the video when there is one
 /// and estimates it otherwise; estimate always estimates it.</param>
 /// <param name="FovDegrees">classic and colmap: the camera's horizontal field of view when known (overrides <see cref="Focal"/>).</param>
+/// <param name="Stereo">classic and colmap: the multi-view stereo's resolution, depth hypotheses and consistency rule.</param>
 public sealed record ReconstructSettings(
     ReconstructMethod Method = ReconstructMethod.Auto,
     string? ModelPath = null,
@@ -36,22 +37,37 @@ public sealed record ReconstructSettings(
     double? TargetZRange = 3.0,
     PointSource PointSource = PointSource.Depth,
     FocalSource Focal = FocalSource.Metadata,
-    double? FovDegrees = null)
+    double? FovDegrees = null,
+    StereoSettings? Stereo = null)
 {
     public static ReconstructSettings Default { get; } = new();
 }
 
+/// <summary>Multi-view stereo of the classic and colmap reconstructors (plane sweep, then a geometric consistency check).</summary>
+/// <param name="MaxSide">Longest side of the images the sweep works on (area-downscaled, never upscaled).</param>
+/// <param name="Depths">Depth hypotheses per pixel, uniform in inverse depth.</param>
+/// <param name="MinConsistentViews">Neighbour depth maps that must agree with a pixel's depth for it to be kept.</param>
+public sealed record StereoSettings(int MaxSide = 320, int Depths = 64, int MinConsistentViews = 2)
+{
+    public static StereoSettings Default { get; } = new();
+}
+
 /// <summary>How the segment stage cuts a scene into training samples of 1 point cloud + 4 views.</summary>
 /// <param name="Views">covisibility: every pair of the 4 views shares at least <see cref="MinCovisibility"/> of the
-/// smaller view's visible points and lies at least <see cref="MinBaseline"/> apart; poseGap: the RealEstate10K rule,
+/// smaller view's visible points and lies at least <see cref="MinBaseline"/> apart, the views spread as far as those
+/// bounds allow; sliding: a stretch of the walk, each view sharing at least <see cref="MinCovisibility"/> with the
+/// previous one and <see cref="MinBaseline"/> from it, so a walk gives a run of local groups (how densely:
+/// <see cref="MaxOverlap"/>); poseGap: the RealEstate10K rule,
 /// consecutive views <see cref="MinFrameGap"/>-<see cref="MaxFrameGap"/> video frames apart with rotation (degrees) +
 /// 20 x translation in [<see cref="MinPoseScore"/>, <see cref="MaxPoseScore"/>].</param>
 /// <param name="MaxOverlap">A segment shares at most this fraction of its points with any earlier segment of the scene.</param>
 /// <param name="GridSize">Optional grid sampling of the segment cloud (scene units); null keeps every visible point.</param>
 /// <param name="MinPoints">Segments with fewer points are not kept.</param>
 /// <param name="MaxSegments">Per scene; 0 = no limit.</param>
+/// <param name="Cloud">views: a segment's cloud is the scene points its views see; scene: every segment carries the whole
+/// scene cloud (Pointcept's convention for scans, e.g. ScanNet), its images' correspondences indexing into it.</param>
 public sealed record SegmentSettings(
-    ViewSelectionMode Views = ViewSelectionMode.Covisibility,
+    ViewSelectionMode Views = ViewSelectionMode.Sliding,
     int ViewsPerSegment = 4,
     double MinCovisibility = 0.3,
     double MinBaseline = 0.1,
@@ -62,13 +78,17 @@ public sealed record SegmentSettings(
     double MaxOverlap = 0.5,
     double? GridSize = null,
     int MinPoints = 1000,
-    int MaxSegments = 0)
+    int MaxSegments = 0,
+    SegmentCloud Cloud = SegmentCloud.Views)
 {
     public static SegmentSettings Default { get; } = new();
 }
 
 [JsonConverter(typeof(JsonStringEnumConverter<ViewSelectionMode>))]
-public enum ViewSelectionMode { Covisibility, PoseGap }
+public enum ViewSelectionMode { Covisibility, PoseGap, Sliding }
+
+[JsonConverter(typeof(JsonStringEnumConverter<SegmentCloud>))]
+public enum SegmentCloud { Views, Scene }
 
 [JsonConverter(typeof(JsonStringEnumConverter<PointSource>))]
 public enum PointSource { Depth, PointMap }

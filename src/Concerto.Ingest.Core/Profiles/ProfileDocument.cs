@@ -77,6 +77,10 @@ public sealed record ProfileDocument(PipelineProfile Profile, string CanonicalJs
         if (r.ConfidencePercentile is < 0 or >= 100) errors.Add("reconstruct.confidencePercentile must be in [0, 100)");
         if (r.TargetZRange is <= 0) errors.Add("reconstruct.targetZRange must be > 0 or null");
         if (r.FovDegrees is <= 10 or >= 170) errors.Add("reconstruct.fovDegrees must be in (10, 170) or null");
+        var st = r.Stereo ?? StereoSettings.Default;
+        if (st.MaxSide is < 32 or > 4096) errors.Add("reconstruct.stereo.maxSide must be in [32, 4096]");
+        if (st.Depths is < 8 or > 1024) errors.Add("reconstruct.stereo.depths must be in [8, 1024]");
+        if (st.MinConsistentViews is < 0 or > 4) errors.Add("reconstruct.stereo.minConsistentViews must be in [0, 4] (a keyframe has at most 4 neighbours)");
         var g = p.Segment ?? SegmentSettings.Default;
         if (g.ViewsPerSegment is < 1 or > 4) errors.Add("segment.viewsPerSegment must be in [1, 4]");
         if (g.MinCovisibility is < 0 or > 1) errors.Add("segment.minCovisibility must be in [0, 1]");

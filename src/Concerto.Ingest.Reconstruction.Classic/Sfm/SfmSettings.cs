@@ -15,6 +15,8 @@ namespace Concerto.Ingest.Reconstruction.Classic.Sfm;
 /// <param name="BundleIterations">Levenberg-Marquardt steps of a full bundle adjustment (at most; it stops once converged).</param>
 /// <param name="BundleEvery">Run a bundle adjustment after this many newly registered images.</param>
 /// <param name="HuberPixels">Huber loss threshold on the reprojection error, pixels.</param>
+/// <param name="AnchoredRefinement">At each image, align every track again from its first image (against flow drift).</param>
+/// <param name="AnchorAgreement">The anchored position replaces the chained one when they lie this close, pixels.</param>
 public sealed record SfmSettings(
     int MaxFeatures = 2000,
     double MinFeatureDistance = 5,
@@ -29,7 +31,9 @@ public sealed record SfmSettings(
     double FallbackFovDegrees = 65,
     int BundleIterations = 40,
     int BundleEvery = 5,
-    double HuberPixels = 1.5)
+    double HuberPixels = 1.5,
+    bool AnchoredRefinement = true,
+    double AnchorAgreement = 3)
 {
     public static SfmSettings Default { get; } = new();
 

@@ -1,3 +1,4 @@
+using Concerto.Ingest.Core.Profiles;
 using Concerto.Ingest.Segments.Scenes;
 using Concerto.Ingest.Segments.Selection;
 using Concerto.Ingest.Segments.Visibility;
@@ -25,18 +26,25 @@ public static class SegmentBuilder
 {
     public const int CoveragePatch = 14;
 
-    /// <summary>Cuts the group's segment from the scene: the union of what its views see, optionally grid-sampled (the
-    /// point nearest each occupied cell's centre), then each view's correspondences to the kept points.</summary>
+    /// <summary>Cuts the group's segment from the scene: the union of what its views see (or, for
+    /// <see cref="SegmentCloud.Scene"/>, every scene point), optionally grid-sampled (the point nearest each occupied
+    /// cell's centre), then each view's correspondences to the kept points.</summary>
     public static Segment Build(SceneCloud cloud, IReadOnlyList<SceneView> views, IReadOnlyList<ViewVisibility> visibility, ViewGroup group,
-        double? gridSize = null)
+        double? gridSize = null, SegmentCloud extent = SegmentCloud.Views)
     {
         ArgumentNullException.ThrowIfNull(cloud);
         ArgumentNullException.ThrowIfNull(views);
         ArgumentNullException.ThrowIfNull(visibility);
         ArgumentNullException.ThrowIfNull(group);
-        var union = PointSet.Empty(cloud.Count);
-        foreach (var v in group.Views) union.UnionWith(PointSet.Of(visibility[v].Points, cloud.Count));
-        var points = union.ToArray();
+        int[] points;
+        if (extent == SegmentCloud.Scene) points = Enumerable.Range(0, cloud.Count).ToArray();
+        else
+        {
+            var union = PointSet.Empty(cloud.Count);
+            foreach (var v in group.Views) union.UnionWith(PointSet.Of(visibility[v].Points, cloud.Count));
+            points = union.ToArray();
+        }
+
         if (gridSize is { } grid) points = GridSample(cloud, points, grid);
 
         var local = new Dictionary<int, int>(points.Length);

@@ -59,7 +59,7 @@ public static class SceneSegmenter
         foreach (var group in groups)
         {
             cancellationToken.ThrowIfCancellationRequested();
-            var segment = SegmentBuilder.Build(cloud, views, visibility, group, settings.GridSize);
+            var segment = SegmentBuilder.Build(cloud, views, visibility, group, settings.GridSize, settings.Cloud);
             SegmentFiles.Write(Path.Combine(outputFolder, SegmentationResult.FolderName(segments.Count)), cloud, segment);
             segments.Add(segment);
             progress?.Report((views.Count + segments.Count, views.Count + groups.Count));

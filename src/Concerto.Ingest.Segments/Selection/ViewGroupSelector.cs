@@ -10,7 +10,7 @@ namespace Concerto.Ingest.Segments.Selection;
 public sealed record ViewGroup(int[] Views, double MinCovisibility, double MinBaseline, double MaxOverlap);
 
 /// <summary>Chooses groups of views for segments: by covisibility (every pair shares enough points, with a minimum
-/// baseline) or by the RealEstate10K pose-gap rule; then drops groups whose points overlap an earlier accepted group's
+/// baseline; spread out, or sliding forward through the video) or by the RealEstate10K pose-gap rule; then drops groups whose points overlap an earlier accepted group's
 /// by more than the set fraction. Deterministic: anchors are taken in view order and ties go to the lower index.</summary>
 public static class ViewGroupSelector
 {
@@ -39,9 +39,12 @@ public static class ViewGroupSelector
         var seen = new HashSet<string>();
         for (var anchor = 0; anchor < views.Count; anchor++)
         {
-            var group = settings.Views == ViewSelectionMode.PoseGap
-                ? PoseGapGroup(views, anchor, size, settings)
-                : CovisibleGroup(views, covisibility, anchor, size, settings);
+            var group = settings.Views switch
+            {
+                ViewSelectionMode.PoseGap => PoseGapGroup(views, anchor, size, settings),
+                ViewSelectionMode.Sliding => SlidingGroup(views, covisibility, anchor, size, settings),
+                _ => CovisibleGroup(views, covisibility, anchor, size, settings),
+            };
             if (group is null || !seen.Add(string.Join(',', group))) continue;
 
             var union = PointSet.Empty(pointCount);
@@ -89,6 +92,22 @@ public static class ViewGroupSelector
 
         members.Sort();
         return [.. members];
+    }
+
+    /// <summary>A stretch of the walk from the anchor forward in video order: each view that shares at least the minimum
+    /// covisibility with the previous member and lies at least the minimum baseline from it joins, until the group is full;
+    /// the walk stops at the first view that no longer shares enough with the previous member (a cut or a fast turn).</summary>
+    private static int[]? SlidingGroup(IReadOnlyList<SceneView> views, double[,] covisibility, int anchor, int size, SegmentSettings s)
+    {
+        var members = new List<int> { anchor };
+        for (var c = anchor + 1; c < views.Count && members.Count < size; c++)
+        {
+            var previous = members[^1];
+            if (covisibility[c, previous] < s.MinCovisibility) break;
+            if ((views[c].Centre - views[previous].Centre).Length >= s.MinBaseline) members.Add(c);
+        }
+
+        return members.Count == size ? [.. members] : null;
     }
 
     /// <summary>From the anchor forward in video order: the next view whose frame gap to the previous member and whose

@@ -61,6 +61,26 @@ public class ProfileDocumentTests
         Assert.Contains(setting, e.Message, StringComparison.Ordinal);
     }
 
+    /// <summary>The reconstruct stereo and segment settings: read when given, refused naming the setting when out of range
+    /// or not one of the choices.</summary>
+    [Fact]
+    public void Parse_ReadsStereoAndSegmentChoices_AndNamesBadOnes()
+    {
+        string With(string reconstruct, string segment) => Profile.Replace(" } }", $" }}, \"reconstruct\": {{ {reconstruct} }}, \"segment\": {{ {segment} }} }}",
+            StringComparison.Ordinal);
+        var doc = ProfileDocument.Parse(With("\"stereo\": { \"maxSide\": 518, \"depths\": 128, \"minConsistentViews\": 3 }",
+            "\"views\": \"covisibility\", \"cloud\": \"scene\""), "a");
+        Assert.Equal(new StereoSettings(518, 128, 3), doc.Profile.Reconstruct!.Stereo);
+        Assert.Equal((ViewSelectionMode.Covisibility, SegmentCloud.Scene), (doc.Profile.Segment!.Views, doc.Profile.Segment.Cloud));
+        var defaults = ProfileDocument.Parse(With("", ""), "a").Profile;
+        Assert.Equal((ViewSelectionMode.Sliding, SegmentCloud.Views), (defaults.Segment!.Views, defaults.Segment.Cloud));
+
+        var e = Assert.Throws<ProfileException>(() => ProfileDocument.Parse(With("\"stereo\": { \"maxSide\": 8 }", ""), "my.json"));
+        Assert.Contains("reconstruct.stereo.maxSide", e.Message, StringComparison.Ordinal);
+        e = Assert.Throws<ProfileException>(() => ProfileDocument.Parse(With("", "\"cloud\": \"everything\""), "my.json"));
+        Assert.StartsWith("my.json", e.Message, StringComparison.Ordinal);
+    }
+
     [Fact]
     public void Parse_Fails_WhenNotJson()
     {

@@ -72,7 +72,7 @@ public sealed class SyntheticSegmentScene
 
 public sealed class SegmentGeometryTests(SyntheticSegmentScene scene) : IClassFixture<SyntheticSegmentScene>
 {
-    private static readonly SegmentSettings Covisible = new(MinCovisibility: 0.2, MinBaseline: 0.3, MaxOverlap: 0.6, MinPoints: 2000);
+    private static readonly SegmentSettings Covisible = new(Views: ViewSelectionMode.Covisibility, MinCovisibility: 0.2, MinBaseline: 0.3, MaxOverlap: 0.6, MinPoints: 2000);
 
     [Fact]
     public void Correspondences_ReprojectIntoTheirPixels_AndNoHiddenPointGetsOne()
@@ -184,6 +184,54 @@ public sealed class SegmentGeometryTests(SyntheticSegmentScene scene) : IClassFi
                 Assert.InRange(next.FrameIndex - previous.FrameIndex, 15, 60);
                 Assert.InRange(ViewGroupSelector.PoseScore(previous.CameraToWorld, next.CameraToWorld), 5, 60);
             }
+        }
+    }
+
+    /// <summary>Sliding groups: a stretch of the walk, each member sharing the minimum covisibility with the previous one
+    /// and the minimum baseline from it, taking the first view that fits (none between two members would also have
+    /// fitted); on this 12 s walk they give more segments than the spread-out groups.</summary>
+    [Fact]
+    public void SlidingGroups_TakeTheFirstFittingViewsForward_AndGiveMoreSegments()
+    {
+        var sliding = Covisible with { Views = ViewSelectionMode.Sliding };
+        var groups = ViewGroupSelector.Select(scene.Views, scene.Visibility, scene.Cloud.Count, sliding);
+        var sets = scene.Visibility.Select(v => PointSet.Of(v.Points, scene.Cloud.Count)).ToList();
+        double Shared(int a, int b) => (double)sets[a].IntersectionCount(sets[b]) / Math.Min(sets[a].Count, sets[b].Count);
+        bool Fits(int c, int previous) => Shared(c, previous) >= sliding.MinCovisibility &&
+                                          (scene.Views[c].Centre - scene.Views[previous].Centre).Length >= sliding.MinBaseline;
+        foreach (var group in groups)
+        {
+            Assert.Equal(4, group.Views.Length);
+            for (var i = 1; i < 4; i++)
+            {
+                Assert.True(Fits(group.Views[i], group.Views[i - 1]), $"view {group.Views[i]} of [{string.Join(',', group.Views)}]");
+                for (var skipped = group.Views[i - 1] + 1; skipped < group.Views[i]; skipped++)
+                    Assert.False(Fits(skipped, group.Views[i - 1]), $"view {skipped} fitted before {group.Views[i]} in [{string.Join(',', group.Views)}]");
+            }
+        }
+
+        var spread = ViewGroupSelector.Select(scene.Views, scene.Visibility, scene.Cloud.Count, Covisible);
+        Assert.True(groups.Count > spread.Count, $"sliding {groups.Count} groups, spread {spread.Count}");
+    }
+
+    /// <summary>segment.cloud "scene": every segment holds the whole scene cloud and its correspondences are exactly the
+    /// views' depth-tested visible points, at the same pixels as in the per-view segment.</summary>
+    [Fact]
+    public void SceneCloudSegments_CarryTheWholeScene_WithTheSameCorrespondences()
+    {
+        var group = ViewGroupSelector.Select(scene.Views, scene.Visibility, scene.Cloud.Count, Covisible)[0];
+        var local = SegmentBuilder.Build(scene.Cloud, scene.Views, scene.Visibility, group);
+        var whole = SegmentBuilder.Build(scene.Cloud, scene.Views, scene.Visibility, group, extent: SegmentCloud.Scene);
+        Assert.Equal(Enumerable.Range(0, scene.Cloud.Count), whole.ScenePoints);
+        Assert.True(local.Points < whole.Points, $"{local.Points} of {whole.Points}");
+        for (var i = 0; i < group.Views.Length; i++)
+        {
+            Assert.Equal(scene.Visibility[group.Views[i]].Count, whole.Images[i].Rows);
+            var inScene = Enumerable.Range(0, whole.Images[i].Rows)
+                .Select(r => (whole.Images[i].Correspondences[3 * r], whole.Images[i].Correspondences[3 * r + 1], (int)whole.Images[i].Correspondences[3 * r + 2]));
+            var inSegment = Enumerable.Range(0, local.Images[i].Rows)
+                .Select(r => (local.Images[i].Correspondences[3 * r], local.Images[i].Correspondences[3 * r + 1], local.ScenePoints[(int)local.Images[i].Correspondences[3 * r + 2]]));
+            Assert.Equal(inSegment, inScene);
         }
     }
 
