@@ -1,3 +1,4 @@
+using Concerto.Ingest.Core.Runtime;
 using System.CommandLine;
 using System.Diagnostics;
 using System.Globalization;

@@ -93,6 +93,9 @@ public sealed class IngestProgressView(StatusQueries status)
             AnsiConsole.MarkupLineInterpolated($"[red]failed:[/] {r.Error ?? "unknown error"}");
         foreach (var r in rows.Where(r => r.Succeeded && r.ReconstructSkipped is not null))
             AnsiConsole.MarkupLineInterpolated($"[yellow]no scene:[/] {Path.GetFileName(r.Path)}: {r.ReconstructSkipped}");
+        if (rows.Any(r => r.ReconstructMethod == "colmap"))
+            AnsiConsole.MarkupLine("Reconstructed with [bold]colmap[/] (COLMAP's structure from motion + our multi-view stereo on the CPU); " +
+                                   "set a VGGT model (reconstruct.modelPath or Concerto:Reconstruction:VggtModel) to use VGGT instead.");
         if (rows.Any(r => r.ReconstructMethod == "classic"))
             AnsiConsole.MarkupLine("Reconstructed with [bold]classic[/] (weights-free structure from motion + multi-view stereo on the CPU); " +
                                    "set a VGGT model (reconstruct.modelPath or Concerto:Reconstruction:VggtModel) to use VGGT instead.");

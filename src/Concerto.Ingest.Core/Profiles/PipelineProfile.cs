@@ -75,7 +75,7 @@ public sealed record SegmentSettings(
     int MaxFrameGap = 135,
     double MinPoseScore = 5,
     double MaxPoseScore = 40,
-    double MaxOverlap = 0.5,
+    double MaxOverlap = 0.7,
     double? GridSize = null,
     int MinPoints = 1000,
     int MaxSegments = 0,

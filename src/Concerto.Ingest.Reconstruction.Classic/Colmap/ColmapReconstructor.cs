@@ -20,8 +20,9 @@ namespace Concerto.Ingest.Reconstruction.Classic.Colmap;
 /// <summary>What the COLMAP reconstructor did.</summary>
 /// <param name="RelaxedInitialisation">The default mapper built no model or too small a one, and the retry with a
 /// video-friendly initial pair was kept.</param>
+/// <param name="VideoImages">Video frames that joined the keyframes in the kept model (0: keyframes alone).</param>
 public sealed record ColmapReport(string Version, int Keyframes, int Registered, int SparsePoints, double FocalPixels, bool FocalEstimated,
-    bool RelaxedInitialisation, double SfmSeconds, double StereoSeconds, int FramesWithoutNeighbours);
+    bool RelaxedInitialisation, int VideoImages, double SfmSeconds, double StereoSeconds, int FramesWithoutNeighbours);
 
 /// <summary>The `colmap` reconstructor: sparse structure from motion by the COLMAP program (SIFT on the CPU, exhaustive
 /// matching, incremental mapper, one shared pinhole camera) over the keyframes, then our plane-sweep stereo
@@ -74,9 +75,10 @@ public sealed partial class ColmapReconstructor : IReconstructor
         var scratch = Directory.CreateTempSubdirectory("concerto-colmap-").FullName;
         try
         {
-            var (world, intrinsics, version, relaxed) = await SolveAsync(keyframes, scratch, cancellationToken).ConfigureAwait(false);
+            var (world, intrinsics, version, relaxed, videoImages) = await SolveAsync(keyframes, scratch, cancellationToken).ConfigureAwait(false);
             var sfmSeconds = clock.Elapsed.TotalSeconds;
-            Report = new ColmapReport(version, keyframes.Count, world.Cameras.Count, world.Points.Count, intrinsics.Fx, _fovDegrees is null, relaxed, sfmSeconds, 0, 0);
+            Report = new ColmapReport(version, keyframes.Count, world.Cameras.Count, world.Points.Count, intrinsics.Fx, _fovDegrees is null, relaxed, videoImages,
+                sfmSeconds, 0, 0);
             LogCameras(_logger, version, world.Cameras.Count, keyframes.Count, world.Points.Count, intrinsics.Fx, sfmSeconds);
 
             var stereo = new KeyframeStereo(_settings, _logger);
@@ -92,13 +94,49 @@ public sealed partial class ColmapReconstructor : IReconstructor
         }
     }
 
-    /// <summary>Runs COLMAP over the keyframes (linked into scratch/images under their own names) and returns the
-    /// keyframes' cameras and the sparse points in a world of unit median depth.</summary>
-    private async Task<(SfmResult World, PinholeIntrinsics Intrinsics, string Version, bool RelaxedInitialisation)> SolveAsync(IReadOnlyList<KeyframeRef> keyframes, string scratch,
-        CancellationToken cancellationToken)
+    /// <summary>Runs COLMAP over the keyframes and returns their cameras and the sparse points in a world of unit median
+    /// depth. Keyframes alone first (what COLMAP is best at: every pair matched); when that leaves keyframes
+    /// unregistered (a fast turn between two), again with the video frames between keyframes added, and the model that
+    /// registers more keyframes is kept.</summary>
+    private async Task<(SfmResult World, PinholeIntrinsics Intrinsics, string Version, bool RelaxedInitialisation, int VideoImages)> SolveAsync(
+        IReadOnlyList<KeyframeRef> keyframes, string scratch, CancellationToken cancellationToken)
+    {
+        var version = (await RunAsync(["help"], cancellationToken, allowFailure: true).ConfigureAwait(false)).Stdout
+            .Split('\n').Select(l => l.Trim()).FirstOrDefault(l => l.StartsWith("COLMAP", StringComparison.Ordinal)) ?? "COLMAP (version unknown)";
+        var best = await MapImagesAsync(keyframes, Path.Combine(scratch, "keyframes"), withVideo: false, cancellationToken).ConfigureAwait(false);
+        // Video frames bridge gaps in a model the keyframes started; where the keyframes gave COLMAP no model at all (a
+        // flat or animated picture) they add minutes of matching and no scene, so classic is tried next instead.
+        if (best.Keyframes >= 2 && best.Keyframes < keyframes.Count && _video is not null)
+        {
+            LogAddingVideoFrames(_logger, best.Keyframes, keyframes.Count);
+            var withVideo = await MapImagesAsync(keyframes, Path.Combine(scratch, "video"), withVideo: true, cancellationToken).ConfigureAwait(false);
+            if (withVideo.Keyframes > best.Keyframes) best = withVideo;
+        }
+
+        if (best.Model is null || best.Keyframes < 2)
+            throw new NotReconstructableException($"COLMAP's mapper registered {best.Keyframes} of {keyframes.Count} keyframes: too little overlap or " +
+                                                  "texture between them; sample keyframes more densely");
+        if (best.Keyframes < _settings.MinRegisteredFraction * keyframes.Count)
+            throw new NotReconstructableException($"COLMAP registered only {best.Keyframes} of {keyframes.Count} keyframes (fewer than " +
+                                                  $"{_settings.MinRegisteredFraction:P0}); sample keyframes more densely");
+        var model = best.Model;
+        var intrinsics = model.Cameras[model.Images[0].CameraId];
+        var cameras = model.Images.Where(i => best.IndexOfName.ContainsKey(i.Name))
+            .Select(i => new SfmCamera(best.IndexOfName[i.Name], keyframes[best.IndexOfName[i.Name]].ImagePath, i.CameraToWorld, 0))
+            .OrderBy(c => c.ImageIndex).ToList();
+        var unregistered = Enumerable.Range(0, keyframes.Count).Except(cameras.Select(c => c.ImageIndex)).ToList();
+        var sfm = new SfmResult(intrinsics, cameras, model.Points.Select(p => new SfmPoint(p, 0)).ToList(), unregistered, double.NaN, _fovDegrees is null);
+        return (KeyframeStereo.ToUnitMedianDepth(sfm), intrinsics, version, best.Relaxed, best.VideoImages);
+    }
+
+    private sealed record Attempt(ColmapModel? Model, IReadOnlyDictionary<string, int> IndexOfName, int Keyframes, bool Relaxed, int VideoImages);
+
+    /// <summary>One COLMAP run in its own folder: features, matches, mapper (again with a relaxed initialisation when the
+    /// default registers too few keyframes).</summary>
+    private async Task<Attempt> MapImagesAsync(IReadOnlyList<KeyframeRef> keyframes, string folder, bool withVideo, CancellationToken cancellationToken)
     {
         // Images are named by video frame, so name order is time order (COLMAP's sequential matcher relies on it).
-        var images = Path.Combine(scratch, "images");
+        var images = Path.Combine(folder, "images");
         Directory.CreateDirectory(images);
         var indexOfName = new Dictionary<string, int>(StringComparer.Ordinal);
         for (var i = 0; i < keyframes.Count; i++)
@@ -109,13 +147,10 @@ public sealed partial class ColmapReconstructor : IReconstructor
         }
 
         var first = RgbFrame.Read(keyframes[0].ImagePath);
-        var videoImages = await WriteVideoImagesAsync(keyframes, images, first.Width, first.Height, cancellationToken).ConfigureAwait(false);
-        var database = Path.Combine(scratch, "database.db");
-        var sparse = Path.Combine(scratch, "sparse");
+        var videoImages = withVideo ? await WriteVideoImagesAsync(keyframes, images, first.Width, first.Height, cancellationToken).ConfigureAwait(false) : 0;
+        var database = Path.Combine(folder, "database.db");
+        var sparse = Path.Combine(folder, "sparse");
         Directory.CreateDirectory(sparse);
-        var version = (await RunAsync(["help"], cancellationToken, allowFailure: true).ConfigureAwait(false)).Stdout
-            .Split('\n').Select(l => l.Trim()).FirstOrDefault(l => l.StartsWith("COLMAP", StringComparison.Ordinal)) ?? "COLMAP (version unknown)";
-
         List<string> extract = ["feature_extractor", "--database_path", database, "--image_path", images, "--ImageReader.single_camera", "1",
             "--ImageReader.camera_model", "PINHOLE", "--SiftExtraction.use_gpu", "0"];
         // COLMAP drops models of fewer than 10 images by default; a short video's model is judged by MinRegisteredFraction instead.
@@ -128,43 +163,30 @@ public sealed partial class ColmapReconstructor : IReconstructor
         }
 
         await RunAsync(extract, cancellationToken).ConfigureAwait(false);
-        // Every pair for up to 100 images (a 20 s video at SfmFps): COLMAP's sequential matcher missed the wide pairs its
-        // initialisation needs on rendered walks (3 of 50 images registered against 50 of 50 exhaustively, seed 2).
-        // Longer videos: each image with its neighbours in time (6 s at SfmFps).
-        var imageCount = keyframes.Count + videoImages;
+        // Every pair for up to 100 images (a 20 s video at SfmFps with its video frames): COLMAP's sequential matcher missed
+        // the wide pairs its initialisation needs on rendered walks (3 of 50 images registered against 50 of 50
+        // exhaustively, seed 2). More: each image with its neighbours in time (6 s at SfmFps).
         var neighbours = Math.Max(10, (int)Math.Round(6 * _settings.SfmFps));
-        await RunAsync(imageCount <= 100
+        await RunAsync(keyframes.Count + videoImages <= 100
             ? ["exhaustive_matcher", "--database_path", database, "--SiftMatching.use_gpu", "0"]
             : ["sequential_matcher", "--database_path", database, "--SiftMatching.use_gpu", "0", "--SequentialMatching.overlap",
                neighbours.ToString(CultureInfo.InvariantCulture)], cancellationToken).ConfigureAwait(false);
         // COLMAP's default initial pair needs 16 degrees of triangulation angle and little forward motion, which a slow
         // walk's keyframes may never offer; when the default mapper builds no model or registers too few keyframes, it
         // runs again with an initialisation fit for video (4 degrees, 50 inliers, any forward motion).
-        var best = await MapAsync(map, sparse, scratch, cancellationToken).ConfigureAwait(false);
-        var relaxed = false;
         int Keyframes(ColmapModel? model) => model?.Images.Count(i => indexOfName.ContainsKey(i.Name)) ?? 0;
+        var best = await MapAsync(map, sparse, folder, cancellationToken).ConfigureAwait(false);
+        var relaxed = false;
         if (Keyframes(best) < _settings.MinRegisteredFraction * keyframes.Count)
         {
             LogRelaxedInitialisation(_logger, Keyframes(best), keyframes.Count);
             Directory.Delete(sparse, recursive: true);
             Directory.CreateDirectory(sparse);
-            var retry = await MapAsync([.. map, .. RelaxedInitialisation], sparse, scratch, cancellationToken).ConfigureAwait(false);
+            var retry = await MapAsync([.. map, .. RelaxedInitialisation], sparse, folder, cancellationToken).ConfigureAwait(false);
             if (Keyframes(retry) > Keyframes(best)) (best, relaxed) = (retry, true);
         }
 
-        if (best is null || Keyframes(best) < 2)
-            throw new NotReconstructableException($"COLMAP's mapper registered {Keyframes(best)} of {keyframes.Count} keyframes: too little overlap or " +
-                                                  "texture between them; sample keyframes more densely");
-        if (Keyframes(best) < _settings.MinRegisteredFraction * keyframes.Count)
-            throw new NotReconstructableException($"COLMAP registered only {Keyframes(best)} of {keyframes.Count} keyframes (fewer than " +
-                                                  $"{_settings.MinRegisteredFraction:P0}); sample keyframes more densely");
-        var intrinsics = best.Cameras[best.Images[0].CameraId];
-        var cameras = best.Images.Where(i => indexOfName.ContainsKey(i.Name))
-            .Select(i => new SfmCamera(indexOfName[i.Name], keyframes[indexOfName[i.Name]].ImagePath, i.CameraToWorld, 0))
-            .OrderBy(c => c.ImageIndex).ToList();
-        var unregistered = Enumerable.Range(0, keyframes.Count).Except(cameras.Select(c => c.ImageIndex)).ToList();
-        var sfm = new SfmResult(intrinsics, cameras, best.Points.Select(p => new SfmPoint(p, 0)).ToList(), unregistered, double.NaN, _fovDegrees is null);
-        return (KeyframeStereo.ToUnitMedianDepth(sfm), intrinsics, version, relaxed);
+        return new Attempt(best, indexOfName, Keyframes(best), relaxed, videoImages);
     }
 
     /// <summary>Writes the video frames <see cref="SfmImageSchedule"/> picks between keyframes into the image folder (PNG,
@@ -240,6 +262,10 @@ public sealed partial class ColmapReconstructor : IReconstructor
 
     /// <summary>No display on workers.</summary>
     private static readonly IReadOnlyDictionary<string, string> Headless = new Dictionary<string, string> { ["QT_QPA_PLATFORM"] = "offscreen" };
+
+    [LoggerMessage(EventId = 2307, Level = LogLevel.Information,
+        Message = "COLMAP registered {Registered} of {Keyframes} keyframes alone; trying again with the video frames between them")]
+    private static partial void LogAddingVideoFrames(ILogger logger, int registered, int keyframes);
 
     [LoggerMessage(EventId = 2306, Level = LogLevel.Information,
         Message = "COLMAP's mapper registered {Registered} of {Keyframes} keyframes with its default initialisation; trying again with an initial pair fit for video")]

@@ -1,4 +1,5 @@
 using Concerto.Ingest.Core.Geometry;
+using Concerto.Ingest.Core.Runtime;
 using Concerto.Ingest.Reconstruction.Fusion;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -27,6 +28,20 @@ public static class PlaneSweepStereo
         if (!(near > 0) || !(far > near) || !float.IsFinite(far))
             throw new ArgumentOutOfRangeException(nameof(depthRange), depthRange, "the depth range must satisfy 0 < near < far < infinity");
 
+        try
+        {
+            return EstimateInScope(reference, neighbours, (near, far), settings, cancellationToken);
+        }
+        finally
+        {
+            NativeHeap.Trim();   // the sweep's freed slices back to the system (see NativeHeap)
+        }
+    }
+
+    private static DepthFrame EstimateInScope(StereoView reference, IReadOnlyList<StereoView> neighbours, (float Near, float Far) depthRange,
+        PlaneSweepSettings settings, CancellationToken cancellationToken)
+    {
+        var (near, far) = depthRange;
         using var scope = NewDisposeScope();
         using var noGrad = no_grad();
         var (refRgb, refK) = Working(reference, settings.MaxSide);
@@ -130,20 +145,27 @@ public static class PlaneSweepStereo
         var depths = 1 / inverseDepths;
         var count = (int)depths.shape[0];
 
-        var perNeighbour = new List<Tensor>(neighbours.Count);
-        foreach (var (gray, k, cameraToWorld) in neighbours)
+        // Depth chunk by depth chunk, every neighbour's cost, reduced to the best-K mean at once: only [D, h, w] is kept,
+        // never the [neighbours, D, h, w] volume (and its sort), which made the peak memory grow with the neighbours.
+        var bestK = Math.Min(settings.BestK, neighbours.Count);
+        var relative = neighbours.Select(n =>
         {
-            var (r, t) = Relative(refToWorld, cameraToWorld);
-            var rotated = tensor(r).reshape(3, 3).matmul(rays);                       // [3, P]
-            var translation = tensor(t).reshape(1, 3, 1);
-            var chunks = new List<Tensor>();
-            for (var start = 0; start < count; start += settings.DepthChunk)
+            var (r, t) = Relative(refToWorld, n.CameraToWorld);
+            return (n.Gray, n.K, Rotated: tensor(r).reshape(3, 3).matmul(rays), Translation: tensor(t).reshape(1, 3, 1));
+        }).ToList();
+        var chunks = new List<Tensor>();
+        for (var start = 0; start < count; start += settings.DepthChunk)
+        {
+            // Each chunk's neighbour costs are freed before the next chunk.
+            using var chunkScope = NewDisposeScope();
+            var length = Math.Min(settings.DepthChunk, count - start);
+            var d = depths.narrow(0, start, length).reshape(length, 1, 1);
+            var costs = new List<Tensor>(relative.Count);
+            foreach (var (gray, k, rotated, translation) in relative)
             {
                 cancellationToken.ThrowIfCancellationRequested();
-                // Each chunk's temporaries (a dozen [chunk, h, w] tensors) are freed before the next chunk.
-                using var chunkScope = NewDisposeScope();
-                var length = Math.Min(settings.DepthChunk, count - start);
-                var d = depths.narrow(0, start, length).reshape(length, 1, 1);
+                // One neighbour's temporaries at a time: only its [chunk, h, w] cost outlives this scope.
+                using var neighbourScope = NewDisposeScope();
                 var camera = d * rotated.unsqueeze(0) + translation;                   // [Dc, 3, P]
                 var z = camera[.., 2];
                 var front = z.gt(1e-6);
@@ -162,16 +184,16 @@ public static class PlaneSweepStereo
                 var zncc = covariance / (varRef * varWarped + 1e-10).sqrt();
                 var cost = (1 - zncc).clamp(0, 2);
                 // A window partly outside the neighbour's image is not a match.
-                cost = where(Box(inside, window).ge(0.999), cost, full_like(cost, InvalidCost));
-                chunks.Add(cost.squeeze(1).MoveToOuterDisposeScope());
+                costs.Add(where(Box(inside, window).ge(0.999), cost, full_like(cost, InvalidCost)).squeeze(1)   // [Dc, h, w]
+                    .MoveToOuterDisposeScope());
             }
 
-            perNeighbour.Add(cat(chunks, 0));                                           // [D, h, w]
+            var all = stack(costs, 0);                                                  // [N, Dc, h, w]
+            var reduced = bestK == relative.Count ? all.mean([0]) : all.sort(0).Values.narrow(0, 0, bestK).mean([0]);
+            chunks.Add(reduced.MoveToOuterDisposeScope());
         }
 
-        var all = stack(perNeighbour, 0);                                               // [N, D, h, w]
-        var bestK = Math.Min(settings.BestK, neighbours.Count);
-        return bestK == neighbours.Count ? all.mean([0]) : all.sort(0).Values.narrow(0, 0, bestK).mean([0]);
+        return cat(chunks, 0);                                                          // [D, h, w]
     }
 
     /// <summary>Camera rays (z = 1) through every pixel centre, [3, h * w] row-major.</summary>

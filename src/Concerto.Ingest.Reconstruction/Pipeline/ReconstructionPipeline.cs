@@ -83,6 +83,11 @@ public static class ReconstructionPipeline
 
         if (views.Count == 0) throw new InvalidOperationException("the reconstructor produced no frames");
         var cloud = fusion.ToCloud();
+        // Cameras but no surface (depth that agrees between no two views, as on a flat moving picture): no scene, and
+        // the next reconstructor may still find one.
+        if (cloud.Count == 0)
+            throw new NotReconstructableException($"{views.Count} keyframes posed, but no depth survived the confidence filter and fusion " +
+                                                  "(no surface seen consistently from several views)");
         var fallbacks = NormalEstimation.Estimate(cloud,
             new NormalEstimationSettings(settings.VoxelSize * settings.NormalRadiusVoxels), cancellationToken);
 

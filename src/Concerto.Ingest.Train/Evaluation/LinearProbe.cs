@@ -1,3 +1,4 @@
+using Concerto.Ingest.Core.Runtime;
 using System.Diagnostics;
 using Concerto.Ingest.Train.Data;
 using Concerto.Ingest.Train.Model;

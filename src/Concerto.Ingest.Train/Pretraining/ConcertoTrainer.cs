@@ -1,3 +1,4 @@
+using Concerto.Ingest.Core.Runtime;
 using System.Diagnostics;
 using System.Text.Json;
 using Concerto.Ingest.Train.Data;

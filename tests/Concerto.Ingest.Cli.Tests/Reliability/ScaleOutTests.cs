@@ -24,7 +24,10 @@ public sealed class ScaleOutTests
         Assert.Equal(videos.Length, await scenario.Db.CountAsync("SELECT count(*) FROM sources WHERE state = 'succeeded'"));
         Assert.Equal(videos.Length * 4, await scenario.Db.CountAsync("SELECT count(*) FROM run_stages WHERE stage <> 'probe' AND state = 'succeeded' AND executions = 1"));
         Assert.Equal(videos.Length, await scenario.Db.CountAsync("SELECT count(*) FROM sources WHERE probe_executions = 1"));
-        Assert.Equal(captures.Length, await scenario.Db.CountAsync("SELECT count(*) FROM reconstructions"));
+        // Every capture is reconstructed from its poses. A pattern video may or may not give COLMAP a model (its
+        // registration is randomised), which is not what this test is about.
+        Assert.Equal(captures.Length, await scenario.Db.CountAsync("SELECT count(*) FROM reconstructions WHERE method = 'posed'"));
+        Assert.InRange(await scenario.Db.CountAsync("SELECT count(*) FROM reconstructions"), (long)captures.Length, (long)videos.Length);
 
         Assert.Equal(videos.Length, await scenario.Db.CountAsync("SELECT count(*) FROM sources WHERE worker = $1", front.WorkerName));
         Assert.Equal(videos.Length, await scenario.Db.CountAsync("SELECT count(*) FROM run_stages WHERE stage = 'reconstruct' AND worker = $1", gpu.WorkerName));
