@@ -19,7 +19,7 @@ namespace Concerto.Ingest.Reconstruction.Classic.Sfm;
 /// <param name="AnchorAgreement">The anchored position replaces the chained one when they lie this close, pixels.</param>
 public sealed record SfmSettings(
     int MaxFeatures = 2000,
-    double MinFeatureDistance = 10,
+    double MinFeatureDistance = 5,
     double ForwardBackwardThreshold = 1.0,
     double MinInitialParallax = 0.04,
     double MinInitialAngle = 3,
