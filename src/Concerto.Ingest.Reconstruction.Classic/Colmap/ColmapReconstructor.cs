@@ -39,8 +39,8 @@ public sealed partial class ColmapReconstructor : IReconstructor
 
     /// <param name="colmap">The COLMAP executable (a path, or a name on PATH).</param>
     /// <param name="fovDegrees">The camera's horizontal field of view when known: COLMAP then keeps that focal length fixed.</param>
-    /// <param name="video">The keyframes' video: its frames join the keyframes as images wherever keyframes are sparser
-    /// than <see cref="ClassicSettings.SfmFps"/>, as for classic (null: keyframes only).</param>
+    /// <param name="video">The keyframes' video: when the keyframes alone register too few, its frames join them as images
+    /// wherever keyframes are sparser than <see cref="ClassicSettings.SfmFps"/>, as for classic (null: keyframes only).</param>
     public ColmapReconstructor(string colmap, ClassicSettings settings, double? fovDegrees, TimeSpan? stepTimeout = null, ILogger? logger = null,
         TrackingVideo? video = null)
     {
@@ -95,8 +95,8 @@ public sealed partial class ColmapReconstructor : IReconstructor
     }
 
     /// <summary>Runs COLMAP over the keyframes and returns their cameras and the sparse points in a world of unit median
-    /// depth. Keyframes alone first (what COLMAP is best at: every pair matched); when that leaves keyframes
-    /// unregistered (a fast turn between two), again with the video frames between keyframes added, and the model that
+    /// depth. Keyframes alone first (what COLMAP is best at: every pair matched); when that registers too few of them to
+    /// keep (a fast turn between two), again with the video frames between keyframes added, and the model that
     /// registers more keyframes is kept.</summary>
     private async Task<(SfmResult World, PinholeIntrinsics Intrinsics, string Version, bool RelaxedInitialisation, int VideoImages)> SolveAsync(
         IReadOnlyList<KeyframeRef> keyframes, string scratch, CancellationToken cancellationToken)
@@ -104,9 +104,10 @@ public sealed partial class ColmapReconstructor : IReconstructor
         var version = (await RunAsync(["help"], cancellationToken, allowFailure: true).ConfigureAwait(false)).Stdout
             .Split('\n').Select(l => l.Trim()).FirstOrDefault(l => l.StartsWith("COLMAP", StringComparison.Ordinal)) ?? "COLMAP (version unknown)";
         var best = await MapImagesAsync(keyframes, Path.Combine(scratch, "keyframes"), withVideo: false, cancellationToken).ConfigureAwait(false);
-        // Video frames bridge gaps in a model the keyframes started; where the keyframes gave COLMAP no model at all (a
-        // flat or animated picture) they add minutes of matching and no scene, so classic is tried next instead.
-        if (best.Keyframes >= 2 && best.Keyframes < keyframes.Count && _video is not null)
+        // Video frames can bridge a gap that leaves the keyframes' model too small to keep. They cost minutes of matching
+        // (the sample: 4 min to register no more than 18 of 20 keyframes alone did), so they are not spent on a model
+        // already kept, nor where the keyframes gave no model at all (a flat or animated picture: classic is tried next).
+        if (best.Keyframes >= 2 && best.Keyframes < _settings.MinRegisteredFraction * keyframes.Count && _video is not null)
         {
             LogAddingVideoFrames(_logger, best.Keyframes, keyframes.Count);
             var withVideo = await MapImagesAsync(keyframes, Path.Combine(scratch, "video"), withVideo: true, cancellationToken).ConfigureAwait(false);
