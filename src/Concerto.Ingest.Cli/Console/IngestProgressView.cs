@@ -9,6 +9,13 @@ public sealed class IngestProgressView(StatusQueries status)
 {
     private static readonly TimeSpan Poll = TimeSpan.FromMilliseconds(300);
 
+    /// <summary>Reconstructors that need no model, with what they did: the summary names each one used.</summary>
+    private static readonly (string Method, string What)[] WeightsFreeMethods =
+    [
+        ("colmap", "COLMAP's structure from motion + our multi-view stereo on the CPU"),
+        ("classic", "weights-free structure from motion + multi-view stereo on the CPU"),
+    ];
+
     public async Task<IReadOnlyList<SourceProgress>> WatchAsync(long batchId, CancellationToken cancellationToken)
     {
         if (!AnsiConsole.Profile.Capabilities.Interactive) return await WatchPlainAsync(batchId, cancellationToken).ConfigureAwait(false);
@@ -93,11 +100,8 @@ public sealed class IngestProgressView(StatusQueries status)
             AnsiConsole.MarkupLineInterpolated($"[red]failed:[/] {r.Error ?? "unknown error"}");
         foreach (var r in rows.Where(r => r.Succeeded && r.ReconstructSkipped is not null))
             AnsiConsole.MarkupLineInterpolated($"[yellow]no scene:[/] {Path.GetFileName(r.Path)}: {r.ReconstructSkipped}");
-        if (rows.Any(r => r.ReconstructMethod == "colmap"))
-            AnsiConsole.MarkupLine("Reconstructed with [bold]colmap[/] (COLMAP's structure from motion + our multi-view stereo on the CPU); " +
-                                   "set a VGGT model (reconstruct.modelPath or Concerto:Reconstruction:VggtModel) to use VGGT instead.");
-        if (rows.Any(r => r.ReconstructMethod == "classic"))
-            AnsiConsole.MarkupLine("Reconstructed with [bold]classic[/] (weights-free structure from motion + multi-view stereo on the CPU); " +
+        foreach (var (method, what) in WeightsFreeMethods.Where(m => rows.Any(r => r.ReconstructMethod == m.Method)))
+            AnsiConsole.MarkupLine($"Reconstructed with [bold]{method}[/] ({what}); " +
                                    "set a VGGT model (reconstruct.modelPath or Concerto:Reconstruction:VggtModel) to use VGGT instead.");
         var ok = rows.Count(r => r.Succeeded);
         AnsiConsole.MarkupLineInterpolated($"{ok} of {rows.Count} video(s) ingested, {rows.Count - ok} failed.");

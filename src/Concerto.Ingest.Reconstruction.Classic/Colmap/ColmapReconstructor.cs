@@ -103,11 +103,12 @@ public sealed partial class ColmapReconstructor : IReconstructor
     {
         var version = (await RunAsync(["help"], cancellationToken, allowFailure: true).ConfigureAwait(false)).Stdout
             .Split('\n').Select(l => l.Trim()).FirstOrDefault(l => l.StartsWith("COLMAP", StringComparison.Ordinal)) ?? "COLMAP (version unknown)";
+        var enough = _settings.MinRegisteredFraction * keyframes.Count;
         var best = await MapImagesAsync(keyframes, Path.Combine(scratch, "keyframes"), withVideo: false, cancellationToken).ConfigureAwait(false);
         // Video frames can bridge a gap that leaves the keyframes' model too small to keep. They cost minutes of matching
         // (the sample: 4 min to register no more than 18 of 20 keyframes alone did), so they are not spent on a model
         // already kept, nor where the keyframes gave no model at all (a flat or animated picture: classic is tried next).
-        if (best.Keyframes >= 2 && best.Keyframes < _settings.MinRegisteredFraction * keyframes.Count && _video is not null)
+        if (best.Keyframes >= 2 && best.Keyframes < enough && _video is not null)
         {
             LogAddingVideoFrames(_logger, best.Keyframes, keyframes.Count);
             var withVideo = await MapImagesAsync(keyframes, Path.Combine(scratch, "video"), withVideo: true, cancellationToken).ConfigureAwait(false);
@@ -117,7 +118,7 @@ public sealed partial class ColmapReconstructor : IReconstructor
         if (best.Model is null || best.Keyframes < 2)
             throw new NotReconstructableException($"COLMAP's mapper registered {best.Keyframes} of {keyframes.Count} keyframes: too little overlap or " +
                                                   "texture between them; sample keyframes more densely");
-        if (best.Keyframes < _settings.MinRegisteredFraction * keyframes.Count)
+        if (best.Keyframes < enough)
             throw new NotReconstructableException($"COLMAP registered only {best.Keyframes} of {keyframes.Count} keyframes (fewer than " +
                                                   $"{_settings.MinRegisteredFraction:P0}); sample keyframes more densely");
         var model = best.Model;
