@@ -1,5 +1,5 @@
 using Concerto.Ingest.Jobs.Datasets;
-using Concerto.Ingest.Jobs.Training;
+using Concerto.Ingest.Train.Jobs;
 using Concerto.Ingest.Storage.Artifacts;
 using Concerto.Ingest.Storage.Catalog;
 using Npgsql;

@@ -1,5 +1,8 @@
 using Concerto.Ingest.Core.Profiles;
+using Concerto.Ingest.Features;
 using Concerto.Ingest.Jobs.Hosting;
+using Concerto.Ingest.Media;
+using Concerto.Ingest.Reconstruction.Classic;
 using Concerto.Ingest.Server.Access;
 using Concerto.Ingest.Storage;
 using Concerto.Ingest.Storage.Artifacts;
@@ -14,28 +17,28 @@ public sealed class CliEnvironment
 {
     public const string DefaultProfile = "pipelines/video-default.json";
 
+    /// <exception cref="InvalidSettingsException">A setting cannot work (the message names it).</exception>
     public CliEnvironment()
     {
         Configuration = new ConfigurationBuilder()
             .AddJsonFile(Path.Combine(AppContext.BaseDirectory, "appsettings.json"), optional: true)
             .AddEnvironmentVariables()
             .Build();
-        Configuration.GetSection(StorageOptions.Section).Bind(Storage);
-        Storage.ConnectionString = Configuration.GetConnectionString("Concerto") is { Length: > 0 } cs ? cs : Storage.ConnectionString;
-        Configuration.GetSection(MediaOptions.Section).Bind(Media);
-        Configuration.GetSection(WorkerOptions.Section).Bind(Workers);
-        Configuration.GetSection(ReconstructionOptions.Section).Bind(Reconstruction);
-        Configuration.GetSection(FeatureOptions.Section).Bind(Features);
-        Configuration.GetSection(ServerAccessOptions.Section).Bind(ServerAccess);
+        Settings = PipelineSettings.Bind(Configuration);
+        ServerAccess = Configuration.GetSection(ServerAccessOptions.Section).Get<ServerAccessOptions>() ?? new ServerAccessOptions();
     }
 
     public IConfiguration Configuration { get; }
-    public StorageOptions Storage { get; } = new();
-    public MediaOptions Media { get; } = new();
-    public WorkerOptions Workers { get; } = new();
-    public ReconstructionOptions Reconstruction { get; } = new();
-    public FeatureOptions Features { get; } = new();
-    public ServerAccessOptions ServerAccess { get; } = new();
+
+    /// <summary>The pipeline's settings, bound and validated.</summary>
+    public PipelineSettings Settings { get; }
+
+    public StorageOptions Storage => Settings.Storage;
+    public MediaOptions Media => Settings.Media;
+    public WorkerOptions Workers => Settings.Workers;
+    public ReconstructionOptions Reconstruction => Settings.Reconstruction;
+    public FeatureOptions Features => Settings.Features;
+    public ServerAccessOptions ServerAccess { get; }
 
     /// <summary>The database's connection string, starting the embedded cluster if needed, with the schema migrated.</summary>
     public async Task<string> ConnectAsync(ILoggerFactory loggers, CancellationToken cancellationToken)

@@ -28,7 +28,7 @@ public static class CliRun
             await System.Console.Error.WriteLineAsync("error: " + e.Message).ConfigureAwait(false);
             return 1;
         }
-        catch (Exception e) when (e is ProfileException or BadInputException or ArgumentException or IOException or InvalidOperationException or NpgsqlException
+        catch (Exception e) when (e is ProfileException or Jobs.Hosting.InvalidSettingsException or BadInputException or ArgumentException or IOException or InvalidOperationException or NpgsqlException
                                        or KeyNotFoundException or InvalidDataException
                                        or Train.Data.BackgroundLoaderException { InnerException: IOException or InvalidDataException })
         {

@@ -12,25 +12,15 @@ using Microsoft.Extensions.Logging;
 namespace Concerto.Ingest.Reconstruction.Classic;
 
 /// <summary>What the machine offers the reconstruct stage (Concerto:Reconstruction): the default VGGT model, the ONNX
-/// device, and the COLMAP program (empty: `colmap` on PATH).</summary>
-public sealed record ReconstructorSources(string? VggtModel, string Device, string? ColmapPath, CaptureReader Captures, FfmpegTools Tools);
+/// device, and the COLMAP program (empty: `colmap` on PATH); VGGT models are opened once per process in
+/// <paramref name="VggtModels"/>.</summary>
+public sealed record ReconstructorSources(string? VggtModel, string Device, string? ColmapPath, CaptureReader Captures, FfmpegTools Tools,
+    OpenModels<VggtModel> VggtModels);
 
 /// <summary>The reconstructors to try for a video, best first: when one says the video is not reconstructable
 /// (<see cref="NotReconstructableException"/>, e.g. COLMAP registers too few keyframes) the next is tried. Empty with
-/// <see cref="Skipped"/> set when the stage has nothing to do. Owns the VGGT model it opened.</summary>
-public sealed class ReconstructorPlan : IDisposable
-{
-    internal ReconstructorPlan(IReadOnlyList<IReconstructor> candidates, IDisposable? model, string? skipped) =>
-        (Candidates, _model, Skipped) = (candidates, model, skipped);
-
-    private readonly IDisposable? _model;
-
-    public IReadOnlyList<IReconstructor> Candidates { get; }
-
-    public string? Skipped { get; }
-
-    public void Dispose() => _model?.Dispose();
-}
+/// <see cref="Skipped"/> set when the stage has nothing to do.</summary>
+public sealed record ReconstructorPlan(IReadOnlyList<IReconstructor> Candidates, string? Skipped);
 
 /// <summary>Picks the reconstructor for a video from the profile's reconstruct.method. auto: posed when a capture.json
 /// beside the video describes it, else vggt when a model is set, else colmap when COLMAP is installed (classic if COLMAP
@@ -42,28 +32,27 @@ public static partial class ReconstructorChoice
         ArgumentNullException.ThrowIfNull(profile);
         ArgumentNullException.ThrowIfNull(sources);
         ArgumentNullException.ThrowIfNull(logger);
-        if (profile.Method == ReconstructMethod.None) return new ReconstructorPlan([], null, "the profile's reconstruct.method is none");
-        if (keyframeCount == 0) return new ReconstructorPlan([], null, "no keyframes to reconstruct");
+        if (profile.Method == ReconstructMethod.None) return new ReconstructorPlan([], "the profile's reconstruct.method is none");
+        if (keyframeCount == 0) return new ReconstructorPlan([], "no keyframes to reconstruct");
         var folder = Path.GetDirectoryName(Path.GetFullPath(videoPath))!;
         var manifest = File.Exists(Path.Combine(folder, CaptureManifest.FileName)) ? CaptureReader.Load(folder) : null;
         var described = manifest?.Video == Path.GetFileName(videoPath);
         if (profile.Method is ReconstructMethod.Posed or ReconstructMethod.Auto && described)
-            return new ReconstructorPlan([new PosedReconstructor(folder, manifest!, sources.Captures)], null, null);
+            return new ReconstructorPlan([new PosedReconstructor(folder, manifest!, sources.Captures)], null);
         if (profile.Method == ReconstructMethod.Posed)
             throw new BadInputException($"{videoPath}: the profile asks for the posed reconstructor, but no {CaptureManifest.FileName} beside it describes this video.");
 
         var modelPath = string.IsNullOrWhiteSpace(profile.ModelPath) ? sources.VggtModel : profile.ModelPath;
         if (profile.Method is ReconstructMethod.Vggt or ReconstructMethod.Auto && !string.IsNullOrWhiteSpace(modelPath))
         {
-#pragma warning disable CA2000 // the plan owns the model and disposes it
-            var model = VggtModel.Open(new VggtSettings
+            var vggt = new VggtSettings
             {
                 ModelPath = modelPath,
                 Device = OnnxModelFile.ParseDevice(sources.Device),
                 UsePointMap = profile.PointSource == PointSource.PointMap,
-            }, logger);
-#pragma warning restore CA2000
-            return new ReconstructorPlan([new VggtKeyframeReconstructor(model, profile.WindowSize, profile.Overlap)], model, null);
+            };
+            var model = sources.VggtModels.Get(modelPath, $"{vggt.Device}|{vggt.UsePointMap}", full => VggtModel.Open(vggt with { ModelPath = full }, logger));
+            return new ReconstructorPlan([new VggtKeyframeReconstructor(model, profile.WindowSize, profile.Overlap)], null);
         }
 
         if (profile.Method == ReconstructMethod.Vggt)
@@ -84,18 +73,18 @@ public static partial class ReconstructorChoice
         {
             case ReconstructMethod.Colmap:
                 return new ReconstructorPlan([new ColmapReconstructor(colmapPath ?? throw new BadInputException(
-                    $"{videoPath}: the profile asks for the colmap reconstructor, but {where}."), settings, fov, logger: logger, video: video)], null, null);
+                    $"{videoPath}: the profile asks for the colmap reconstructor, but {where}."), settings, fov, logger: logger, video: video)], null);
             case ReconstructMethod.Classic:
-                return new ReconstructorPlan([classic], null, null);
+                return new ReconstructorPlan([classic], null);
             default:
                 if (colmapPath is null)
                 {
                     LogClassicFallback(logger, videoPath, where);
-                    return new ReconstructorPlan([classic], null, null);
+                    return new ReconstructorPlan([classic], null);
                 }
 
                 LogColmapChosen(logger, videoPath, colmapPath);
-                return new ReconstructorPlan([new ColmapReconstructor(colmapPath, settings, fov, logger: logger, video: video), classic], null, null);
+                return new ReconstructorPlan([new ColmapReconstructor(colmapPath, settings, fov, logger: logger, video: video), classic], null);
         }
     }
 

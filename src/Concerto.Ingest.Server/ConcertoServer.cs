@@ -3,7 +3,6 @@ using Concerto.Ingest.Jobs.Hosting;
 using Concerto.Ingest.Server.Access;
 using Concerto.Ingest.Server.Api;
 using Concerto.Ingest.Server.Pages;
-using Concerto.Ingest.Storage;
 using Concerto.Ingest.Storage.Catalog;
 using Hangfire;
 using Hangfire.Dashboard;
@@ -13,22 +12,36 @@ using Microsoft.Extensions.DependencyInjection;
 
 namespace Concerto.Ingest.Server;
 
+/// <summary>The queues a server process works beside serving (default every stage queue), with how many worker
+/// threads.</summary>
+public sealed record ServerWork(IReadOnlyList<string> Queues, int Workers)
+{
+    public static ServerWork AllStages(int workers) => new(Stage.All, workers);
+}
+
 /// <summary>`concerto serve`: the dashboard pages (/), the JSON API (/api/..., described at /openapi/v1.json), the
 /// Hangfire dashboard (/hangfire) and a Hangfire server working every stage queue (or the given ones), all behind
 /// <see cref="AccessGuard"/>.</summary>
 public static class ConcertoServer
 {
-    public static WebApplication Build(string[] args, string connectionString, StorageOptions storage, MediaOptions media,
-        ReconstructionOptions reconstruction, int workers, FeatureOptions? features = null, ServerAccessOptions? access = null,
-        Action<IServiceCollection>? configureServices = null, IReadOnlyList<string>? queues = null, WorkerOptions? workerOptions = null)
+    /// <param name="args">ASP.NET Core's own arguments (--urls, logging levels).</param>
+    /// <param name="connectionString">The pipeline's database.</param>
+    /// <param name="settings">The pipeline's settings, validated before anything starts.</param>
+    /// <param name="work">The queues this process works beside serving, and with how many threads.</param>
+    /// <param name="access">Who may use the server; null: this machine only.</param>
+    /// <param name="configureServices">More services (tests, benchmarks).</param>
+    public static WebApplication Build(string[] args, string connectionString, PipelineSettings settings, ServerWork work,
+        ServerAccessOptions? access = null, Action<IServiceCollection>? configureServices = null)
     {
+        ArgumentNullException.ThrowIfNull(settings);
+        ArgumentNullException.ThrowIfNull(work);
         access ??= new ServerAccessOptions();
         access.Validate();
         var builder = WebApplication.CreateBuilder(args);
         builder.Services
-            .AddConcertoPipeline(connectionString, storage, media, reconstruction, features, workerOptions)
-            .AddConcertoHangfire(connectionString, workerOptions)
-            .AddConcertoWorkers(queues ?? Stage.All, workers, $"serve:{Jobs.Stages.StageRetry.WorkerName}");
+            .AddConcertoPipeline(connectionString, settings)
+            .AddConcertoHangfire(connectionString, settings.Workers)
+            .AddConcertoWorkers(work.Queues, work.Workers, $"serve:{Jobs.Stages.StageRetry.WorkerName}");
         builder.Services.AddSingleton(access);
         builder.Services.AddSingleton<SegmentQueries>();
         builder.Services.AddOpenApi();

@@ -138,7 +138,7 @@ public sealed class ConcertoCommandTests : IAsyncLifetime
         foreach (var file in files)
         {
             await using var stream = File.OpenRead(Path.Combine(perSplit, "data", file!));
-            var rows = await Concerto.Ingest.Segments.Manifests.ManifestReader.ReadParquetAsync(stream);
+            var rows = await Concerto.Ingest.Formats.Manifests.ManifestReader.ReadParquetAsync(stream);
             Assert.All(rows, r => Assert.StartsWith(r.Split + "-", file, StringComparison.Ordinal));
             splitRows += rows.Count;
         }

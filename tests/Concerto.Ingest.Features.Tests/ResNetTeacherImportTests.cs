@@ -1,8 +1,8 @@
-using Concerto.Ingest.Core.Formats;
 using Concerto.Ingest.Core.Media;
 using Concerto.Ingest.Core.Profiles;
 using Concerto.Ingest.Features.Teacher;
 using Concerto.Ingest.Features.Teacher.Import;
+using Concerto.Ingest.Formats.Arrays;
 using Concerto.Ingest.Reconstruction.Onnx;
 using Concerto.Ingest.Synthetic.Models;
 using Google.Protobuf;

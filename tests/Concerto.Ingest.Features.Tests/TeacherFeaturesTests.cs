@@ -1,7 +1,7 @@
-using Concerto.Ingest.Core.Formats;
 using Concerto.Ingest.Core.Media;
 using Concerto.Ingest.Core.Profiles;
 using Concerto.Ingest.Features.Teacher;
+using Concerto.Ingest.Formats.Arrays;
 using Concerto.Ingest.Reconstruction.Onnx;
 using Concerto.Ingest.Synthetic.Models;
 using Microsoft.Extensions.Logging.Abstractions;

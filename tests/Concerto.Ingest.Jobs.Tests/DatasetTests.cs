@@ -1,9 +1,10 @@
 using Concerto.Ingest.Core.Datasets;
 using Concerto.Ingest.Core.Datasets.Filter;
-using Concerto.Ingest.Core.Formats;
+using Concerto.Ingest.Formats.Arrays;
+using Concerto.Ingest.Formats.Datasets;
+using Concerto.Ingest.Formats.Manifests;
 using Concerto.Ingest.Jobs.Datasets;
 using Concerto.Ingest.Media.Ffmpeg;
-using Concerto.Ingest.Segments.Manifests;
 using Concerto.Ingest.Storage.Artifacts;
 using Concerto.Ingest.Storage.Catalog;
 using Concerto.Ingest.Synthetic.Capture;
@@ -78,7 +79,7 @@ public sealed class DatasetTests : PipelineTestBase
         var result = await Exporter.WriteFolderAsync(version, folder, withManifest: true, null, CancellationToken.None);
         Assert.Equal(version.Segments, result.Segments);
 
-        var rows = await ManifestReader.ReadParquetAsync(File.OpenRead(Path.Combine(folder, DatasetExporter.ManifestFile)));
+        var rows = await ManifestReader.ReadParquetAsync(File.OpenRead(Path.Combine(folder, DatasetLayout.ManifestFile)));
         Assert.Equal(version.Segments, rows.Count);
         foreach (var row in rows)
         {

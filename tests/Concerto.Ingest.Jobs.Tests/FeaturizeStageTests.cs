@@ -1,9 +1,10 @@
 using Concerto.Ingest.Core.Datasets;
-using Concerto.Ingest.Core.Formats;
 using Concerto.Ingest.Core.Profiles;
+using Concerto.Ingest.Formats.Arrays;
+using Concerto.Ingest.Formats.Datasets;
+using Concerto.Ingest.Formats.Manifests;
 using Concerto.Ingest.Jobs.Datasets;
 using Concerto.Ingest.Media.Ffmpeg;
-using Concerto.Ingest.Segments.Manifests;
 using Concerto.Ingest.Storage.Artifacts;
 using Concerto.Ingest.Storage.Catalog;
 using Concerto.Ingest.Synthetic.Capture;
@@ -62,7 +63,7 @@ public sealed class FeaturizeStageTests : PipelineTestBase
 
             var pulled = Path.Combine(Artifacts, "pulled");
             await exporter.WriteFolderAsync(version, pulled, withManifest: true, null, CancellationToken.None);
-            var pulledRows = await ManifestReader.ReadParquetAsync(File.OpenRead(Path.Combine(pulled, DatasetExporter.ManifestFile)));
+            var pulledRows = await ManifestReader.ReadParquetAsync(File.OpenRead(Path.Combine(pulled, DatasetLayout.ManifestFile)));
             Assert.All(pulledRows.SelectMany(r => r.FeatureUris!), f => Assert.True(File.Exists(Path.Combine(pulled, f)), f));
 
             var none = await catalog.CreateAsync("no-features", null, DatasetSplits.Default, 0, CancellationToken.None, teacher: "none");

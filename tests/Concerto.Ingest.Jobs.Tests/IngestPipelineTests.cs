@@ -1,3 +1,4 @@
+using Concerto.Ingest.Reconstruction.Classic;
 using Concerto.Ingest.Core.Profiles;
 using Concerto.Ingest.Jobs.Hosting;
 using Concerto.Ingest.Media.Ffmpeg;
@@ -132,7 +133,7 @@ public sealed class IngestPipelineTests : PipelineTestBase
             // Per-keyframe depth at the capture's resolution, in metres for a posed capture.
             foreach (var camera in scene.Value.Cameras)
             {
-                var (depth, shape) = Core.Formats.Npy.Read<float>(Path.Combine(Artifacts, scene.Value.Scene.ArtifactKey, "depth", $"{camera.FrameIndex:D7}.npy"));
+                var (depth, shape) = Formats.Arrays.Npy.Read<float>(Path.Combine(Artifacts, scene.Value.Scene.ArtifactKey, "depth", $"{camera.FrameIndex:D7}.npy"));
                 Assert.Equal([240, 320], shape);
                 Assert.InRange(depth.Where(d => d > 0).Average(), 0.5, 8.0);
             }
@@ -237,7 +238,7 @@ public sealed class IngestPipelineTests : PipelineTestBase
             Assert.True(cameras.Count >= 7, $"{cameras.Count} keyframes: too few for several windows");
             Assert.True(scene.FloorFound);
 
-            var (coord, _) = Core.Formats.Npy.Read<float>(Path.Combine(Artifacts, scene.ArtifactKey, "coord.npy"));
+            var (coord, _) = Formats.Arrays.Npy.Read<float>(Path.Combine(Artifacts, scene.ArtifactKey, "coord.npy"));
             var report = Reconstruction.Evaluation.GroundTruthEvaluation.Evaluate(capture,
                 cameras.Select(c => (c.Time, new Core.Geometry.V3(c.CameraToWorld[3], c.CameraToWorld[7], c.CameraToWorld[11]))).ToList(), coord);
             Assert.True(report.Alignment.MaxPositionError < 0.00001, $"camera error {report.Alignment.MaxPositionError * 1000:0.0000} mm");

@@ -1,3 +1,5 @@
+using Concerto.Ingest.Reconstruction.Classic;
+using Concerto.Ingest.Train.Jobs;
 using Concerto.Ingest.Core.Profiles;
 using Concerto.Ingest.Jobs.Hosting;
 using Concerto.Ingest.Storage;
@@ -32,8 +34,9 @@ public abstract class PipelineTestBase : IAsyncLifetime
     }
 
     protected Task<PipelineHost> StartPipelineAsync(ReconstructionOptions? reconstruction = null) =>
-        PipelineHost.StartAsync(Db.ConnectionString, new StorageOptions { ArtifactRoot = Artifacts }, new MediaOptions(), reconstruction ?? new ReconstructionOptions(),
-            b => b.SetMinimumLevel(LogLevel.Warning), CancellationToken.None);
+        PipelineHost.StartAsync(Db.ConnectionString,
+            PipelineSettings.For(new StorageOptions { ArtifactRoot = Artifacts }) with { Reconstruction = reconstruction ?? new ReconstructionOptions() },
+            b => b.SetMinimumLevel(LogLevel.Warning), CancellationToken.None, s => s.AddConcertoTraining());
 
     /// <summary>Submits a batch and waits (2 minutes at most) until every source has finished.</summary>
     protected async Task<IReadOnlyList<SourceProgress>> IngestAsync(ProfileDocument profile, bool force, params string[] inputs)

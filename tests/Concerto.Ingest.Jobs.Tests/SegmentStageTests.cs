@@ -1,7 +1,7 @@
 using System.Text.Json;
 using Concerto.Ingest.Core.Captures;
-using Concerto.Ingest.Core.Formats;
 using Concerto.Ingest.Core.Geometry;
+using Concerto.Ingest.Formats.Arrays;
 using Concerto.Ingest.Media.Ffmpeg;
 using Concerto.Ingest.Storage.Catalog;
 using Concerto.Ingest.Synthetic.Capture;

@@ -1,4 +1,4 @@
-using Concerto.Ingest.Core.Formats;
+using Concerto.Ingest.Formats.Arrays;
 using Concerto.Ingest.Storage.Catalog;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Playwright;
@@ -87,6 +87,7 @@ public sealed class DashboardBrowserTests(ITestOutputHelper output) : IAsyncLife
         await page.WaitForFunctionAsync("() => window.concertoViewer !== undefined");
         await Expect(page.Locator(".images img")).ToHaveCountAsync(4);
         await page.WaitForFunctionAsync("() => [...document.querySelectorAll('.images img')].every(i => i.complete && i.naturalWidth > 0)");
+        Assert.Equal(1.0, await page.EvaluateAsync<double>("window.concertoViewer.inView()")); // the whole cloud in frame on open
 
         // Pick, by a click where the viewer draws it, a point the first image sees (from the correspondence file).
         var segmentId = long.Parse(page.Url.Split('/')[^1], System.Globalization.CultureInfo.InvariantCulture);
@@ -141,6 +142,24 @@ public sealed class DashboardBrowserTests(ITestOutputHelper output) : IAsyncLife
         await page.WaitForFunctionAsync("() => document.querySelector('#loss-chart polyline[data-loss=loss]')?.getAttribute('points').split(' ').length === 12");
         await Screenshot(page, "training-run");
         Assert.True(errors.Count == 0, "page errors: " + string.Join("; ", errors));
+    }
+
+    [Fact]
+    public async Task Overview_ARunThatEndedWithoutAScene_SaysSoWithTheReason()
+    {
+        var page = await _browser.NewPageAsync(new BrowserNewPageOptions { ViewportSize = new ViewportSize { Width = 1400, Height = 900 } });
+        var submission = await _served.SubmitAsync(await _served.CaptureAsync(seed: 7, frames: 30), ServedPipeline.NoSceneProfile());
+        Assert.True(Assert.Single(await _served.WaitAsync(submission.BatchId)).Succeeded);
+
+        await page.GotoAsync(_served.Url + "/");
+        var row = page.Locator("#runs tbody tr").First;
+        await Expect(row.Locator(".empty-reason")).ToHaveTextAsync("no scene: the profile's reconstruct.method is none");
+        await Expect(row.Locator(".stage[data-stage=reconstruct][data-skipped=true]")).ToHaveCountAsync(1);
+        await Expect(row.Locator(".stage[data-stage=segment][data-skipped=true]")).ToHaveAttributeAsync("title", "no reconstructed scene");
+        await row.Locator("a").First.ClickAsync();
+        await Expect(page.Locator("#empty-reason")).ToHaveTextAsync("no scene: the profile's reconstruct.method is none");
+        await Expect(page.Locator("#stages tbody tr[data-stage=reconstruct] td.warning")).ToHaveTextAsync("the profile's reconstruct.method is none");
+        await Screenshot(page, "run-without-scene");
     }
 
     private static bool Sees(string correspondences, int point)

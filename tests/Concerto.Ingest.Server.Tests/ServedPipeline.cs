@@ -1,4 +1,5 @@
 using System.Net;
+using Concerto.Ingest.Core.Pipeline;
 using Concerto.Ingest.Core.Profiles;
 using Concerto.Ingest.Jobs.Hosting;
 using Concerto.Ingest.Jobs.Ingest;
@@ -46,8 +47,8 @@ public sealed class ServedPipeline : IAsyncDisposable
         var served = new ServedPipeline(Directory.CreateTempSubdirectory("concerto-serve-").FullName);
         await served._db.InitializeAsync();
         served.App = ConcertoServer.Build(["--urls", "http://127.0.0.1:0", "--Logging:LogLevel:Default=Warning"], served._db.ConnectionString,
-            new StorageOptions { ArtifactRoot = served.Artifacts }, new MediaOptions(), new ReconstructionOptions(), workers, access: access,
-            configureServices: s => s.AddSingleton<IStartupFilter>(new RemoteAddressFilter(remoteAddress)), queues: queues);
+            PipelineSettings.For(new StorageOptions { ArtifactRoot = served.Artifacts }), new ServerWork(queues ?? Stage.All, workers), access,
+            s => s.AddSingleton<IStartupFilter>(new RemoteAddressFilter(remoteAddress)));
         await served.App.StartAsync();
         served.Url = served.App.Urls.Single(); // the port Kestrel bound
         return served;
@@ -64,8 +65,18 @@ public sealed class ServedPipeline : IAsyncDisposable
         return Path.Combine(folder, SyntheticCaptureWriter.VideoFile);
     }
 
-    public Task<IngestSubmission> SubmitAsync(string path) =>
-        App.Services.GetRequiredService<IngestSubmitter>().SubmitAsync([path], Profile, force: false, CancellationToken.None);
+    public Task<IngestSubmission> SubmitAsync(string path, ProfileDocument? profile = null) =>
+        App.Services.GetRequiredService<IngestSubmitter>().SubmitAsync([path], profile ?? Profile, force: false, CancellationToken.None);
+
+    /// <summary>The default profile with reconstruct.method none: runs that end with no scene.</summary>
+    public static ProfileDocument NoSceneProfile()
+    {
+        var json = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(Path.Combine(AppContext.BaseDirectory, "pipelines", "video-default.json")),
+            documentOptions: new System.Text.Json.JsonDocumentOptions { CommentHandling = System.Text.Json.JsonCommentHandling.Skip })!;
+        json["reconstruct"]!["method"] = "none";
+        json["name"] = "no-scene";
+        return ProfileDocument.Parse(json.ToJsonString(), "no-scene.json");
+    }
 
     /// <summary>Waits (3 minutes at most) until every source of the batch has finished.</summary>
     public Task<IReadOnlyList<SourceProgress>> WaitAsync(long batchId) =>

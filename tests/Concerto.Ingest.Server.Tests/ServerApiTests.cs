@@ -2,7 +2,7 @@ using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
 using Concerto.Ingest.Core.Datasets;
-using Concerto.Ingest.Core.Formats;
+using Concerto.Ingest.Formats.Arrays;
 using Concerto.Ingest.Storage.Catalog;
 using Microsoft.Extensions.DependencyInjection;
 

@@ -1,8 +1,9 @@
 using System.CommandLine;
 using System.Globalization;
 using Concerto.Ingest.Core.Datasets;
+using Concerto.Ingest.Formats.Datasets;
+using Concerto.Ingest.Formats.Manifests;
 using Concerto.Ingest.Jobs.Datasets;
-using Concerto.Ingest.Segments.Manifests;
 using Concerto.Ingest.Storage.Catalog;
 using Spectre.Console;
 
@@ -234,7 +235,7 @@ public static class DatasetCommand
             result = await session.Exporter.WriteFolderAsync(v, folder, withManifest: true, new Progress<(int Done, int Total)>(p => task.Value = p.Done),
                 cancellationToken, splitPaths).ConfigureAwait(false);
         }).ConfigureAwait(false);
-        AnsiConsole.MarkupLineInterpolated($"[green]pulled {v.Label}[/] to {result.Folder}: {result.Segments} segments ({Counts(v)}), {result.Bytes / 1e6:0.0} MB; manifest {DatasetExporter.ManifestFile}");
+        AnsiConsole.MarkupLineInterpolated($"[green]pulled {v.Label}[/] to {result.Folder}: {result.Segments} segments ({Counts(v)}), {result.Bytes / 1e6:0.0} MB; manifest {DatasetLayout.ManifestFile}");
         return 0;
     }
 

@@ -1,6 +1,6 @@
 using System.CommandLine;
-using Concerto.Ingest.Core.Formats;
 using Concerto.Ingest.Core.Geometry;
+using Concerto.Ingest.Formats.PointClouds;
 using Concerto.Ingest.Reconstruction.Evaluation;
 using Concerto.Ingest.Storage.Artifacts;
 using Concerto.Ingest.Storage.Catalog;
@@ -67,7 +67,7 @@ public static class EvalCommand
                 (store as IDisposable)?.Dispose();
             }
 
-            var (coord, _) = Npy.Read<float>(Path.Combine(folder, "coord.npy"));
+            var coord = PointCloudFiles.ReadCoord(folder);
             var report = GroundTruthEvaluation.Evaluate(captureFolder,
                 cameras.Select(c => (c.Time, new V3(c.CameraToWorld[3], c.CameraToWorld[7], c.CameraToWorld[11]))).ToList(), coord, maxDistance);
             result["alignmentScale"] = report.Alignment.EstimatedToTruth.Scale;

@@ -1,6 +1,7 @@
 using System.CommandLine;
-using Concerto.Ingest.Core.Formats;
+using Concerto.Ingest.Formats.PointClouds;
 using Concerto.Ingest.Reconstruction.Export;
+using Concerto.Ingest.Reconstruction.Pipeline;
 using Concerto.Ingest.Storage.Catalog;
 using Concerto.Ingest.Train.Interop;
 using Spectre.Console;
@@ -82,16 +83,15 @@ public static class ExportCommand
                 }
             }
 
-            if (format != "colmap") File.Copy(Path.Combine(sceneFolder, "scene.ply"), Path.Combine(staging, "scene.ply"));
+            if (format != "colmap") File.Copy(Path.Combine(sceneFolder, CloudFiles.PlyFile), Path.Combine(staging, CloudFiles.PlyFile));
             if (format == "colmap")
             {
-                var (coord, _) = Npy.Read<float>(Path.Combine(sceneFolder, "coord.npy"));
-                var (color, _) = Npy.Read<byte>(Path.Combine(sceneFolder, "color.npy"));
-                RunExport.WriteColmap(Path.Combine(staging, "sparse", "0"), exported, coord, color);
+                var cloud = PointCloudFiles.Read(sceneFolder);
+                RunExport.WriteColmap(Path.Combine(staging, "sparse", "0"), exported, cloud.Coord, cloud.Color);
             }
             else if (format == "nerfstudio")
             {
-                RunExport.WriteNerfstudio(staging, exported, "scene.ply");
+                RunExport.WriteNerfstudio(staging, exported, CloudFiles.PlyFile);
             }
 
             if (Directory.Exists(target)) Directory.Delete(target);

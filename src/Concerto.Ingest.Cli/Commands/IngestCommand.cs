@@ -41,8 +41,7 @@ public static class IngestCommand
         using var loggers = CliRun.CreateLoggers(verbose);
         var connectionString = await env.ConnectAsync(loggers, cancellationToken).ConfigureAwait(false);
 
-        await using var pipeline = await PipelineHost.StartAsync(connectionString, env.Storage, env.Media, env.Reconstruction,
-            b => CliRun.ConfigureLogging(b, verbose), cancellationToken, env.Features, env.Workers).ConfigureAwait(false);
+        await using var pipeline = await PipelineHost.StartAsync(connectionString, env.Settings, b => CliRun.ConfigureLogging(b, verbose), cancellationToken).ConfigureAwait(false);
         var submission = await pipeline.Submitter.SubmitAsync(inputs, profile, force, cancellationToken).ConfigureAwait(false);
         AnsiConsole.MarkupLineInterpolated(
             $"Batch [bold]{submission.BatchId}[/]: {submission.Paths.Count} file(s), profile {profile.Profile.Name} v{profile.Profile.Version} ({profile.Hash[..12]})");

@@ -32,8 +32,8 @@ public static class ServeCommand
         var env = new CliEnvironment();
         using var loggers = CliRun.CreateLoggers();
         var connectionString = await env.ConnectAsync(loggers, cancellationToken).ConfigureAwait(false);
-        await using var app = ConcertoServer.Build(["--urls", urls, "--Logging:LogLevel:Microsoft.AspNetCore=Warning"], connectionString, env.Storage, env.Media, env.Reconstruction,
-            workers ?? env.Workers.ResolveCount(), env.Features, env.ServerAccess, queues: queues, workerOptions: env.Workers);
+        await using var app = ConcertoServer.Build(["--urls", urls, "--Logging:LogLevel:Microsoft.AspNetCore=Warning"], connectionString, env.Settings,
+            new ServerWork(queues, workers ?? env.Workers.ResolveCount()), env.ServerAccess);
         await app.Services.GetRequiredService<Jobs.Hosting.OrphanedStages>().RecoverAsync(cancellationToken).ConfigureAwait(false);
         var first = urls.Split(';')[0].TrimEnd('/');
         AnsiConsole.MarkupLineInterpolated($"dashboard: {first}/  (jobs: {first}/hangfire, API: {first}/openapi/v1.json); working queues {string.Join(", ", queues)}");

@@ -29,7 +29,7 @@ public static class TeacherCommand
     }
 
     /// <summary>"45x80" as (45, 80).</summary>
-    internal static (int Rows, int Columns) ParseGrid(string text)
+    public static (int Rows, int Columns) ParseGrid(string text)
     {
         var parts = text.Split('x', 'X');
         if (parts.Length == 2 && int.TryParse(parts[0], out var rows) && int.TryParse(parts[1], out var columns) && rows > 0 && columns > 0)

@@ -1,7 +1,7 @@
 using System.CommandLine;
 using System.Globalization;
 using Concerto.Ingest.Jobs.Hosting;
-using Concerto.Ingest.Jobs.Training;
+using Concerto.Ingest.Train.Jobs;
 using Concerto.Ingest.Train;
 using Concerto.Ingest.Train.Evaluation;
 using Concerto.Ingest.Train.Model;

@@ -1,7 +1,7 @@
 using System.CommandLine;
 using Concerto.Ingest.Core.Pipeline;
 using Concerto.Ingest.Jobs.Hosting;
-using Concerto.Ingest.Jobs.Training;
+using Concerto.Ingest.Train.Jobs;
 using Spectre.Console;
 
 namespace Concerto.Ingest.Cli.Commands;
@@ -38,8 +38,8 @@ public static class WorkerCommand
         var env = new CliEnvironment();
         using var loggers = CliRun.CreateLoggers(verbose);
         var connectionString = await env.ConnectAsync(loggers, cancellationToken).ConfigureAwait(false);
-        await using var pipeline = await PipelineHost.StartAsync(connectionString, env.Storage, env.Media, env.Reconstruction,
-            b => CliRun.ConfigureLogging(b, verbose), cancellationToken, env.Features, env.Workers).ConfigureAwait(false);
+        await using var pipeline = await PipelineHost.StartAsync(connectionString, env.Settings, b => CliRun.ConfigureLogging(b, verbose), cancellationToken,
+            queues.Contains(TrainJob.Queue) ? s => s.AddConcertoTraining() : null).ConfigureAwait(false);
         pipeline.StartWorkers(queues, workers ?? env.Workers.ResolveCount(), temporary: false);
         AnsiConsole.MarkupLineInterpolated($"worker {Jobs.Stages.StageRetry.WorkerName} working queues {string.Join(", ", queues)}; Ctrl+C to stop.");
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, pipeline.Stopping);

@@ -1,5 +1,5 @@
 using System.Diagnostics;
-using Concerto.Ingest.Core.Formats;
+using Concerto.Ingest.Formats.Arrays;
 
 namespace Concerto.Ingest.Features.Teacher;
 

@@ -1,8 +1,9 @@
 using System.Globalization;
 using System.Text.Json;
 using Concerto.Ingest.Core.Datasets;
+using Concerto.Ingest.Formats.Datasets;
+using Concerto.Ingest.Formats.Manifests;
 using Concerto.Ingest.Segments.Export;
-using Concerto.Ingest.Segments.Manifests;
 using Concerto.Ingest.Storage.Artifacts;
 using Concerto.Ingest.Storage.Catalog;
 
@@ -39,9 +40,6 @@ public sealed record SplitPaths(string? Prefix = null, bool Absolute = false)
 /// the version and the artifact root, so exporting twice gives the same bytes.</summary>
 public sealed class DatasetExporter(DatasetCatalog catalog, IArtifactStore artifacts)
 {
-    public const string ManifestFile = "manifest.parquet";
-    public const string VersionFile = DatasetVersionFile.FileName;
-
     /// <summary>A manifest whose URIs point into the artifact store (file:// or s3://) (the point cloud's is its folder);
     /// with <paramref name="split"/>, only that split's rows.</summary>
     public async Task WriteManifestAsync(DatasetVersion version, ManifestFormat format, Stream output, CancellationToken cancellationToken, string? split = null)
@@ -63,31 +61,21 @@ public sealed class DatasetExporter(DatasetCatalog catalog, IArtifactStore artif
         ArgumentNullException.ThrowIfNull(version);
         var target = Path.GetFullPath(folder);
         var prefix = (splitPaths ?? SplitPaths.Default).PrefixFor(version.Name, target);
-        if (File.Exists(target) || (Directory.Exists(target) && Directory.EnumerateFileSystemEntries(target).Any()))
-            throw new IOException($"{target} already exists and is not empty; choose a new folder or remove it first.");
-        var members = await catalog.MembersAsync(version.Id, cancellationToken).ConfigureAwait(false);
-        var parent = Path.GetDirectoryName(target)!;
-        Directory.CreateDirectory(parent);
-        var staging = Path.Combine(parent, $".{Path.GetFileName(target)}.partial-{Guid.NewGuid():N}");
-        try
+        return await DatasetLayout.WriteStagedAsync(target, async staging =>
         {
+            var members = await catalog.MembersAsync(version.Id, cancellationToken).ConfigureAwait(false);
             long bytes = 0;
-            var splitFiles = new SortedDictionary<string, SortedDictionary<string, SplitEntry>>(StringComparer.Ordinal);
+            var splitEntries = new List<(string, string, SplitEntry)>(members.Count);
             for (var i = 0; i < members.Count; i++)
             {
                 cancellationToken.ThrowIfCancellationRequested();
                 (var copied, var entry) = await CopySegmentAsync(members[i], staging, prefix, cancellationToken).ConfigureAwait(false);
                 bytes += copied;
-                if (!splitFiles.TryGetValue(members[i].Split, out var entries)) splitFiles[members[i].Split] = entries = new(StringComparer.Ordinal);
-                entries[members[i].SegmentKey] = entry;
+                splitEntries.Add((members[i].Split, members[i].SegmentKey, entry));
                 progress?.Report((i + 1, members.Count));
             }
 
-            Directory.CreateDirectory(Path.Combine(staging, "splits"));
-            foreach (var (split, entries) in splitFiles)
-                await File.WriteAllTextAsync(Path.Combine(staging, "splits", split + ".json"), JsonSerializer.Serialize(entries, Json), cancellationToken)
-                    .ConfigureAwait(false);
-
+            await DatasetLayout.WriteSplitsAsync(staging, splitEntries, cancellationToken).ConfigureAwait(false);
             if (withManifest)
             {
                 var grid = version.Teacher is { } teacher
@@ -95,8 +83,8 @@ public sealed class DatasetExporter(DatasetCatalog catalog, IArtifactStore artif
                       ?? throw new InvalidOperationException($"dataset {version.Name} version {version.Version} names teacher {teacher}, which is not recorded")
                     : null;
                 var rows = members.Select(m => ToRow(version, m, file => LayoutPath(m, file), slot => m.FeatureKeys[slot] is null ? null : FeaturePath(m, slot)));
-                await ManifestWriter.WriteAsync(Path.Combine(staging, ManifestFile), ManifestFormat.Parquet, rows, cancellationToken).ConfigureAwait(false);
-                await File.WriteAllTextAsync(Path.Combine(staging, VersionFile), JsonSerializer.Serialize(new
+                await ManifestWriter.WriteAsync(Path.Combine(staging, DatasetLayout.ManifestFile), ManifestFormat.Parquet, rows, cancellationToken).ConfigureAwait(false);
+                await File.WriteAllTextAsync(Path.Combine(staging, DatasetLayout.VersionFile), JsonSerializer.Serialize(new
                 {
                     name = version.Name,
                     version = version.Version,
@@ -109,26 +97,12 @@ public sealed class DatasetExporter(DatasetCatalog catalog, IArtifactStore artif
                     teacher = version.Teacher,
                     teacherGrid = grid is null ? null : DatasetVersionFile.Describe(grid),
                     createdAt = version.CreatedAt,
-                }, Json), cancellationToken).ConfigureAwait(false);
+                }, DatasetLayout.Json), cancellationToken).ConfigureAwait(false);
             }
 
-            if (Directory.Exists(target)) Directory.Delete(target); // empty, checked above
-            Directory.Move(staging, target);
             return new PullResult(target, members.Count, bytes);
-        }
-        finally
-        {
-            if (Directory.Exists(staging)) Directory.Delete(staging, recursive: true);
-        }
+        }).ConfigureAwait(false);
     }
-
-    private static readonly JsonSerializerOptions Json = new() { WriteIndented = true, NewLine = "\n", PropertyNamingPolicy = JsonNamingPolicy.CamelCase };
-
-    /// <summary>An entry of splits/&lt;split&gt;.json, the keys the Pointcept loader reads.</summary>
-    private sealed record SplitEntry(
-        [property: System.Text.Json.Serialization.JsonPropertyName("pointclouds")] string PointClouds,
-        [property: System.Text.Json.Serialization.JsonPropertyName("images")] IReadOnlyList<string> Images,
-        [property: System.Text.Json.Serialization.JsonPropertyName("correspondences")] IReadOnlyList<string> Correspondences);
 
     /// <summary>Copies a segment's cloud to &lt;split&gt;/&lt;key&gt;/ and its image side to images/&lt;split&gt;/&lt;key&gt;/;
     /// its split entry names them with <paramref name="prefix"/> in front.</summary>
@@ -148,8 +122,8 @@ public sealed class DatasetExporter(DatasetCatalog catalog, IArtifactStore artif
                 bytes += CopyInto(await artifacts.LocalPathAsync(key, cancellationToken).ConfigureAwait(false), Path.Combine(root, FeaturePath(member, slot)));
         }
 
-        var entry = new SplitEntry(prefix + CloudFolder(member), member.Images.Select(i => prefix + LayoutPath(member, i.ImageFile)).ToList(),
-            member.Images.Select(i => prefix + LayoutPath(member, CorrespondenceFile(i.Slot))).ToList());
+        var entry = new SplitEntry(prefix + LayoutPath(member, ""), member.Images.Select(i => prefix + LayoutPath(member, i.ImageFile)).ToList(),
+            member.Images.Select(i => prefix + LayoutPath(member, SegmentImageFiles.Correspondence(i.Slot))).ToList());
         return (bytes, entry);
     }
 
@@ -161,19 +135,11 @@ public sealed class DatasetExporter(DatasetCatalog catalog, IArtifactStore artif
         return new FileInfo(destination).Length;
     }
 
-    private static string CloudFolder(DatasetMember m) => $"{m.Split}/{m.SegmentKey}";
-
-    /// <summary>Where a file of a segment's folder goes in the layout: image-side folders under images/, the rest with the
-    /// cloud; "" is the cloud folder itself.</summary>
-    private static string LayoutPath(DatasetMember m, string file) =>
-        file.Length == 0 ? CloudFolder(m)
-        : SegmentFiles.ImageFolders.Any(f => file.StartsWith(f + "/", StringComparison.Ordinal)) ? $"images/{m.Split}/{m.SegmentKey}/{file}"
-        : $"{CloudFolder(m)}/{file}";
+    /// <summary>Where a file of a segment's folder goes in the layout; "" is the cloud folder itself.</summary>
+    private static string LayoutPath(DatasetMember m, string file) => DatasetLayout.PathOf(m.Split, m.SegmentKey, file);
 
     /// <summary>Teacher features of image <paramref name="slot"/>: float16 [patch tokens, width], beside the image side.</summary>
-    private static string FeaturePath(DatasetMember m, int slot) => $"images/{m.Split}/{m.SegmentKey}/feature/{slot.ToString(CultureInfo.InvariantCulture)}.npy";
-
-    private static string CorrespondenceFile(int slot) => $"correspondence/{slot.ToString(CultureInfo.InvariantCulture)}.npy";
+    private static string FeaturePath(DatasetMember m, int slot) => LayoutPath(m, SegmentImageFiles.Feature(slot));
 
     /// <summary>A manifest row; <paramref name="featureUri"/> gives image i's feature file or null (then the row lists none).</summary>
     private static ManifestRow ToRow(DatasetVersion version, DatasetMember m, Func<string, string> uri, Func<int, string?> featureUri) => new()
@@ -189,7 +155,7 @@ public sealed class DatasetExporter(DatasetCatalog catalog, IArtifactStore artif
         PointCloudUri = uri(""),
         Points = m.Points,
         ImageUris = m.Images.Select(i => uri(i.ImageFile)).ToList(),
-        CorrespondenceUris = m.Images.Select(i => uri(CorrespondenceFile(i.Slot))).ToList(),
+        CorrespondenceUris = m.Images.Select(i => uri(SegmentImageFiles.Correspondence(i.Slot))).ToList(),
         FeatureUris = m.Images.Select((_, slot) => featureUri(slot)).ToList() is var features && features.All(f => f is not null)
             ? features.Select(f => f!).ToList()
             : null,

@@ -33,14 +33,16 @@ public sealed class PipelineHost : IAsyncDisposable
     /// done, so they do not count as cluster workers.</summary>
     public const string LocalServerPrefix = "local:";
 
-
-    public static async Task<PipelineHost> StartAsync(string connectionString, StorageOptions storage, MediaOptions media,
-        ReconstructionOptions reconstruction, Action<ILoggingBuilder> logging, CancellationToken cancellationToken, FeatureOptions? features = null,
-        WorkerOptions? workers = null)
+    /// <param name="addServices">More services for this process, e.g. training's (<c>AddConcertoTraining</c>) for a
+    /// worker that takes the train queue.</param>
+    public static async Task<PipelineHost> StartAsync(string connectionString, PipelineSettings settings, Action<ILoggingBuilder> logging,
+        CancellationToken cancellationToken, Action<IServiceCollection>? addServices = null)
     {
+        ArgumentNullException.ThrowIfNull(settings);
         var builder = Host.CreateEmptyApplicationBuilder(new HostApplicationBuilderSettings());
         builder.Services.AddLogging(logging);
-        builder.Services.AddConcertoPipeline(connectionString, storage, media, reconstruction, features, workers).AddConcertoHangfire(connectionString, workers);
+        builder.Services.AddConcertoPipeline(connectionString, settings).AddConcertoHangfire(connectionString, settings.Workers);
+        addServices?.Invoke(builder.Services);
         var host = builder.Build();
         await host.StartAsync(cancellationToken).ConfigureAwait(false);
         return new PipelineHost(host);

@@ -1,8 +1,13 @@
+using Concerto.Ingest.Features;
 using Concerto.Ingest.Jobs.Ingest;
 using Concerto.Ingest.Jobs.Stages;
+using Concerto.Ingest.Media;
 using Concerto.Ingest.Media.Decode;
 using Concerto.Ingest.Media.Ffmpeg;
 using Concerto.Ingest.Media.Probe;
+using Concerto.Ingest.Reconstruction.Classic;
+using Concerto.Ingest.Reconstruction.Onnx;
+using Concerto.Ingest.Reconstruction.Vggt;
 using Concerto.Ingest.Storage;
 using Concerto.Ingest.Storage.Artifacts;
 using Concerto.Ingest.Storage.Catalog;
@@ -14,45 +19,6 @@ using Microsoft.Extensions.DependencyInjection;
 using Npgsql;
 
 namespace Concerto.Ingest.Jobs.Hosting;
-
-/// <summary>Options of the "Concerto:Media" section.</summary>
-public sealed class MediaOptions
-{
-    public const string Section = "Concerto:Media";
-
-    /// <summary>Folder with ffmpeg and ffprobe; empty = PATH.</summary>
-    public string? FfmpegFolder { get; set; }
-}
-
-/// <summary>Options of the "Concerto:Reconstruction" section.</summary>
-public sealed class ReconstructionOptions
-{
-    public const string Section = "Concerto:Reconstruction";
-
-    /// <summary>VGGT ONNX model used when a profile names none (reconstruct.modelPath).</summary>
-    public string? VggtModel { get; set; }
-
-    /// <summary>auto, cpu or cuda.</summary>
-    public string Device { get; set; } = "auto";
-
-    /// <summary>The COLMAP program for reconstruct.method colmap; empty: `colmap` on PATH.</summary>
-    public string? ColmapPath { get; set; }
-}
-
-/// <summary>Options of the "Concerto:Features" section.</summary>
-public sealed class FeatureOptions
-{
-    public const string Section = "Concerto:Features";
-
-    /// <summary>Image-teacher ONNX model used when a profile names none (featurize.modelPath).</summary>
-    public string? TeacherModel { get; set; }
-
-    /// <summary>auto, cpu or cuda.</summary>
-    public string Device { get; set; } = "auto";
-
-    /// <summary>The COLMAP program for reconstruct.method colmap; empty: `colmap` on PATH.</summary>
-    public string? ColmapPath { get; set; }
-}
 
 /// <summary>Options of the "Concerto:Workers" section.</summary>
 public sealed class WorkerOptions
@@ -70,49 +36,105 @@ public sealed class WorkerOptions
     /// that restart on the same machine hand back their dead predecessor's jobs at once (see OrphanedStages).</summary>
     public int InvisibilityTimeoutSeconds { get; set; } = 300;
 
-    public TimeSpan Lease => TimeSpan.FromSeconds(Math.Max(LeaseSeconds, 4));
+    public TimeSpan Lease => TimeSpan.FromSeconds(LeaseSeconds);
 
     public int ResolveCount() => Count > 0 ? Count : Math.Max(2, Environment.ProcessorCount);
+
+    /// <summary>What is wrong with these settings, each naming its setting; empty when they can work.</summary>
+    public IEnumerable<string> Problems()
+    {
+        if (Count < 0) yield return $"{Section}:Count is {Count}: give the worker threads per process, or 0 for one per core.";
+        if (LeaseSeconds < 4)
+            yield return $"{Section}:LeaseSeconds is {LeaseSeconds}: a stage claim must live at least 4 s (it is renewed every quarter of it); the default is 60.";
+        if (InvisibilityTimeoutSeconds < 10)
+            yield return $"{Section}:InvisibilityTimeoutSeconds is {InvisibilityTimeoutSeconds}: use at least 10 s (the default is 300).";
+    }
 }
 
+/// <summary>The composition root the CLI, workers and the server share: each area's services in an Add&lt;Area&gt;()
+/// method, composed by <see cref="AddConcertoPipeline"/>.</summary>
 public static class PipelineServices
 {
-    /// <summary>Catalogue, artifact store, media tools, stage jobs and ingest submission, on one database.</summary>
-    public static IServiceCollection AddConcertoPipeline(this IServiceCollection services, string connectionString,
-        StorageOptions storage, MediaOptions media, ReconstructionOptions reconstruction, FeatureOptions? features = null, WorkerOptions? workers = null)
+    /// <summary>Catalogue, artifact store, media tools, reconstruction, features, stage jobs and ingest submission, on one
+    /// database, with <paramref name="settings"/> validated first.</summary>
+    /// <exception cref="InvalidSettingsException">A setting cannot work.</exception>
+    public static IServiceCollection AddConcertoPipeline(this IServiceCollection services, string connectionString, PipelineSettings settings)
+    {
+        ArgumentNullException.ThrowIfNull(settings);
+        settings.Validate();
+        return services
+            .AddConcertoCatalog(connectionString, settings.Storage)
+            .AddConcertoMedia(settings.Media)
+            .AddConcertoReconstruction(settings.Reconstruction)
+            .AddConcertoFeatures(settings.Features)
+            .AddConcertoStages(settings.Workers);
+    }
+
+    /// <summary>The database (one data source), the catalogue stores and the artifact store.</summary>
+    public static IServiceCollection AddConcertoCatalog(this IServiceCollection services, string connectionString, StorageOptions storage)
     {
         ArgumentNullException.ThrowIfNull(storage);
-        ArgumentNullException.ThrowIfNull(media);
-        services.AddSingleton(reconstruction);
-        services.AddSingleton(features ?? new FeatureOptions());
-        services.AddSingleton(workers ?? new WorkerOptions());
+        services.AddSingleton(storage);
         services.AddSingleton(_ => NpgsqlDataSource.Create(connectionString));
+        services.AddSingleton(sp => ArtifactStores.Create(storage, storage.S3, sp.GetService<Microsoft.Extensions.Logging.ILoggerFactory>()));
         services.AddSingleton<IngestCatalog>();
         services.AddSingleton<StageLedger>();
         services.AddSingleton<KeyframeIndex>();
         services.AddSingleton<StatusQueries>();
-        services.AddSingleton(sp => ArtifactStores.Create(storage, storage.S3, sp.GetService<Microsoft.Extensions.Logging.ILoggerFactory>()));
-        services.AddSingleton<OrphanedStages>();
+        services.AddSingleton<ReconstructionIndex>();
+        services.AddSingleton<SegmentIndex>();
+        services.AddSingleton<FeatureIndex>();
+        services.AddSingleton<DatasetCatalog>();
+        services.AddSingleton<TrainingRunStore>();
+        services.AddSingleton<Datasets.DatasetExporter>();
+        return services;
+    }
+
+    /// <summary>ffmpeg and ffprobe, probing and keyframe extraction.</summary>
+    public static IServiceCollection AddConcertoMedia(this IServiceCollection services, MediaOptions media)
+    {
+        ArgumentNullException.ThrowIfNull(media);
+        services.AddSingleton(media);
         services.AddSingleton(_ => FfmpegTools.Locate(media.FfmpegFolder));
         services.AddSingleton<VideoProber>();
         services.AddSingleton<KeyframeExtractor>();
+        return services;
+    }
+
+    /// <summary>The reconstructors and their choice, with VGGT models opened once per process.</summary>
+    public static IServiceCollection AddConcertoReconstruction(this IServiceCollection services, ReconstructionOptions reconstruction)
+    {
+        ArgumentNullException.ThrowIfNull(reconstruction);
+        services.AddSingleton(reconstruction);
+        services.AddSingleton<Reconstruction.Posed.CaptureReader>();
+        services.AddSingleton<OpenModels<VggtModel>>();
+        services.AddSingleton(sp => new ReconstructorSources(reconstruction.VggtModel, reconstruction.Device, reconstruction.ColmapPath,
+            sp.GetRequiredService<Reconstruction.Posed.CaptureReader>(), sp.GetRequiredService<FfmpegTools>(), sp.GetRequiredService<OpenModels<VggtModel>>()));
+        services.AddSingleton<SceneReconstruction>();
+        return services;
+    }
+
+    /// <summary>The image teacher, opened once per process.</summary>
+    public static IServiceCollection AddConcertoFeatures(this IServiceCollection services, FeatureOptions features)
+    {
+        ArgumentNullException.ThrowIfNull(features);
+        services.AddSingleton(features);
+        services.AddSingleton<TeacherModels>();
+        return services;
+    }
+
+    /// <summary>The stage jobs, their runner and ingest submission.</summary>
+    public static IServiceCollection AddConcertoStages(this IServiceCollection services, WorkerOptions workers)
+    {
+        ArgumentNullException.ThrowIfNull(workers);
+        services.AddSingleton(workers);
+        services.AddSingleton<OrphanedStages>();
         services.AddSingleton<StageRunner>();
         services.AddTransient<ProbeJob>();
         services.AddTransient<DecodeJob>();
         services.AddTransient<ReconstructJob>();
-        services.AddSingleton<ReconstructionIndex>();
         services.AddTransient<SegmentJob>();
-        services.AddSingleton<SegmentIndex>();
-        services.AddSingleton<DatasetCatalog>();
         services.AddTransient<FeaturizeJob>();
-        services.AddSingleton<FeatureIndex>();
-        services.AddSingleton<TeacherModels>();
-        services.AddSingleton<Datasets.DatasetExporter>();
-        services.AddSingleton(storage);
-        services.AddSingleton<TrainingRunStore>();
-        services.AddSingleton<Training.TrainingService>();
-        services.AddTransient<Training.TrainJob>();
-        services.AddSingleton<Reconstruction.Posed.CaptureReader>();
         services.AddSingleton<IngestSubmitter>();
         services.AddSingleton<StageOutcomeFilter>();
         services.AddSingleton<IJobFilterProvider, ConcertoJobFilterProvider>(); // before AddHangfire, which only adds one if none
@@ -138,7 +160,7 @@ public static class PipelineServices
         SchemaName = "hangfire",
         PrepareSchemaIfNecessary = true,
         UseSlidingInvisibilityTimeout = true,
-        InvisibilityTimeout = TimeSpan.FromSeconds(Math.Max((workers ?? new WorkerOptions()).InvisibilityTimeoutSeconds, 10)),
+        InvisibilityTimeout = TimeSpan.FromSeconds((workers ?? new WorkerOptions()).InvisibilityTimeoutSeconds),
         EnableLongPolling = true,
         QueuePollInterval = TimeSpan.FromSeconds(2),
         DistributedLockTimeout = TimeSpan.FromMinutes(1),

@@ -1,10 +1,11 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json;
-using Concerto.Ingest.Core.Formats;
 using Concerto.Ingest.Core.Geometry;
 using Concerto.Ingest.Core.Pipeline;
 using Concerto.Ingest.Core.Profiles;
+using Concerto.Ingest.Formats.Datasets;
+using Concerto.Ingest.Formats.PointClouds;
 using Concerto.Ingest.Segments.Pipeline;
 using Concerto.Ingest.Segments.Scenes;
 using Concerto.Ingest.Storage.Artifacts;
@@ -80,11 +81,12 @@ public sealed partial class SegmentJob(
             visibilitySeconds = Math.Round(result.VisibilityTime.TotalSeconds, 3),
             buildSeconds = Math.Round(result.BuildTime.TotalSeconds, 3),
             seconds = Math.Round(clock.Elapsed.TotalSeconds, 3),
+            skipped = result.Segments.Count == 0 ? NoSegmentReason(views.Count, settings) : null,
         });
 
         return await work.PublishAsync(async key =>
         {
-            var rows = result.Segments.Select((s, i) => ToRow(s, i, $"{keyPrefix}-{i:D4}", $"{key}/{SegmentationResult.FolderName(i)}", result.Labelled))
+            var rows = result.Segments.Select((s, i) => SegmentRows.From(s, i, $"{keyPrefix}-{i:D4}", $"{key}/{SegmentationResult.FolderName(i)}", result.Labelled))
                 .ToList();
             var previous = await index.CommitAsync(runId, jobId, key, rows, metrics, cancellationToken).ConfigureAwait(false);
             LogSegmented(logger, runId, result.Segments.Count, views.Count, clock.Elapsed.TotalSeconds);
@@ -92,12 +94,17 @@ public sealed partial class SegmentJob(
         }).ConfigureAwait(false);
     }
 
+    /// <summary>Why a scene gave no segment, in the profile's terms.</summary>
+    private static string NoSegmentReason(int views, SegmentSettings settings) => views < settings.ViewsPerSegment
+        ? $"only {views} keyframes have cameras; a segment needs segment.viewsPerSegment = {settings.ViewsPerSegment}"
+        : $"no group of {settings.ViewsPerSegment} of the {views} keyframes met the profile's limits (segment.minCovisibility {settings.MinCovisibility}, " +
+          $"minBaseline {settings.MinBaseline}, minPoints {settings.MinPoints}, maxOverlap {settings.MaxOverlap})";
+
+    /// <summary>The reconstruct stage's scene cloud (labels, when a capture has them, come from its label images).</summary>
     private static SceneCloud LoadCloud(string folder)
     {
-        var (coord, _) = Npy.Read<float>(Path.Combine(folder, "coord.npy"));
-        var (color, _) = Npy.Read<byte>(Path.Combine(folder, "color.npy"));
-        var (normal, _) = Npy.Read<float>(Path.Combine(folder, "normal.npy"));
-        return new SceneCloud(coord, color, normal);
+        var cloud = PointCloudFiles.Read(folder);
+        return new SceneCloud(cloud.Coord, cloud.Color, cloud.Normal);
     }
 
     /// <summary>The stored camera with its intrinsics in the keyframe image's pixels (posed captures store the capture's).</summary>
@@ -107,20 +114,6 @@ public sealed partial class SegmentJob(
         if (camera.Width != frame.Width || camera.Height != frame.Height) intrinsics = intrinsics.ScaledTo(frame.Width, frame.Height);
         return new SceneView(camera.FrameIndex, camera.Time, RigidTransform.FromMatrix4(camera.CameraToWorld), intrinsics,
             imagePath);
-    }
-
-    private static SegmentRow ToRow(Segments.Building.Segment s, int ordinal, string segmentKey, string artifactKey, bool labelled)
-    {
-        var images = s.Images.Select((m, slot) =>
-        {
-            var k = m.View.Intrinsics;
-            return new SegmentImageRow(slot, m.View.FrameIndex, m.View.Time, m.View.CameraToWorld.ToMatrix4(), k.Fx, k.Fy, k.Cx, k.Cy, k.Width,
-                k.Height, $"color/{slot.ToString(CultureInfo.InvariantCulture)}{Path.GetExtension(m.View.ImagePath)}", m.Rows, m.Coverage,
-                m.VisibleFraction);
-        }).ToList();
-        return new SegmentRow(segmentKey, ordinal, artifactKey, s.Points, images.Sum(i => (long)i.Correspondences), s.Group.MinCovisibility,
-            s.Group.MinBaseline, s.Group.MaxOverlap, images.Average(i => i.Coverage), images.Min(i => i.Coverage),
-            images.Average(i => i.VisibleFraction), labelled, images);
     }
 
     [LoggerMessage(EventId = 2301, Level = LogLevel.Information, Message = "Segmented run {RunId}: {Segments} segments from {Views} views in {Seconds:0.00} s")]

@@ -95,8 +95,8 @@ public sealed partial class ColmapReconstructor : IReconstructor
     }
 
     /// <summary>Runs COLMAP over the keyframes and returns their cameras and the sparse points in a world of unit median
-    /// depth. Keyframes alone first (what COLMAP is best at: every pair matched); when that registers too few of them to
-    /// keep (a fast turn between two), again with the video frames between keyframes added, and the model that
+    /// depth. Keyframes alone first (what COLMAP is best at: every pair matched); when that misses more than a tenth of them
+    /// (a fast turn between two), again with the video frames between keyframes added, and the model that
     /// registers more keyframes is kept.</summary>
     private async Task<(SfmResult World, PinholeIntrinsics Intrinsics, string Version, bool RelaxedInitialisation, int VideoImages)> SolveAsync(
         IReadOnlyList<KeyframeRef> keyframes, string scratch, CancellationToken cancellationToken)
@@ -105,10 +105,11 @@ public sealed partial class ColmapReconstructor : IReconstructor
             .Split('\n').Select(l => l.Trim()).FirstOrDefault(l => l.StartsWith("COLMAP", StringComparison.Ordinal)) ?? "COLMAP (version unknown)";
         var enough = _settings.MinRegisteredFraction * keyframes.Count;
         var best = await MapImagesAsync(keyframes, Path.Combine(scratch, "keyframes"), withVideo: false, cancellationToken).ConfigureAwait(false);
-        // Video frames can bridge a gap that leaves the keyframes' model too small to keep. They cost minutes of matching
-        // (the sample: 4 min to register no more than 18 of 20 keyframes alone did), so they are not spent on a model
-        // already kept, nor where the keyframes gave no model at all (a flat or animated picture: classic is tried next).
-        if (best.Keyframes >= 2 && best.Keyframes < enough && _video is not null)
+        // Video frames can bridge a gap between keyframes (a fast turn) that leaves their model short. They cost minutes of
+        // matching (the sample: 4 min to register no more than the 18 of 20 keyframes alone did), so they are spent only on
+        // a model missing more than a tenth of the keyframes never where the
+        // keyframes gave no model at all (a flat or animated picture: classic is tried next).
+        if (best.Keyframes >= 2 && best.Keyframes < VideoRetryBelow * keyframes.Count && _video is not null)
         {
             LogAddingVideoFrames(_logger, best.Keyframes, keyframes.Count);
             var withVideo = await MapImagesAsync(keyframes, Path.Combine(scratch, "video"), withVideo: true, cancellationToken).ConfigureAwait(false);
@@ -130,6 +131,9 @@ public sealed partial class ColmapReconstructor : IReconstructor
         var sfm = new SfmResult(intrinsics, cameras, model.Points.Select(p => new SfmPoint(p, 0)).ToList(), unregistered, double.NaN, _fovDegrees is null);
         return (KeyframeStereo.ToUnitMedianDepth(sfm), intrinsics, version, best.Relaxed, best.VideoImages);
     }
+
+    /// <summary>A keyframe model registering fewer than this share of the keyframes is tried again with video frames.</summary>
+    private const double VideoRetryBelow = 0.9;
 
     private sealed record Attempt(ColmapModel? Model, IReadOnlyDictionary<string, int> IndexOfName, int Keyframes, bool Relaxed, int VideoImages);
 

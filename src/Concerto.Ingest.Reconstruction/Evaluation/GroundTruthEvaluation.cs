@@ -1,6 +1,6 @@
 using Concerto.Ingest.Core.Captures;
-using Concerto.Ingest.Core.Formats;
 using Concerto.Ingest.Core.Geometry;
+using Concerto.Ingest.Formats.PointClouds;
 using Concerto.Ingest.Reconstruction.Posed;
 
 namespace Concerto.Ingest.Reconstruction.Evaluation;
@@ -13,7 +13,7 @@ public static class GroundTruthEvaluation
     /// <summary>True when the folder holds a capture with a ground-truth cloud.</summary>
     public static bool HasGroundTruth(string captureFolder) =>
         File.Exists(Path.Combine(captureFolder, CaptureManifest.FileName)) &&
-        CaptureReader.Load(captureFolder).PointCloud is { } cloud && File.Exists(Path.Combine(captureFolder, cloud.Folder, "coord.npy"));
+        CaptureReader.Load(captureFolder).PointCloud is { } cloud && PointCloudFiles.Exists(Path.Combine(captureFolder, cloud.Folder));
 
     /// <summary>Aligns the reconstruction to the capture by its camera centres (Sim(3), Umeyama), then measures camera
     /// position error and truncated Chamfer distance of the aligned cloud to the ground-truth cloud.</summary>
@@ -38,7 +38,7 @@ public static class GroundTruthEvaluation
             (aligned[3 * i], aligned[3 * i + 1], aligned[3 * i + 2]) = ((float)p.X, (float)p.Y, (float)p.Z);
         }
 
-        var (truth, _) = Npy.Read<float>(Path.Combine(captureFolder, manifest.PointCloud!.Folder, "coord.npy"));
+        var truth = PointCloudFiles.ReadCoord(Path.Combine(captureFolder, manifest.PointCloud!.Folder));
         return new GroundTruthReport(cameras.Count, alignment, ReconstructionEvaluation.Chamfer(aligned, truth, maxDistance), truth.Length / 3, maxDistance);
     }
 }

@@ -90,6 +90,11 @@ public sealed partial class OnnxModelFile : IDisposable
     }
 
     /// <summary>Parses a device string: "auto", "cpu" or "cuda"/"gpu" (case-insensitive).</summary>
+    /// <summary>Why <paramref name="value"/> is not a device name (auto, cpu, cuda or gpu), as the end of a sentence
+    /// naming the setting; null when it is one.</summary>
+    public static string? DeviceProblem(string? value) =>
+        value?.Trim().ToUpperInvariant() is "AUTO" or "CPU" or "CUDA" or "GPU" ? null : $"is '{value}': use auto, cpu or cuda.";
+
     public static OnnxDevice ParseDevice(string value)
     {
         ArgumentNullException.ThrowIfNull(value);

@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text;
-using Concerto.Ingest.Core.Formats;
+using Concerto.Ingest.Formats.Arrays;
+using Concerto.Ingest.Formats.PointClouds;
 using Concerto.Ingest.Reconstruction.Fusion;
 
 namespace Concerto.Ingest.Reconstruction.Pipeline;
@@ -9,13 +10,13 @@ namespace Concerto.Ingest.Reconstruction.Pipeline;
 /// binary PLY for viewers, and per-keyframe depth.</summary>
 public static class CloudFiles
 {
+    /// <summary>The scene's binary PLY, beside its arrays.</summary>
+    public const string PlyFile = "scene.ply";
+
     public static void WriteNpy(string folder, FusedCloud cloud)
     {
         ArgumentNullException.ThrowIfNull(cloud);
-        Directory.CreateDirectory(folder);
-        Npy.Write<float>(Path.Combine(folder, "coord.npy"), cloud.Coord, cloud.Count, 3);
-        Npy.Write<byte>(Path.Combine(folder, "color.npy"), cloud.Color, cloud.Count, 3);
-        Npy.Write<float>(Path.Combine(folder, "normal.npy"), cloud.Normal, cloud.Count, 3);
+        PointCloudFiles.Write(folder, new PointCloudArrays(cloud.Coord, cloud.Color, cloud.Normal));
     }
 
     /// <summary>A keyframe's depth (and confidence, when the reconstructor gives one) as float32 H x W arrays named by

@@ -1,4 +1,5 @@
 using Concerto.Ingest.Core.Geometry;
+using Concerto.Ingest.Formats.PointClouds;
 
 namespace Concerto.Ingest.Segments.Scenes;
 
@@ -26,6 +27,9 @@ public sealed record SceneCloud
     public int[]? Segment { get; }
     public int[]? Instance { get; }
     public int Count => Coord.Length / 3;
+
+    /// <summary>The cloud as its files hold it (<see cref="PointCloudFiles"/>).</summary>
+    public PointCloudArrays Arrays => new(Coord, Color, Normal, Segment, Instance);
 
     public V3 Point(int i) => new(Coord[3 * i], Coord[3 * i + 1], Coord[3 * i + 2]);
 }

@@ -1,5 +1,5 @@
+using Concerto.Ingest.Formats.Manifests;
 using Concerto.Ingest.Jobs.Datasets;
-using Concerto.Ingest.Segments.Manifests;
 using Concerto.Ingest.Storage.Catalog;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;

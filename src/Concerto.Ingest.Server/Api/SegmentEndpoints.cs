@@ -1,5 +1,6 @@
 using System.Runtime.InteropServices;
-using Concerto.Ingest.Core.Formats;
+using Concerto.Ingest.Formats.Datasets;
+using Concerto.Ingest.Formats.PointClouds;
 using Concerto.Ingest.Storage.Artifacts;
 using Concerto.Ingest.Storage.Catalog;
 using Microsoft.AspNetCore.Builder;
@@ -26,9 +27,10 @@ public static class SegmentEndpoints
             {
                 if (await q.GetAsync(id, ct).ConfigureAwait(false) is not { } segment) return Missing(id);
                 var folder = await store.LocalPathAsync(segment.ArtifactKey, ct).ConfigureAwait(false);
-                var coord = Npy.Read<float>(Path.Combine(folder, "coord.npy")).Data;
-                var color = Npy.Read<byte>(Path.Combine(folder, "color.npy")).Data;
-                var label = segment.Labelled ? Npy.Read<int>(Path.Combine(folder, "segment.npy")).Data : [];
+                var cloud = PointCloudFiles.Read(folder);
+                var (coord, color) = (cloud.Coord, cloud.Color);
+                var label = !segment.Labelled ? []
+                    : cloud.Segment ?? throw new InvalidDataException($"{folder} has no {PointCloudFiles.SegmentFile}, yet segment {id} is indexed as labelled; re-run its segment stage.");
                 var bytes = new byte[coord.Length * 4 + color.Length + label.Length * 4];
                 MemoryMarshal.AsBytes(coord.AsSpan()).CopyTo(bytes);
                 color.CopyTo(bytes.AsSpan(coord.Length * 4));
@@ -50,7 +52,7 @@ public static class SegmentEndpoints
                 if (await q.GetAsync(id, ct).ConfigureAwait(false) is not { } segment) return Missing(id);
                 if (index < 0 || index >= segment.Points)
                     return TypedResults.Problem($"point {index} is outside segment {id}'s {segment.Points} points", statusCode: StatusCodes.Status400BadRequest);
-                return TypedResults.Ok(Pixels(await store.LocalPathAsync(segment.ArtifactKey, ct).ConfigureAwait(false), segment.Images, index));
+                return TypedResults.Ok(Pixels(await store.LocalPathAsync(segment.ArtifactKey, ct).ConfigureAwait(false), segment.Images, segment.Points, index));
             })
             .WithSummary("Where one point of the cloud appears in each image, from the correspondences (none where it is not seen).");
     }
@@ -74,13 +76,12 @@ public static class SegmentEndpoints
     }
 
     /// <summary>Rows of each image's correspondence file (column, row, point index) that name the point.</summary>
-    private static List<PointPixel> Pixels(string folder, IReadOnlyList<SegmentImageRow> images, int index)
+    private static List<PointPixel> Pixels(string folder, IReadOnlyList<SegmentImageRow> images, int points, int index)
     {
         var pixels = new List<PointPixel>();
         foreach (var image in images)
         {
-            // correspondence/<i>.npy belongs to color/<i>.jpg
-            var rows = Npy.Read<float>(Path.Combine(folder, "correspondence", Path.GetFileNameWithoutExtension(image.ImageFile) + ".npy")).Data;
+            var rows = SegmentImageFiles.ReadCorrespondences(Path.Combine(folder, SegmentImageFiles.Correspondence(image.Slot)), points);
             for (var r = 0; r + 2 < rows.Length; r += 3)
                 if ((int)rows[r + 2] == index) pixels.Add(new PointPixel(image.Slot, rows[r], rows[r + 1]));
         }

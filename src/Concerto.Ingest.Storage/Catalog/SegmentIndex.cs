@@ -39,6 +39,14 @@ public sealed class SegmentIndex(NpgsqlDataSource db)
         return previous == stageKey || referenced ? null : previous;
     }
 
+    /// <summary>The columns <see cref="CopyAsync"/> writes to <c>segments</c>, in the order it writes them.</summary>
+    public const string SegmentColumns = "id, segment_key, run_id, ordinal, stage_key, artifact_key, points, images, correspondences, " +
+                                         "min_covisibility, min_baseline, max_overlap, mean_coverage, min_coverage, mean_visible_fraction, labelled";
+
+    /// <summary>The columns <see cref="CopyAsync"/> writes to <c>segment_images</c>, in the order it writes them.</summary>
+    public const string ImageColumns = "segment_id, slot, frame_index, time_s, camera_to_world, fx, fy, cx, cy, width, height, image_file, " +
+                                       "correspondences, coverage, visible_fraction";
+
     /// <summary>Binary COPY of segment rows and their image rows. Ids are reserved from the identity sequence first, so
     /// both tables stream in one pass each.</summary>
     public static async Task CopyAsync(NpgsqlConnection connection, NpgsqlTransaction? tx, long runId, string stageKey,
@@ -53,10 +61,8 @@ public sealed class SegmentIndex(NpgsqlDataSource db)
             while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false)) ids.Add(reader.GetInt64(0));
         }
 
-        await using (var copy = await connection.BeginBinaryImportAsync("""
-            COPY segments (id, segment_key, run_id, ordinal, stage_key, artifact_key, points, images, correspondences, min_covisibility,
-                min_baseline, max_overlap, mean_coverage, min_coverage, mean_visible_fraction, labelled) FROM STDIN (FORMAT BINARY)
-            """, cancellationToken).ConfigureAwait(false))
+        await using (var copy = await connection.BeginBinaryImportAsync($"COPY segments ({SegmentColumns}) FROM STDIN (FORMAT BINARY)", cancellationToken)
+                         .ConfigureAwait(false))
         {
             for (var i = 0; i < segments.Count; i++)
             {
@@ -79,10 +85,8 @@ public sealed class SegmentIndex(NpgsqlDataSource db)
             await copy.CompleteAsync(cancellationToken).ConfigureAwait(false);
         }
 
-        await using var images = await connection.BeginBinaryImportAsync("""
-            COPY segment_images (segment_id, slot, frame_index, time_s, camera_to_world, fx, fy, cx, cy, width, height, image_file,
-                correspondences, coverage, visible_fraction) FROM STDIN (FORMAT BINARY)
-            """, cancellationToken).ConfigureAwait(false);
+        await using var images = await connection.BeginBinaryImportAsync($"COPY segment_images ({ImageColumns}) FROM STDIN (FORMAT BINARY)", cancellationToken)
+            .ConfigureAwait(false);
         for (var i = 0; i < segments.Count; i++)
         {
             foreach (var m in segments[i].Images)

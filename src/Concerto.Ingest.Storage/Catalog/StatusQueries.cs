@@ -25,8 +25,10 @@ public sealed record RunSummary(
     long RunId, long VideoId, string Path, string ProfileName, string ProfileHash, int Width, int Height, double DurationSeconds,
     IReadOnlyList<StageSummary> Stages, int Keyframes, DateTime UpdatedAt, int Segments);
 
+/// <param name="Skipped">Why a stage that ended made nothing (no scene to reconstruct or segment, no segment formed,
+/// no teacher set): the reason its metrics record.</param>
 public sealed record StageSummary(string Stage, string State, long ProgressDone, long ProgressTotal, int Executions, string? Error,
-    string? Worker, DateTime? StartedAt, DateTime? FinishedAt);
+    string? Worker, DateTime? StartedAt, DateTime? FinishedAt, string? Skipped = null);
 
 /// <summary>Read-only views for the CLI progress display, `concerto status` and the server.</summary>
 public sealed class StatusQueries(NpgsqlDataSource db)
@@ -81,11 +83,12 @@ public sealed class StatusQueries(NpgsqlDataSource db)
         if (runs.Count == 0) return [];
 
         var stages = await Sql.ListAsync(db, """
-            SELECT run_id, stage, state, progress_done, progress_total, executions, error, worker, started_at, finished_at
+            SELECT run_id, stage, state, progress_done, progress_total, executions, error, worker, started_at, finished_at,
+                   metrics->>'skipped' AS skipped
             FROM run_stages WHERE run_id = ANY($1) ORDER BY run_id, array_position($2, stage)
             """,
             r => (RunId: r.GetInt64(0), Stage: new StageSummary(r.GetString(1), r.GetString(2), r.GetInt64(3), r.GetInt64(4), r.GetInt32(5),
-                r.Get<string>("error"), r.Get<string>("worker"), r.Get<DateTime?>("started_at"), r.Get<DateTime?>("finished_at"))),
+                r.Get<string>("error"), r.Get<string>("worker"), r.Get<DateTime?>("started_at"), r.Get<DateTime?>("finished_at"), r.Get<string>("skipped"))),
             cancellationToken, runs.Select(r => r.Id).ToArray(), Stage.All.ToArray()).ConfigureAwait(false);
         var byRun = stages.ToLookup(s => s.RunId, s => s.Stage);
 

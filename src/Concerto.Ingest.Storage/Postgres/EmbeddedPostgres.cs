@@ -253,20 +253,24 @@ public sealed class EmbeddedPostgres
         return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 
-    private static string FindBinDirectory()
+    private static string FindBinDirectory() =>
+        FindProgram("initdb", null) is { } initdb && Path.GetDirectoryName(initdb) is { } folder && File.Exists(Path.Combine(folder, "pg_ctl"))
+            ? folder
+            : throw new FileNotFoundException(
+                "PostgreSQL server binaries (initdb, pg_ctl) were not found. Run scripts/setup.sh (installs Debian's postgresql), " +
+                "set Concerto:PostgresBinDirectory, or configure ConnectionStrings:Concerto to use an existing server.");
+
+    /// <summary>A PostgreSQL program (initdb, pg_ctl, psql...): in <paramref name="binDirectory"/> when given, else in
+    /// Debian's /usr/lib/postgresql/&lt;version&gt;/bin (newest first), else on PATH; null when none has it.</summary>
+    public static string? FindProgram(string name, string? binDirectory)
     {
-        var versions = Directory.Exists("/usr/lib/postgresql")
-            ? Directory.GetDirectories("/usr/lib/postgresql")
-                .Select(d => (Dir: Path.Combine(d, "bin"), Version: int.TryParse(Path.GetFileName(d), out var v) ? v : 0))
-                .Where(x => File.Exists(Path.Combine(x.Dir, "initdb")))
-                .OrderByDescending(x => x.Version)
-                .Select(x => x.Dir)
-            : [];
-        var found = versions.FirstOrDefault()
-                    ?? (Environment.GetEnvironmentVariable("PATH") ?? "").Split(':')
-                        .FirstOrDefault(d => File.Exists(Path.Combine(d, "initdb")) && File.Exists(Path.Combine(d, "pg_ctl")));
-        return found ?? throw new FileNotFoundException(
-            "PostgreSQL server binaries (initdb, pg_ctl) were not found. Run scripts/setup.sh (installs Debian's postgresql), " +
-            "set Concerto:PostgresBinDirectory, or configure ConnectionStrings:Concerto to use an existing server.");
+        var folders = new List<string>();
+        if (!string.IsNullOrWhiteSpace(binDirectory)) folders.Add(binDirectory);
+        if (Directory.Exists("/usr/lib/postgresql"))
+            folders.AddRange(Directory.GetDirectories("/usr/lib/postgresql")
+                .OrderByDescending(d => int.TryParse(Path.GetFileName(d), out var v) ? v : 0)
+                .Select(d => Path.Combine(d, "bin")));
+        folders.AddRange((Environment.GetEnvironmentVariable("PATH") ?? "").Split(':', StringSplitOptions.RemoveEmptyEntries));
+        return folders.Select(f => Path.Combine(f, name)).FirstOrDefault(File.Exists);
     }
 }

@@ -2,9 +2,10 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json;
 using Concerto.Ingest.Core.Captures;
-using Concerto.Ingest.Core.Formats;
-using Concerto.Ingest.Media.Ffmpeg;
 using Concerto.Ingest.Core.Geometry;
+using Concerto.Ingest.Formats.Arrays;
+using Concerto.Ingest.Formats.PointClouds;
+using Concerto.Ingest.Media.Ffmpeg;
 using Concerto.Ingest.Synthetic.Models;
 using Concerto.Ingest.Synthetic.Rendering;
 using Concerto.Ingest.Synthetic.Scenes;
@@ -96,11 +97,7 @@ public sealed class SyntheticCaptureWriter(FfmpegTools tools)
 
         var cloud = GroundTruthCloud.Sample(scene, settings.Points, settings.Seed);
         var cloudFolder = Path.Combine(folder, "pointcloud");
-        Npy.Write<float>(Path.Combine(cloudFolder, "coord.npy"), cloud.Coord, cloud.Count, 3);
-        Npy.Write<byte>(Path.Combine(cloudFolder, "color.npy"), cloud.Color, cloud.Count, 3);
-        Npy.Write<float>(Path.Combine(cloudFolder, "normal.npy"), cloud.Normal, cloud.Count, 3);
-        Npy.Write<int>(Path.Combine(cloudFolder, "segment.npy"), cloud.Segment, cloud.Count);
-        Npy.Write<int>(Path.Combine(cloudFolder, "instance.npy"), cloud.Instance, cloud.Count);
+        PointCloudFiles.Write(cloudFolder, new PointCloudArrays(cloud.Coord, cloud.Color, cloud.Normal, cloud.Segment, cloud.Instance));
 
         var manifest = new CaptureManifest(
             CaptureManifest.FormatName, 1, "synthetic", VideoFile, settings.Width, settings.Height, settings.Fps,

@@ -4,8 +4,10 @@ using System.Security.Cryptography;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using Concerto.Ingest.Core.Datasets;
-using Concerto.Ingest.Core.Formats;
-using Concerto.Ingest.Segments.Manifests;
+using Concerto.Ingest.Formats.Arrays;
+using Concerto.Ingest.Formats.Datasets;
+using Concerto.Ingest.Formats.Manifests;
+using Concerto.Ingest.Formats.PointClouds;
 using Concerto.Ingest.Synthetic.Rendering;
 using Concerto.Ingest.Synthetic.Scenes;
 using OpenCvSharp;
@@ -39,9 +41,6 @@ namespace Concerto.Ingest.Synthetic.Training;
 /// </remarks>
 public static class SyntheticTrainingSet
 {
-    public const string ManifestFile = "manifest.parquet";
-    public const string VersionFile = DatasetVersionFile.FileName;
-
     /// <summary>The teacher name dataset.json records.</summary>
     public static string TeacherName(int featureWidth) => $"synthetic-semantic-{featureWidth.ToString(CultureInfo.InvariantCulture)}";
 
@@ -68,13 +67,7 @@ public static class SyntheticTrainingSet
         ArgumentNullException.ThrowIfNull(settings);
         settings.Validate();
         var clock = Stopwatch.StartNew();
-        var target = Path.GetFullPath(folder);
-        if (File.Exists(target) || (Directory.Exists(target) && Directory.EnumerateFileSystemEntries(target).Any()))
-            throw new IOException($"{target} already exists and is not empty; choose a new folder or remove it first.");
-        var parent = Path.GetDirectoryName(target)!;
-        Directory.CreateDirectory(parent);
-        var staging = Path.Combine(parent, $".{Path.GetFileName(target)}.partial-{Guid.NewGuid():N}");
-        try
+        return await DatasetLayout.WriteStagedAsync(folder, async staging =>
         {
             var jobs = Jobs(settings);
             var teacher = new SyntheticTeacher(settings.FeatureWidth, settings.FeatureSeed, settings.FeatureNoise, settings.FeatureGrid);
@@ -93,51 +86,31 @@ public static class SyntheticTrainingSet
                 System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(e.InnerExceptions[0]); // the segment's own error
             }
 
-            Directory.CreateDirectory(Path.Combine(staging, "splits"));
-            foreach (var split in written.GroupBy(s => s.Job.Split, StringComparer.Ordinal))
-            {
-                var entries = new SortedDictionary<string, SplitEntry>(StringComparer.Ordinal);
-                foreach (var s in split) entries[s.Job.Key] = new SplitEntry(s.Job.Cloud, s.Row.ImageUris, s.Row.CorrespondenceUris);
-                await File.WriteAllTextAsync(Path.Combine(staging, "splits", split.Key + ".json"), JsonSerializer.Serialize(entries, Json), cancellationToken);
-            }
-
+            await DatasetLayout.WriteSplitsAsync(staging,
+                written.Select(s => (s.Job.Split, s.Job.Key, new SplitEntry(s.Job.Cloud, s.Row.ImageUris, s.Row.CorrespondenceUris))), cancellationToken);
             var rows = written.Select((s, i) => s.Row with { SegmentId = i + 1 }).ToList();
-            var manifest = Path.Combine(staging, ManifestFile);
+            var manifest = Path.Combine(staging, DatasetLayout.ManifestFile);
             await ManifestWriter.WriteAsync(manifest, ManifestFormat.Parquet, rows, cancellationToken);
             var counts = new SortedDictionary<string, int>(
                 written.GroupBy(s => s.Job.Split, StringComparer.Ordinal).ToDictionary(g => g.Key, g => g.Count(), StringComparer.Ordinal), StringComparer.Ordinal);
-            await File.WriteAllTextAsync(Path.Combine(staging, VersionFile), VersionJson(settings, counts, written.Length, manifest), cancellationToken);
+            await File.WriteAllTextAsync(Path.Combine(staging, DatasetLayout.VersionFile), VersionJson(settings, counts, written.Length, manifest), cancellationToken);
 
             var bytes = Directory.EnumerateFiles(staging, "*", SearchOption.AllDirectories).Sum(f => new FileInfo(f).Length);
-            if (Directory.Exists(target)) Directory.Delete(target); // empty, checked above
-            Directory.Move(staging, target);
-            return new SyntheticTrainingSummary(target, written.Length, counts, written.Sum(s => (long)s.Row.Points),
+            return new SyntheticTrainingSummary(Path.GetFullPath(folder), written.Length, counts, written.Sum(s => (long)s.Row.Points),
                 written.Sum(s => s.Correspondences), bytes, clock.Elapsed);
-        }
-        finally
-        {
-            if (Directory.Exists(staging)) Directory.Delete(staging, recursive: true);
-        }
+        });
     }
 
     /// <summary><see cref="WriteAsync"/> for synchronous callers (no synchronization context is involved).</summary>
     public static SyntheticTrainingSummary Write(string folder, SyntheticTrainingSettings settings, CancellationToken cancellationToken) =>
         WriteAsync(folder, settings, cancellationToken).GetAwaiter().GetResult();
 
-    private static readonly JsonSerializerOptions Json = new() { WriteIndented = true, NewLine = "\n", PropertyNamingPolicy = JsonNamingPolicy.CamelCase };
-
-    /// <summary>An entry of splits/&lt;split&gt;.json, the keys the Pointcept loader reads.</summary>
-    private sealed record SplitEntry(
-        [property: JsonPropertyName("pointclouds")] string PointClouds,
-        [property: JsonPropertyName("images")] IReadOnlyList<string> Images,
-        [property: JsonPropertyName("correspondences")] IReadOnlyList<string> Correspondences);
-
     /// <summary>One segment to write: split, room seed, segment number within the room, and its place in the layout.</summary>
     private sealed record SegmentJob(string Split, int SceneSeed, int Index)
     {
         public string Key => SegmentKey(SceneSeed, Index);
-        public string Cloud => $"{Split}/{Key}";
-        public string ImageSide => $"images/{Split}/{Key}";
+        public string Cloud => DatasetLayout.CloudFolder(Split, Key);
+        public string ImageSide => DatasetLayout.ImageSide(Split, Key);
     }
 
     private sealed record WrittenSegment(SegmentJob Job, ManifestRow Row, long Correspondences);
@@ -158,23 +131,20 @@ public static class SyntheticTrainingSet
         var scene = SceneGenerator.Generate(job.SceneSeed);
         var room = GroundTruthCloud.Sample(scene, settings.PointsPerSegment, Mix(job.SceneSeed, job.Index, 1));
         var segment = SyntheticSegmenter.Cut(scene, room, new Random(Mix(job.SceneSeed, job.Index, 2)), settings, cancellationToken);
-        WriteCloud(Path.Combine(root, job.Cloud), room, segment.Points, settings.IncludeLabels);
+        var cloud = new PointCloudArrays(room.Coord, room.Color, room.Normal, room.Segment, room.Instance).Select(segment.Points);
+        PointCloudFiles.Write(Path.Combine(root, job.Cloud), settings.IncludeLabels ? cloud : cloud with { Segment = null, Instance = null });
 
         var side = Path.Combine(root, job.ImageSide);
-        foreach (var sub in new[] { "color", "correspondence", "pose", "intrinsic", "feature" }) Directory.CreateDirectory(Path.Combine(side, sub));
+        Directory.CreateDirectory(Path.Combine(side, SegmentImageFiles.FeatureFolder));
         var images = segment.Images;
         for (var i = 0; i < images.Count; i++)
         {
             cancellationToken.ThrowIfCancellationRequested();
             var image = images[i];
-            var name = i.ToString(CultureInfo.InvariantCulture);
-            WritePng(Path.Combine(side, "color", name + ".png"), image.Frame);
-            float[] rows = image.Correspondences == 0 ? [-1, -1, -1] : image.Rows;
-            Npy.Write<float>(Path.Combine(side, "correspondence", name + ".npy"), rows, rows.Length / 3, 3);
-            Npy.Write<float>(Path.Combine(side, "pose", name + ".npy"), image.CameraToWorld.ToMatrix4().Select(v => (float)v).ToArray(), 4, 4);
-            Npy.Write<float>(Path.Combine(side, "intrinsic", name + ".npy"), image.Intrinsics.ToMatrix3().Select(v => (float)v).ToArray(), 3, 3);
+            SegmentImageFiles.WriteCamera(side, i, image.Correspondences == 0 ? [] : image.Rows, image.CameraToWorld.ToMatrix4(), image.Intrinsics.ToMatrix3());
+            WritePng(Path.Combine(side, SegmentImageFiles.ColorFolder, SegmentImageFiles.Name(i) + ".png"), image.Frame);
             var features = teacher.Featurize(image.Frame, Mix(settings.FeatureSeed, Mix(job.SceneSeed, job.Index, 3), i));
-            Npy.Write<Half>(Path.Combine(side, "feature", name + ".npy"), features, teacher.Grid.Tokens, teacher.Width);
+            Npy.Write<Half>(Path.Combine(side, SegmentImageFiles.Feature(i)), features, teacher.Grid.Tokens, teacher.Width);
         }
 
         var correspondences = images.Sum(i => (long)i.Correspondences);
@@ -190,9 +160,9 @@ public static class SyntheticTrainingSet
             Split = job.Split,
             PointCloudUri = job.Cloud,
             Points = segment.Points.Length,
-            ImageUris = Each(images, i => $"{job.ImageSide}/color/{i}.png"),
-            CorrespondenceUris = Each(images, i => $"{job.ImageSide}/correspondence/{i}.npy"),
-            FeatureUris = Each(images, i => $"{job.ImageSide}/feature/{i}.npy"),
+            ImageUris = Each(images, i => $"{job.ImageSide}/{SegmentImageFiles.ColorFolder}/{SegmentImageFiles.Name(i)}.png"),
+            CorrespondenceUris = Each(images, i => $"{job.ImageSide}/{SegmentImageFiles.Correspondence(i)}"),
+            FeatureUris = Each(images, i => $"{job.ImageSide}/{SegmentImageFiles.Feature(i)}"),
             CameraToWorld = images.Select(i => i.CameraToWorld.ToMatrix4()).ToList(),
             Intrinsics = images.Select(i => new double[] { i.Intrinsics.Fx, i.Intrinsics.Fy, i.Intrinsics.Cx, i.Intrinsics.Cy, i.Intrinsics.Width, i.Intrinsics.Height })
                 .ToList(),
@@ -202,8 +172,8 @@ public static class SyntheticTrainingSet
         return new WrittenSegment(job, row, correspondences);
     }
 
-    private static List<string> Each(IReadOnlyList<SyntheticImage> images, Func<string, string> path) =>
-        Enumerable.Range(0, images.Count).Select(i => path(i.ToString(CultureInfo.InvariantCulture))).ToList();
+    private static List<string> Each(IReadOnlyList<SyntheticImage> images, Func<int, string> path) =>
+        Enumerable.Range(0, images.Count).Select(path).ToList();
 
     /// <summary>The pipeline's segment metrics that apply here (overlap between segments does not: each segment samples
     /// its room afresh).</summary>
@@ -231,32 +201,6 @@ public static class SyntheticTrainingSet
             ["visible_fraction_mean"] = images.Average(i => (double)i.Visible.Length / n),
             ["labelled"] = labelled ? 1 : 0,
         };
-    }
-
-    private static void WriteCloud(string folder, GroundTruthCloud room, int[] points, bool labels)
-    {
-        Directory.CreateDirectory(folder);
-        var n = points.Length;
-        var coord = new float[3 * n];
-        var color = new byte[3 * n];
-        var normal = new float[3 * n];
-        for (var j = 0; j < n; j++)
-        {
-            var p = points[j];
-            for (var a = 0; a < 3; a++)
-            {
-                coord[3 * j + a] = room.Coord[3 * p + a];
-                color[3 * j + a] = room.Color[3 * p + a];
-                normal[3 * j + a] = room.Normal[3 * p + a];
-            }
-        }
-
-        Npy.Write<float>(Path.Combine(folder, "coord.npy"), coord, n, 3);
-        Npy.Write<byte>(Path.Combine(folder, "color.npy"), color, n, 3);
-        Npy.Write<float>(Path.Combine(folder, "normal.npy"), normal, n, 3);
-        if (!labels) return;
-        Npy.Write<int>(Path.Combine(folder, "segment.npy"), Array.ConvertAll(points, p => room.Segment[p]), n);
-        Npy.Write<int>(Path.Combine(folder, "instance.npy"), Array.ConvertAll(points, p => room.Instance[p]), n);
     }
 
     private static void WritePng(string path, RenderedFrame frame)
@@ -303,7 +247,7 @@ public static class SyntheticTrainingSet
                 settings.FeatureNoise,
                 labels = settings.IncludeLabels,
             },
-        }, Json);
+        }, DatasetLayout.Json);
     }
 
     /// <summary>A seed from three integers (SplitMix64 finaliser), stable across processes, unlike HashCode.</summary>

@@ -1,6 +1,6 @@
 using System.Globalization;
 using Concerto.Ingest.Core.Profiles;
-using Concerto.Ingest.Segments.Manifests;
+using Concerto.Ingest.Formats.Manifests;
 
 namespace Concerto.Ingest.Synthetic.Training;
 

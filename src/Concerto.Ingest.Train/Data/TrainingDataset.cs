@@ -1,9 +1,11 @@
 using System.Globalization;
 using Concerto.Ingest.Core.Datasets;
-using Concerto.Ingest.Core.Formats;
 using Concerto.Ingest.Core.Media;
 using Concerto.Ingest.Core.Profiles;
-using Concerto.Ingest.Segments.Manifests;
+using Concerto.Ingest.Formats.Arrays;
+using Concerto.Ingest.Formats.Datasets;
+using Concerto.Ingest.Formats.Manifests;
+using Concerto.Ingest.Formats.PointClouds;
 
 namespace Concerto.Ingest.Train.Data;
 
@@ -17,7 +19,7 @@ namespace Concerto.Ingest.Train.Data;
 public sealed class TrainingDataset
 {
     /// <summary>The manifest's name inside a pulled folder.</summary>
-    public const string ManifestFileName = "manifest.parquet";
+    public const string ManifestFileName = DatasetLayout.ManifestFile;
 
     private readonly Dictionary<string, int[]> _splits;
     private readonly string _gridSource;
@@ -100,7 +102,7 @@ public sealed class TrainingDataset
         if (rows.FirstOrDefault(r => r.FeatureUris is { Count: > 0 }) is { } first)
         {
             var feature = ResolvePath(root, first.FeatureUris![0]);
-            featureWidth = CheckFeature(feature, first.SceneId, -1, grid, gridSource).Width;
+            featureWidth = Checked(first.SceneId, () => CheckFeature(feature, -1, grid, gridSource)).Width;
         }
 
         return new TrainingDataset(path, rows, featureWidth, grid, gridSource);
@@ -119,13 +121,6 @@ public sealed class TrainingDataset
     /// <exception cref="InvalidDataException">The URI has a scheme other than file.</exception>
     public string ResolvePath(string uri) => ResolvePath(Root, uri);
 
-    private static void RequireFinite(float[] values, string path, string key)
-    {
-        for (var i = 0; i < values.Length; i++)
-            if (!float.IsFinite(values[i]))
-                throw new InvalidDataException($"segment {key}: {path} has a non-finite value ({values[i]}) at point {i / 3}; re-run the segment stage or leave the segment out.");
-    }
-
     /// <summary>
     /// Reads row <paramref name="row"/>'s segment: coord.npy (float32 N x 3), color.npy (uint8 N x 3, as floats),
     /// normal.npy (float32 N x 3), segment.npy when present (int32 or int64, N), and per image its correspondences
@@ -142,19 +137,13 @@ public sealed class TrainingDataset
         var key = r.SceneId;
         var cloud = ResolvePath(r.PointCloudUri);
 
-        var coordPath = Path.Combine(cloud, "coord.npy");
-        var n = Check(coordPath, key, NpyHeader.Float32, "float32", [-1, 3], "(N, 3)").Shape[0];
+        var coordPath = Path.Combine(cloud, PointCloudFiles.CoordFile);
+        // The manifest's count first: files from another build would otherwise fail on a later array, less clearly.
+        var n = Checked(key, () => NpyCheck.Check(coordPath, NpyHeader.Float32, "float32", [-1, 3], "(N, 3)")).Shape[0];
         if (n != r.Points)
             throw new InvalidDataException($"segment {key}: {coordPath} holds {n} points, the manifest says {r.Points}; the files and the manifest are from different builds, pull the dataset version again.");
-        var coord = Read<float>(coordPath, key);
-        Check(Path.Combine(cloud, "color.npy"), key, NpyHeader.UInt8, "uint8", [n, 3], $"({n}, 3) like coord.npy");
-        var color = Array.ConvertAll(Read<byte>(Path.Combine(cloud, "color.npy"), key), b => (float)b);
-        Check(Path.Combine(cloud, "normal.npy"), key, NpyHeader.Float32, "float32", [n, 3], $"({n}, 3) like coord.npy");
-        var normal = Read<float>(Path.Combine(cloud, "normal.npy"), key);
+        var points = Checked(key, () => PointCloudFiles.Read(cloud));
         if (n == 0) throw new InvalidDataException($"segment {key}: {coordPath} holds no points; leave the segment out of the dataset version.");
-        RequireFinite(coord, coordPath, key);
-        RequireFinite(normal, Path.Combine(cloud, "normal.npy"), key);
-        var segment = ReadSegment(Path.Combine(cloud, "segment.npy"), key, n);
 
         var imageCount = r.ImageUris.Count;
         if (r.CorrespondenceUris.Count != imageCount || r.Intrinsics.Count != imageCount || (r.FeatureUris is { } listed && listed.Count != imageCount))
@@ -163,14 +152,14 @@ public sealed class TrainingDataset
         for (var i = 0; i < images.Length; i++)
         {
             var (width, height) = ImageSize(r, i);
-            var correspondence = ReadCorrespondence(ResolvePath(r.CorrespondenceUris[i]), key, n);
+            var correspondence = Checked(key, () => SegmentImageFiles.ReadCorrespondences(ResolvePath(r.CorrespondenceUris[i]), n));
             Half[]? feature = null;
             var (featureWidth, copies) = (0, 1);
             if (r.FeatureUris is { } features)
             {
                 var path = ResolvePath(features[i]);
-                (featureWidth, copies) = CheckFeature(path, key, FeatureWidth > 0 ? FeatureWidth : -1, TeacherGrid, _gridSource);
-                feature = Read<Half>(path, key);
+                (featureWidth, copies) = Checked(key, () => CheckFeature(path, FeatureWidth > 0 ? FeatureWidth : -1, TeacherGrid, _gridSource));
+                feature = Checked(key, () => Npy.Read<Half>(path).Data);
             }
 
             images[i] = new SampleImage(width, height, correspondence, feature, featureWidth, copies, TeacherGrid);
@@ -179,10 +168,10 @@ public sealed class TrainingDataset
         return new PointSample
         {
             Key = key,
-            Coord = coord,
-            Color = color,
-            Normal = normal,
-            Segment = segment,
+            Coord = points.Coord,
+            Color = Array.ConvertAll(points.Color, b => (float)b),
+            Normal = points.Normal,
+            Segment = points.Segment,
             SourceIndex = Enumerable.Range(0, n).ToArray(),
             Images = images,
         };
@@ -199,31 +188,6 @@ public sealed class TrainingDataset
         return Path.IsPathRooted(uri) ? uri : Path.GetFullPath(Path.Combine(root, uri.Replace('/', Path.DirectorySeparatorChar)));
     }
 
-    private static int[]? ReadSegment(string path, string key, int n)
-    {
-        if (!File.Exists(path)) return null;
-        var wide = Header(path, key).Descr == NpyHeader.Int64;
-        Check(path, key, wide ? NpyHeader.Int64 : NpyHeader.Int32, "int32 or int64", [n], $"({n},) like coord.npy");
-        if (!wide) return Read<int>(path, key);
-        return Array.ConvertAll(Read<long>(path, key), v => v is >= int.MinValue and <= int.MaxValue ? (int)v
-            : throw new InvalidDataException($"segment {key}: {path} holds label {v}, outside the int32 range"));
-    }
-
-    private static float[] ReadCorrespondence(string path, string key, int n)
-    {
-        var rows = Check(path, key, NpyHeader.Float32, "float32", [-1, 3], "(M, 3)").Shape[0];
-        var data = Read<float>(path, key);
-        if (rows == 1 && data[0] == -1 && data[1] == -1 && data[2] == -1) return []; // the exporter's "no correspondences"
-        for (var j = 0; j < rows; j++)
-        {
-            var point = data[3 * j + 2];
-            if (!(point >= 0 && point < n && point == MathF.Floor(point)))
-                throw new InvalidDataException($"segment {key}: {path} row {j} names point {point.ToString(CultureInfo.InvariantCulture)}; expected an integer index in [0, {n})");
-        }
-
-        return data;
-    }
-
     private static (int Width, int Height) ImageSize(ManifestRow row, int image)
     {
         var k = row.Intrinsics[image];
@@ -235,55 +199,28 @@ public sealed class TrainingDataset
 
     /// <summary>A feature file: float16 (tokens, D), or (copies, tokens, D) with augmented copies after the plain features,
     /// tokens those of <paramref name="grid"/>; D must be <paramref name="width"/> when that is positive.</summary>
-    private static (int Width, int Copies) CheckFeature(string path, string key, int width, TeacherGrid grid, string gridSource)
+    private static (int Width, int Copies) CheckFeature(string path, int width, TeacherGrid grid, string gridSource)
     {
-        var copies = Header(path, key).Shape.Length == 3;
+        var copies = NpyCheck.Header(path).Shape.Length == 3;
         var tokens = grid.Tokens;
         var text = (width > 0 ? $"({tokens}, {width}) or (copies, {tokens}, {width}) like the dataset's first feature file" : $"({tokens}, D) or (copies, {tokens}, D)") +
                    $": {tokens} tokens for the teacher grid {gridSource}; features of another teacher grid or width need a dataset version of their own";
-        var header = Check(path, key, NpyHeader.Float16, "float16", copies ? [-1, tokens, width] : [tokens, width], text);
-        if (copies && header.Shape[0] < 1) throw new InvalidDataException($"segment {key}: {path} has shape {header.ShapeText}, no feature copy; expected {text}.");
+        var header = NpyCheck.Check(path, NpyHeader.Float16, "float16", copies ? [-1, tokens, width] : [tokens, width], text);
+        if (copies && header.Shape[0] < 1) throw new InvalidDataException($"{path} has shape {header.ShapeText}, no feature copy; expected {text}.");
         return copies ? (header.Shape[2], header.Shape[0]) : (header.Shape[1], 1);
     }
 
-    /// <summary>Checks a file's element type and shape (-1 in <paramref name="shape"/> matches any length) and returns
-    /// its header.</summary>
-    private static NpyHeader Check(string path, string key, string descr, string typeName, int[] shape, string shapeText)
-    {
-        var header = Header(path, key);
-        var expected = $"expected C-order {typeName} with shape {shapeText}";
-        if (header.Descr != descr)
-            throw new InvalidDataException($"segment {key}: {path} holds '{header.Descr}' {header.ShapeText}; {expected}.");
-        if (header.FortranOrder) throw new InvalidDataException($"segment {key}: {path} is Fortran-ordered; {expected}.");
-        var fits = header.Shape.Length == shape.Length;
-        for (var d = 0; fits && d < shape.Length; d++) fits = shape[d] < 0 || header.Shape[d] == shape[d];
-        if (!fits) throw new InvalidDataException($"segment {key}: {path} has shape {header.ShapeText}; {expected}.");
-        return header;
-    }
-
-    private static NpyHeader Header(string path, string key)
-    {
-        if (!File.Exists(path))
-            throw new InvalidDataException($"segment {key}: {path} is missing; the dataset folder is incomplete, pull the dataset version again.");
-        try
-        {
-            return NpyHeader.Read(path);
-        }
-        catch (InvalidDataException e)
-        {
-            throw new InvalidDataException($"segment {key}: {path}: {e.Message}", e);
-        }
-    }
-
-    private static T[] Read<T>(string path, string key) where T : unmanaged
+    /// <summary>Runs a read of segment <paramref name="key"/>'s files, naming the segment in its errors and saying
+    /// what to do.</summary>
+    private static T Checked<T>(string key, Func<T> read)
     {
         try
         {
-            return Npy.Read<T>(path).Data;
+            return read();
         }
         catch (InvalidDataException e)
         {
-            throw new InvalidDataException($"segment {key}: {e.Message}", e);
+            throw new InvalidDataException($"segment {key}: {e.Message.TrimEnd('.')}; pull the dataset version again, or re-run the segment's stages if its files are bad at the source.", e);
         }
     }
 }

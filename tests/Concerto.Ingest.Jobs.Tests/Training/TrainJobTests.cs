@@ -1,4 +1,4 @@
-using Concerto.Ingest.Jobs.Training;
+using Concerto.Ingest.Train.Jobs;
 using Concerto.Ingest.Storage.Catalog;
 using Concerto.Ingest.Synthetic.Training;
 using Hangfire;

@@ -1,6 +1,6 @@
 using System.Security.Cryptography;
 using System.Text.Json;
-using Concerto.Ingest.Core.Formats;
+using Concerto.Ingest.Formats.Arrays;
 using Concerto.Ingest.Synthetic.Scenes;
 using Concerto.Ingest.Synthetic.Training;
 using Concerto.Ingest.Train.Data;

@@ -1,6 +1,6 @@
 using System.Globalization;
-using Concerto.Ingest.Core.Formats;
-using Concerto.Ingest.Segments.Manifests;
+using Concerto.Ingest.Formats.Arrays;
+using Concerto.Ingest.Formats.Manifests;
 
 namespace Concerto.Ingest.Train.Tests.Data;
 

@@ -1,7 +1,8 @@
 using Concerto.Ingest.Core.Datasets;
-using Concerto.Ingest.Core.Formats;
 using Concerto.Ingest.Core.Profiles;
-using Concerto.Ingest.Segments.Manifests;
+using Concerto.Ingest.Formats.Arrays;
+using Concerto.Ingest.Formats.Datasets;
+using Concerto.Ingest.Formats.Manifests;
 using Concerto.Ingest.Train.Data;
 
 namespace Concerto.Ingest.Train.Tests.Data;

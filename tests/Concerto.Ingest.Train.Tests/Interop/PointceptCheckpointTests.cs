@@ -1,12 +1,12 @@
 using System.Text.Json;
-using Concerto.Ingest.Core.Formats;
 using Concerto.Ingest.Core.Media;
+using Concerto.Ingest.Formats.Arrays;
 using Concerto.Ingest.TestSupport;
 using Concerto.Ingest.Train.Interop;
 using Concerto.Ingest.Train.Model;
 using Concerto.Ingest.Train.Optimization;
-using Concerto.Ingest.Train.Tests.Optimization;
 using Concerto.Ingest.Train.Sparse;
+using Concerto.Ingest.Train.Tests.Optimization;
 using Xunit.Abstractions;
 using static TorchSharp.torch;
 

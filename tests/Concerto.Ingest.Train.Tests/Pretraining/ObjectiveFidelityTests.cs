@@ -189,10 +189,10 @@ public sealed class ObjectiveFidelityTests
             }, CancellationToken.None);
             foreach (var file in Directory.EnumerateFiles(folder, "*.npy", SearchOption.AllDirectories).Where(f => f.Contains("feature", StringComparison.Ordinal)))
             {
-                var (plain, shape) = Core.Formats.Npy.Read<Half>(file);
+                var (plain, shape) = Formats.Arrays.Npy.Read<Half>(file);
                 Assert.True(plain.All(v => Math.Abs((float)v) < 20), "the synthetic teacher's features are small");
                 var copies = plain.Concat(plain.Select(v => (Half)((float)v + 100))).Concat(plain.Select(v => (Half)((float)v + 200))).ToArray();
-                Core.Formats.Npy.Write<Half>(file, copies, 3, shape[0], shape[1]);
+                Formats.Arrays.Npy.Write<Half>(file, copies, 3, shape[0], shape[1]);
             }
 
             var dataset = await Concerto.Ingest.Train.Data.TrainingDataset.OpenAsync(folder, CancellationToken.None);

@@ -10,15 +10,30 @@ const UNITS = { decode: "frames decoded", reconstruct: "keyframes reconstructed"
 function stageBadge(s) {
   const fraction = s.progressTotal > 0 ? Math.min(1, s.progressDone / s.progressTotal) : s.state === "succeeded" ? 1 : 0;
   const running = s.state === "running" || s.state === "retrying";
-  return h("span", { class: `stage ${s.state}`, title: s.error ?? `${s.stage}: ${s.state}${s.progressTotal ? `, ${s.progressDone} / ${s.progressTotal} ${UNITS[s.stage] ?? ""}` : ""}`, dataset: { stage: s.stage, state: s.state, done: s.progressDone, total: s.progressTotal } },
+  // A stage that ended without making anything (its reason in the tooltip) is not drawn as a plain success.
+  const skipped = s.state === "succeeded" && s.skipped;
+  return h("span", { class: `stage ${s.state}${skipped ? " skipped" : ""}`, title: s.error ?? s.skipped ?? `${s.stage}: ${s.state}${s.progressTotal ? `, ${s.progressDone} / ${s.progressTotal} ${UNITS[s.stage] ?? ""}` : ""}`,
+    dataset: { stage: s.stage, state: s.state, skipped: skipped ? "true" : undefined, done: s.progressDone, total: s.progressTotal } },
     s.stage, running ? h("span", { class: "bar" }, h("span", { style: `width:${(100 * fraction).toFixed(0)}%` })) : null);
+}
+
+// Why a run that ended has no scene or no segments, from the first stage that recorded a reason; null otherwise.
+export function emptyReason(run) {
+  const ended = run.stages.length > 0 && run.stages.every((s) => s.state === "succeeded");
+  if (!ended || run.segments > 0) return null;
+  const reconstruct = run.stages.find((s) => s.stage === "reconstruct");
+  if (reconstruct?.skipped) return `no scene: ${reconstruct.skipped}`;
+  const segment = run.stages.find((s) => s.stage === "segment");
+  return `no segments: ${segment?.skipped ?? "the segment stage kept none"}`;
 }
 
 function runRow(run) {
   const failed = run.stages.find((s) => s.state === "failed");
+  const empty = emptyReason(run);
   return h("tr", { dataset: { runId: run.runId } },
     h("td", {}, h("a", { href: `#/runs/${run.runId}` }, run.runId)),
-    h("td", {}, run.path, failed ? h("div", { class: "error" }, `${failed.stage}: ${failed.error ?? "failed"}`) : null),
+    h("td", {}, run.path, failed ? h("div", { class: "error" }, `${failed.stage}: ${failed.error ?? "failed"}`)
+      : empty ? h("div", { class: "warning empty-reason" }, empty) : null),
     h("td", {}, run.profileName),
     h("td", { class: "stages" }, run.stages.map(stageBadge)),
     h("td", { class: "num" }, run.keyframes),
@@ -65,7 +80,7 @@ export async function run(page, id) {
       h("td", {}, stageBadge(s)), h("td", { class: "num" }, s.progressTotal ? `${s.progressDone} / ${s.progressTotal} ${UNITS[s.stage] ?? ""}` : ""),
       h("td", { class: "num" }, s.executions), h("td", {}, s.worker ?? ""), h("td", {}, time(s.startedAt)),
       h("td", { class: "num" }, duration(s.startedAt, s.finishedAt ?? (s.state === "running" ? null : s.startedAt))),
-      h("td", { class: "error" }, s.error ?? ""))));
+      s.error ? h("td", { class: "error" }, s.error) : h("td", { class: "warning" }, s.skipped ?? ""))));
     retry.hidden = !r.stages.some((s) => s.state === "failed");
   };
   render(detail.run);
@@ -73,7 +88,8 @@ export async function run(page, id) {
   page.replaceChildren(
     h("h1", {}, `Run ${r.runId}`), h("p", {}, detail.paths.join(", "), h("br"),
       h("span", { class: "muted" }, `${r.width}x${r.height}, ${fixed(r.durationSeconds, 1)} s, profile ${r.profileName} (${r.profileHash.slice(0, 8)})`)),
-    h("table", { id: "stages" }, h("thead", {}, h("tr", {}, ["stage", "progress", "attempts", "worker", "started", "took", "failure"].map((c) => h("th", {}, c)))), stages),
+    emptyReason(r) ? h("p", { id: "empty-reason", class: "warning" }, emptyReason(r)) : "",
+    h("table", { id: "stages" }, h("thead", {}, h("tr", {}, ["stage", "progress", "attempts", "worker", "started", "took", "failure or note"].map((c) => h("th", {}, c)))), stages),
     h("p", {}, retry), message,
     h("h2", {}, `Segments (${detail.segments.length})`),
     h("table", { id: "segments" }, h("thead", {}, h("tr", {}, ["segment", "points", "images", "correspondences", "coverage", "labelled"].map((c) => h("th", {}, c)))),

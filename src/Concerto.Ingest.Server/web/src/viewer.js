@@ -66,17 +66,30 @@ export async function openViewer(page, segment) {
 
   const camera = new THREE.PerspectiveCamera(50, 1, radius / 100, radius * 20);
   camera.up.set(0, 0, 1); // scenes are z-up (floor at z = 0)
-  camera.position.set(center.x + radius * 1.2, center.y - radius * 1.2, center.z + radius * 0.9);
   const controls = new OrbitControls(camera, canvas);
   controls.target.copy(center);
+  // The whole cloud in view: the camera backs off along a fixed oblique direction until the cloud's bounding sphere fits
+  // the narrower of the two fields of view. Done on open and on every resize until the user turns the view.
+  let turned = false;
+  const fit = () => {
+    const vertical = THREE.MathUtils.degToRad(camera.fov);
+    const horizontal = 2 * Math.atan(Math.tan(vertical / 2) * camera.aspect);
+    const distance = (1.05 * radius) / Math.sin(Math.min(vertical, horizontal) / 2);
+    camera.position.copy(center).addScaledVector(new THREE.Vector3(1, -1, 0.75).normalize(), distance);
+    camera.far = Math.max(radius * 20, distance + 2 * radius);
+    camera.updateProjectionMatrix();
+    controls.update();
+  };
   const render = () => renderer.render(scene, camera);
   const resize = () => {
     const { clientWidth: w, clientHeight: ht } = canvas;
     renderer.setSize(w, ht, false);
     camera.aspect = w / Math.max(1, ht);
     camera.updateProjectionMatrix();
+    if (!turned) fit();
     render();
   };
+  controls.addEventListener("start", () => { turned = true; });
   controls.addEventListener("change", render);
   colourMode.addEventListener("change", () => { paint(colourMode.value); render(); });
   window.addEventListener("resize", resize);
@@ -118,6 +131,16 @@ export async function openViewer(page, segment) {
       return { x: box.left + ((v.x + 1) / 2) * box.width, y: box.top + ((1 - v.y) / 2) * box.height };
     },
     points: n,
+    /** The fraction of points drawn inside the canvas (in front of the camera, within its frame). */
+    inView() {
+      let inside = 0;
+      const v = new THREE.Vector3();
+      for (let i = 0; i < n; i++) {
+        v.fromArray(cloud.coord, 3 * i).project(camera);
+        if (Math.abs(v.x) <= 1 && Math.abs(v.y) <= 1 && v.z > -1 && v.z < 1) inside++;
+      }
+      return n === 0 ? 1 : inside / n;
+    },
   };
   return () => { window.removeEventListener("resize", resize); controls.dispose(); renderer.dispose(); geometry.dispose(); delete window.concertoViewer; };
 }
