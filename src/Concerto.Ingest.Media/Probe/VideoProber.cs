@@ -1,25 +1,40 @@
 using System.Globalization;
-using System.Text.Json;
 using Concerto.Ingest.Core.Media;
 using Concerto.Ingest.Media.Ffmpeg;
+using FFMpegCore;
+using FFMpegCore.Exceptions;
 
 namespace Concerto.Ingest.Media.Probe;
 
-/// <summary>ffprobe metadata for a file, or a <see cref="BadInputException"/> that says in one line why the file is
+/// <summary>ffprobe metadata for a file (through FFMpegCore), or a <see cref="BadInputException"/> that says in one line why the file is
 /// not a usable video and what to do about it.</summary>
 public sealed class VideoProber(FfmpegTools tools)
 {
+    /// <exception cref="BadInputException">The file is missing, unreadable or not a usable video (the message says why
+    /// and what to do).</exception>
     public async Task<VideoInfo> ProbeAsync(string path, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(path);
         CheckReadable(path);
 
-        var (exit, stdout, stderr) = await ToolProcess.RunAsync(tools.Ffprobe,
-            ["-v", "error", "-print_format", "json", "-show_format", "-show_streams", "--", path],
-            cancellationToken).ConfigureAwait(false);
-        if (exit != 0) throw new BadInputException(UnreadableReason(path, FfmpegMessages.Summarize(stderr, path)));
+        // FFMpegCore runs ffprobe (-show_format -show_streams, JSON) and reads its answer; what its model leaves out, and
+        // what ffprobe says when it fails, is ours to interpret.
+        var options = new FFOptions { BinaryFolder = Path.GetDirectoryName(tools.Ffprobe) ?? "" };
+        IMediaAnalysis analysis;
+        try
+        {
+            analysis = await FFProbe.AnalyseAsync(path, options, null, cancellationToken).ConfigureAwait(false);
+        }
+        catch (FFProbeProcessException e)
+        {
+            throw new BadInputException(UnreadableReason(path, FfmpegMessages.Summarize(string.Join(" | ", e.StandardError), path)), e);
+        }
+        catch (Exception e) when (e is FFMpegException or System.Text.Json.JsonException or FormatNullException)
+        {
+            throw new BadInputException(UnreadableReason(path, e.Message), e);
+        }
 
-        return Parse(path, stdout);
+        return Describe(path, analysis);
     }
 
     /// <summary>Why ffprobe could not read a file, in words a user can act on: what its first bytes show it to be (an
@@ -99,99 +114,56 @@ public sealed class VideoProber(FfmpegTools tools)
         }
     }
 
-    internal static VideoInfo Parse(string path, string json)
+    internal static VideoInfo Describe(string path, IMediaAnalysis analysis)
     {
-        using var doc = JsonDocument.Parse(json);
-        var root = doc.RootElement;
-        var streams = root.TryGetProperty("streams", out var s) ? s.EnumerateArray().ToList() : [];
-        var video = streams.FirstOrDefault(x => Str(x, "codec_type") == "video" && !IsAttachedPicture(x));
-        var hasAudio = streams.Any(x => Str(x, "codec_type") == "audio");
-        if (video.ValueKind == JsonValueKind.Undefined)
+        var video = analysis.VideoStreams.FirstOrDefault(v => !(v.Disposition?.TryGetValue("attached_pic", out var cover) == true && cover));
+        var hasAudio = analysis.AudioStreams.Count > 0;
+        if (video is null)
             throw new BadInputException(hasAudio
                 ? $"{path}: has no video stream (audio only). Only videos can be ingested."
                 : $"{path}: has no video stream. Only videos can be ingested.");
 
-        var format = root.TryGetProperty("format", out var f) ? f : default;
-        var width = Int(video, "width");
-        var height = Int(video, "height");
+        var width = video.Width ?? 0;
+        var height = video.Height ?? 0;
         if (width < 2 || height < 2)
             throw new BadInputException($"{path}: video stream has no usable frame size ({width}x{height}).");
 
         // Anamorphic storage (non-square pixels): the displayed width is the stored width times the pixel aspect.
-        var pixelAspect = Rational(Str(video, "sample_aspect_ratio")?.Replace(':', '/'));
-        if (pixelAspect > 0 && Math.Abs(pixelAspect - 1) > 1e-3) width = (int)Math.Round(width * pixelAspect);
+        var (aspectNumerator, aspectDenominator) = video.SampleAspectRatio;
+        if (aspectNumerator > 0 && aspectDenominator > 0 && aspectNumerator != aspectDenominator)
+            width = (int)Math.Round(width * (double)aspectNumerator / aspectDenominator);
 
         var rotation = Rotation(video);
         if (Math.Abs(rotation) % 180 == 90) (width, height) = (height, width);
 
-        var rate = Rational(Str(video, "avg_frame_rate"));
-        if (rate is <= 0 or > 1000) rate = Rational(Str(video, "r_frame_rate"));
-        if (rate is <= 0 or > 1000)
+        var rate = video.AverageFrameRate;
+        if (!(rate is > 0 and <= 1000)) rate = video.RealFrameRate;
+        if (!(rate is > 0 and <= 1000))
             throw new BadInputException($"{path}: video stream has no usable frame rate.");
 
-        // The video stream's own duration: MP4 gives it as a field, Matroska/WebM as a DURATION tag. The container's
-        // duration is the longest stream's, so an audio track outlasting the picture would make it too long.
-        var duration = Double(video, "duration");
-        if (duration <= 0) duration = TagDuration(video);
-        if (duration <= 0 && format.ValueKind == JsonValueKind.Object) duration = Double(format, "duration");
-        long? frameCount = long.TryParse(Str(video, "nb_frames"), NumberStyles.Integer, CultureInfo.InvariantCulture, out var n) && n > 0 ? n : null;
-
-        return new VideoInfo(
-            format.ValueKind == JsonValueKind.Object ? Str(format, "format_name") ?? "unknown" : "unknown",
-            Str(video, "codec_name") ?? "unknown",
-            width, height, rotation, rate, Math.Max(0, duration), frameCount, hasAudio);
+        // The video stream's own duration (MP4's field, or Matroska/WebM's DURATION tag, which FFMpegCore reads): the
+        // container's is the longest stream's, so an audio track outlasting the picture would make it too long.
+        var duration = video.Duration > TimeSpan.Zero ? video.Duration : analysis.Format?.Duration ?? TimeSpan.Zero;
+        return new VideoInfo(analysis.Format?.FormatName ?? "unknown", video.CodecName ?? "unknown", width, height, rotation, rate,
+            Math.Max(0, duration.TotalSeconds), FrameCount(analysis, video), hasAudio);
     }
 
-    private static bool IsAttachedPicture(JsonElement stream) =>
-        stream.TryGetProperty("disposition", out var d) && d.TryGetProperty("attached_pic", out var a) && a.GetInt32() == 1;
-
-    private static int Rotation(JsonElement video)
+    /// <summary>The display rotation in degrees: FFMpegCore's reading (the display matrix's side data, else the legacy
+    /// "rotate" tag), else the tag itself.</summary>
+    private static int Rotation(VideoStream video)
     {
-        if (video.TryGetProperty("side_data_list", out var sides))
-        {
-            foreach (var side in sides.EnumerateArray())
-                if (side.TryGetProperty("rotation", out var r) && r.TryGetDouble(out var deg))
-                    return (int)Math.Round(deg);
-        }
-
-        if (video.TryGetProperty("tags", out var tags) && tags.TryGetProperty("rotate", out var rotate)
-            && int.TryParse(rotate.GetString(), NumberStyles.Integer, CultureInfo.InvariantCulture, out var tagDeg))
-            return tagDeg;
-        return 0;
+        if (video.Rotation != 0) return video.Rotation;
+        return video.Tags?.TryGetValue("rotate", out var tag) == true
+               && int.TryParse(tag, NumberStyles.Integer, CultureInfo.InvariantCulture, out var degrees) ? degrees : 0;
     }
 
-    /// <summary>Matroska's per-stream "DURATION" tag, "HH:MM:SS.nnnnnnnnn"; 0 when absent or malformed.</summary>
-    private static double TagDuration(JsonElement stream)
+    /// <summary>ffprobe's nb_frames for the stream, when the container records it (FFMpegCore keeps it in the raw
+    /// stream's extra fields).</summary>
+    private static long? FrameCount(IMediaAnalysis analysis, VideoStream video)
     {
-        if (!stream.TryGetProperty("tags", out var tags) || tags.ValueKind != JsonValueKind.Object) return 0;
-        foreach (var tag in tags.EnumerateObject())
-        {
-            if (!tag.Name.Equals("DURATION", StringComparison.OrdinalIgnoreCase) || tag.Value.ValueKind != JsonValueKind.String) continue;
-            var parts = tag.Value.GetString()!.Split(':');
-            if (parts.Length == 3
-                && int.TryParse(parts[0], NumberStyles.None, CultureInfo.InvariantCulture, out var hours)
-                && int.TryParse(parts[1], NumberStyles.None, CultureInfo.InvariantCulture, out var minutes)
-                && double.TryParse(parts[2], NumberStyles.AllowDecimalPoint, CultureInfo.InvariantCulture, out var seconds))
-                return hours * 3600.0 + minutes * 60.0 + seconds;
-        }
-
-        return 0;
-    }
-
-    private static string? Str(JsonElement e, string name) =>
-        e.TryGetProperty(name, out var v) ? v.ValueKind == JsonValueKind.String ? v.GetString() : v.ToString() : null;
-
-    private static int Int(JsonElement e, string name) => e.TryGetProperty(name, out var v) && v.TryGetInt32(out var i) ? i : 0;
-
-    private static double Double(JsonElement e, string name) =>
-        double.TryParse(Str(e, name), NumberStyles.Float, CultureInfo.InvariantCulture, out var d) ? d : 0;
-
-    private static double Rational(string? text)
-    {
-        if (string.IsNullOrEmpty(text)) return 0;
-        var parts = text.Split('/');
-        if (!double.TryParse(parts[0], NumberStyles.Float, CultureInfo.InvariantCulture, out var num)) return 0;
-        if (parts.Length == 1) return num;
-        return double.TryParse(parts[1], NumberStyles.Float, CultureInfo.InvariantCulture, out var den) && den != 0 ? num / den : 0;
+        var raw = analysis.Raw?.Streams?.FirstOrDefault(s => s.Index == video.Index);
+        if (raw?.ExtensionData is null || !raw.ExtensionData.TryGetValue("nb_frames", out var value)) return null;
+        var text = value.ValueKind == System.Text.Json.JsonValueKind.String ? value.GetString() : value.ToString();
+        return long.TryParse(text, NumberStyles.Integer, CultureInfo.InvariantCulture, out var n) && n > 0 ? n : null;
     }
 }

@@ -9,6 +9,9 @@ using Concerto.Ingest.Media.Ffmpeg;
 using Concerto.Ingest.Synthetic.Models;
 using Concerto.Ingest.Synthetic.Rendering;
 using Concerto.Ingest.Synthetic.Scenes;
+using FFMpegCore;
+using FFMpegCore.Exceptions;
+using FFMpegCore.Pipes;
 using OpenCvSharp;
 
 namespace Concerto.Ingest.Synthetic.Capture;
@@ -67,17 +70,20 @@ public sealed class SyntheticCaptureWriter(FfmpegTools tools)
 
         using var oracle = oracleModel is null ? null : new VggtOracleModel(oracleModel.Path, scene, intrinsics, oracleModel.Work);
         var videoPath = Path.Combine(folder, VideoFile);
-        using (var encoder = ToolProcess.Start(tools.Ffmpeg, EncoderArguments(settings, videoPath), cancellationToken, redirectInput: true))
+        // Frames are rendered as FFMpegCore pulls them into ffmpeg's stdin (rgb24), each frame's depth, labels and camera
+        // written beside it on the way.
+        IEnumerable<IVideoFrame> Render()
         {
             for (var i = 0; i < settings.Frames; i++)
             {
+                cancellationToken.ThrowIfCancellationRequested();
                 var time = i / settings.Fps;
                 var pose = path.PoseAt(time);
                 var renderClock = Stopwatch.StartNew();
                 renderer.Render(pose, frame);
                 renderTime += renderClock.Elapsed;
+                yield return new RgbFrame(frame.Rgb, settings.Width, settings.Height);
 
-                await encoder.Input.WriteAsync(frame.Rgb, cancellationToken).ConfigureAwait(false);
                 oracle?.Add(pose, frame);
                 for (var p = 0; p < depthMm.Length; p++) depthMm[p] = (ushort)Math.Min(ushort.MaxValue, Math.Round(frame.Depth[p] * 1000));
                 var name = $"{i:D6}.png";
@@ -87,11 +93,25 @@ public sealed class SyntheticCaptureWriter(FfmpegTools tools)
                 frames.Add(new CaptureFrame(i, Math.Round(time, 9), pose.ToMatrix4()));
                 progress?.Report(i + 1);
             }
-
-            encoder.Input.Close();
-            var exit = await encoder.WaitForExitAsync(cancellationToken).ConfigureAwait(false);
-            if (exit != 0) throw new IOException($"ffmpeg could not encode {videoPath} (exit {exit}): {encoder.ErrorTail}");
         }
+
+        try
+        {
+            await FFMpegArguments.FromPipeInput(new RawVideoPipeSource(Render()) { FrameRate = settings.Fps })
+                .OutputToFile(videoPath, overwrite: true, o => o
+                    .WithVideoCodec("libx264")
+                    .WithCustomArgument("-preset medium -crf 18 -pix_fmt yuv420p -movflags +faststart"))
+                    .ProcessAsynchronously(throwOnError: true, new FFOptions { BinaryFolder = Path.GetDirectoryName(tools.Ffmpeg) ?? "" }, cancellationToken)
+                .ConfigureAwait(false);
+        }
+        catch (FFMpegException e)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            throw new IOException($"ffmpeg could not encode {videoPath}: {e.Message}", e);
+        }
+
+        if (frames.Count != settings.Frames)
+            throw new IOException($"ffmpeg stopped taking frames for {videoPath} after {frames.Count} of {settings.Frames}.");
 
         oracle?.Complete();
 
@@ -115,14 +135,17 @@ public sealed class SyntheticCaptureWriter(FfmpegTools tools)
         return new SynthResult(folder, settings.Frames, renderTime, clock.Elapsed, new FileInfo(videoPath).Length, cloud.Count);
     }
 
-    private static string[] EncoderArguments(SynthSettings s, string output) =>
-    [
-        "-hide_banner", "-nostdin", "-v", "error",
-        "-f", "rawvideo", "-pix_fmt", "rgb24", "-s", $"{s.Width}x{s.Height}",
-        "-framerate", s.Fps.ToString(CultureInfo.InvariantCulture), "-i", "pipe:0",
-        "-c:v", "libx264", "-preset", "medium", "-crf", "18", "-pix_fmt", "yuv420p", "-movflags", "+faststart",
-        "-y", output,
-    ];
+    /// <summary>One rendered frame as FFMpegCore hands it to ffmpeg: packed rgb24, row by row.</summary>
+    private sealed class RgbFrame(byte[] rgb, int width, int height) : IVideoFrame
+    {
+        public int Width => width;
+        public int Height => height;
+        public string PixelFormat => "rgb24";
+
+        public void Serialize(Stream pipe) => pipe.Write(rgb);
+
+        public async Task SerializeAsync(Stream pipe, CancellationToken token) => await pipe.WriteAsync(rgb, token).ConfigureAwait(false);
+    }
 
     private static void WritePng(string path, Array pixels, SynthSettings s, MatType type)
     {

@@ -27,7 +27,13 @@ public sealed class Scenario : IAsyncDisposable
 
     public static Dictionary<string, string> WorkerEnvironment(string? pauseAt = null)
     {
-        var env = new Dictionary<string, string> { ["Concerto__Workers__LeaseSeconds"] = "8", ["Concerto__Workers__InvisibilityTimeoutSeconds"] = "30" };
+        // Without COLMAP: these scenarios test crashes, restarts and full disks on ffmpeg's test patterns, which classic turns
+        // down at once, where COLMAP would match them for a minute or more each (and not the same way twice).
+        var env = new Dictionary<string, string>
+        {
+            ["Concerto__Workers__LeaseSeconds"] = "8", ["Concerto__Workers__InvisibilityTimeoutSeconds"] = "30",
+            ["Concerto__Reconstruction__ColmapPath"] = "/nonexistent/colmap",
+        };
         if (pauseAt is not null) env["CONCERTO_PAUSE_AT"] = pauseAt;
         return env;
     }
