@@ -1,9 +1,7 @@
-using System.Globalization;
 using System.Text.Json;
 using Concerto.Ingest.Core.Datasets;
 using Concerto.Ingest.Formats.Datasets;
 using Concerto.Ingest.Formats.Manifests;
-using Concerto.Ingest.Segments.Export;
 using Concerto.Ingest.Storage.Artifacts;
 using Concerto.Ingest.Storage.Catalog;
 

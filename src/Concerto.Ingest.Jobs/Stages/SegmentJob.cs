@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using System.Globalization;
 using System.Text.Json;
 using Concerto.Ingest.Core.Geometry;
 using Concerto.Ingest.Core.Pipeline;

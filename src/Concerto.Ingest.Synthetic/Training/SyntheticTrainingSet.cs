@@ -2,7 +2,6 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Security.Cryptography;
 using System.Text.Json;
-using System.Text.Json.Serialization;
 using Concerto.Ingest.Core.Datasets;
 using Concerto.Ingest.Formats.Arrays;
 using Concerto.Ingest.Formats.Datasets;
