@@ -11,11 +11,10 @@ using Microsoft.Extensions.Logging;
 
 namespace Concerto.Ingest.Reconstruction.Classic;
 
-/// <summary>What the machine offers the reconstruct stage (Concerto:Reconstruction): the default VGGT model, the ONNX
-/// device, and the COLMAP program (empty: `colmap` on PATH); VGGT models are opened once per process in
+/// <summary>What the machine offers the reconstruct stage: its settings (Concerto:Reconstruction: the default VGGT
+/// model, the ONNX device, the COLMAP program), capture reading, ffmpeg, and VGGT models opened once per process in
 /// <paramref name="VggtModels"/>.</summary>
-public sealed record ReconstructorSources(string? VggtModel, string Device, string? ColmapPath, CaptureReader Captures, FfmpegTools Tools,
-    OpenModels<VggtModel> VggtModels);
+public sealed record ReconstructorSources(ReconstructionOptions Options, CaptureReader Captures, FfmpegTools Tools, OpenModels<VggtModel> VggtModels);
 
 /// <summary>The reconstructors to try for a video, best first: when one says the video is not reconstructable
 /// (<see cref="NotReconstructableException"/>, e.g. COLMAP registers too few keyframes) the next is tried. Empty with
@@ -42,13 +41,13 @@ public static partial class ReconstructorChoice
         if (profile.Method == ReconstructMethod.Posed)
             throw new BadInputException($"{videoPath}: the profile asks for the posed reconstructor, but no {CaptureManifest.FileName} beside it describes this video.");
 
-        var modelPath = string.IsNullOrWhiteSpace(profile.ModelPath) ? sources.VggtModel : profile.ModelPath;
+        var modelPath = string.IsNullOrWhiteSpace(profile.ModelPath) ? sources.Options.VggtModel : profile.ModelPath;
         if (profile.Method is ReconstructMethod.Vggt or ReconstructMethod.Auto && !string.IsNullOrWhiteSpace(modelPath))
         {
             var vggt = new VggtSettings
             {
                 ModelPath = modelPath,
-                Device = OnnxModelFile.ParseDevice(sources.Device),
+                Device = OnnxModelFile.ParseDevice(sources.Options.Device),
                 UsePointMap = profile.PointSource == PointSource.PointMap,
             };
             var model = sources.VggtModels.Get(modelPath, $"{vggt.Device}|{vggt.UsePointMap}", full => VggtModel.Open(vggt with { ModelPath = full }, logger));
@@ -65,10 +64,10 @@ public static partial class ReconstructorChoice
         var video = new TrackingVideo(videoPath, sources.Tools);
         var settings = ClassicSettings.For(profile.Stereo ?? StereoSettings.Default);
         var classic = new ClassicReconstructor(settings, fov, video, logger);
-        var colmapPath = ColmapReconstructor.Find(sources.ColmapPath);
-        var where = string.IsNullOrWhiteSpace(sources.ColmapPath)
+        var colmapPath = ColmapReconstructor.Find(sources.Options.ColmapPath);
+        var where = string.IsNullOrWhiteSpace(sources.Options.ColmapPath)
             ? "no `colmap` is on PATH (scripts/setup.sh installs Debian's)"
-            : $"{sources.ColmapPath} (Concerto:Reconstruction:ColmapPath) does not exist";
+            : $"{sources.Options.ColmapPath} (Concerto:Reconstruction:ColmapPath) does not exist";
         switch (profile.Method)
         {
             case ReconstructMethod.Colmap:

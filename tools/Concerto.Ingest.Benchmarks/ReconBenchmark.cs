@@ -79,9 +79,8 @@ public static class ReconBenchmark
         var reconstruct = profile.Reconstruct ?? ReconstructSettings.Default;
         var segment = profile.Segment ?? SegmentSettings.Default;
         using var vggtModels = new OpenModels<VggtModel>();
-        var sources = new ReconstructorSources(env.Reconstruction.VggtModel, env.Reconstruction.Device, env.Reconstruction.ColmapPath, new CaptureReader(tools), tools,
-            vggtModels);
-        if (plan.Methods.Contains("colmap") && ColmapReconstructor.Find(sources.ColmapPath) is null)
+        var sources = new ReconstructorSources(env.Reconstruction, new CaptureReader(tools), tools, vggtModels);
+        if (plan.Methods.Contains("colmap") && ColmapReconstructor.Find(sources.Options.ColmapPath) is null)
             throw new ArgumentException("--methods includes colmap, but COLMAP is not installed (scripts/setup.sh installs Debian's; Concerto:Reconstruction:ColmapPath names another).");
 
         var rows = new List<Row>();

@@ -14,6 +14,11 @@ public static class DatasetVersionFile
     public const string FileName = "dataset.json";
     public const string TeacherGridKey = "teacherGrid";
 
+    /// <summary>Writes <paramref name="description"/> (name, version, filter, splits, counts, hash, teacher and
+    /// <see cref="TeacherGridKey"/>, and what else its writer records) as <paramref name="folder"/>'s dataset.json.</summary>
+    public static Task WriteAsync(string folder, object description, CancellationToken cancellationToken) =>
+        File.WriteAllTextAsync(Path.Combine(folder, FileName), JsonSerializer.Serialize(description, DatasetLayout.Json), cancellationToken);
+
     /// <summary>The JSON value a grid is written as.</summary>
     public static object Describe(TeacherGrid grid)
     {

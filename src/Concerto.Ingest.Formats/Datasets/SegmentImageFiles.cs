@@ -18,11 +18,13 @@ public static class SegmentImageFiles
     /// <summary>The folders a segment stage writes (features come later, from the featurize stage).</summary>
     public static readonly string[] Folders = [ColorFolder, CorrespondenceFolder, PoseFolder, IntrinsicFolder];
 
+    private static readonly string[] ImageSidePrefixes = [.. Folders.Select(f => f + "/"), FeatureFolder + "/"];
+
     /// <summary>Whether <paramref name="relativePath"/> (with '/') lies in one of the image-side folders.</summary>
     public static bool IsImageSide(string relativePath)
     {
         ArgumentNullException.ThrowIfNull(relativePath);
-        return Folders.Append(FeatureFolder).Any(f => relativePath.StartsWith(f + "/", StringComparison.Ordinal));
+        return ImageSidePrefixes.Any(p => relativePath.StartsWith(p, StringComparison.Ordinal));
     }
 
     public static string Name(int image) => image.ToString(CultureInfo.InvariantCulture);

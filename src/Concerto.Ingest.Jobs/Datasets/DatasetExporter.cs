@@ -1,4 +1,3 @@
-using System.Text.Json;
 using Concerto.Ingest.Core.Datasets;
 using Concerto.Ingest.Formats.Datasets;
 using Concerto.Ingest.Formats.Manifests;
@@ -82,7 +81,7 @@ public sealed class DatasetExporter(DatasetCatalog catalog, IArtifactStore artif
                     : null;
                 var rows = members.Select(m => ToRow(version, m, file => LayoutPath(m, file), slot => m.FeatureKeys[slot] is null ? null : FeaturePath(m, slot)));
                 await ManifestWriter.WriteAsync(Path.Combine(staging, DatasetLayout.ManifestFile), ManifestFormat.Parquet, rows, cancellationToken).ConfigureAwait(false);
-                await File.WriteAllTextAsync(Path.Combine(staging, DatasetLayout.VersionFile), JsonSerializer.Serialize(new
+                await DatasetVersionFile.WriteAsync(staging, new
                 {
                     name = version.Name,
                     version = version.Version,
@@ -95,7 +94,7 @@ public sealed class DatasetExporter(DatasetCatalog catalog, IArtifactStore artif
                     teacher = version.Teacher,
                     teacherGrid = grid is null ? null : DatasetVersionFile.Describe(grid),
                     createdAt = version.CreatedAt,
-                }, DatasetLayout.Json), cancellationToken).ConfigureAwait(false);
+                }, cancellationToken).ConfigureAwait(false);
             }
 
             return new PullResult(target, members.Count, bytes);

@@ -108,8 +108,7 @@ public static class PipelineServices
         services.AddSingleton(reconstruction);
         services.AddSingleton<Reconstruction.Posed.CaptureReader>();
         services.AddSingleton<OpenModels<VggtModel>>();
-        services.AddSingleton(sp => new ReconstructorSources(reconstruction.VggtModel, reconstruction.Device, reconstruction.ColmapPath,
-            sp.GetRequiredService<Reconstruction.Posed.CaptureReader>(), sp.GetRequiredService<FfmpegTools>(), sp.GetRequiredService<OpenModels<VggtModel>>()));
+        services.AddSingleton<ReconstructorSources>();
         services.AddSingleton<SceneReconstruction>();
         return services;
     }

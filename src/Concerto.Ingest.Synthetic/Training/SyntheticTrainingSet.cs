@@ -1,7 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Security.Cryptography;
-using System.Text.Json;
 using Concerto.Ingest.Core.Datasets;
 using Concerto.Ingest.Formats.Arrays;
 using Concerto.Ingest.Formats.Datasets;
@@ -92,7 +91,7 @@ public static class SyntheticTrainingSet
             await ManifestWriter.WriteAsync(manifest, ManifestFormat.Parquet, rows, cancellationToken);
             var counts = new SortedDictionary<string, int>(
                 written.GroupBy(s => s.Job.Split, StringComparer.Ordinal).ToDictionary(g => g.Key, g => g.Count(), StringComparer.Ordinal), StringComparer.Ordinal);
-            await File.WriteAllTextAsync(Path.Combine(staging, DatasetLayout.VersionFile), VersionJson(settings, counts, written.Length, manifest), cancellationToken);
+            await DatasetVersionFile.WriteAsync(staging, VersionDescription(settings, counts, written.Length, manifest), cancellationToken);
 
             var bytes = Directory.EnumerateFiles(staging, "*", SearchOption.AllDirectories).Sum(f => new FileInfo(f).Length);
             return new SyntheticTrainingSummary(Path.GetFullPath(folder), written.Length, counts, written.Sum(s => (long)s.Row.Points),
@@ -216,10 +215,10 @@ public static class SyntheticTrainingSet
         if (!Cv2.ImWrite(path, image, [(int)ImwriteFlags.PngCompression, 3])) throw new IOException($"OpenCV could not write {path}");
     }
 
-    private static string VersionJson(SyntheticTrainingSettings settings, IReadOnlyDictionary<string, int> counts, int segments, string manifest)
+    private static object VersionDescription(SyntheticTrainingSettings settings, IReadOnlyDictionary<string, int> counts, int segments, string manifest)
     {
         var hash = Convert.ToHexStringLower(SHA256.HashData(File.ReadAllBytes(manifest)));
-        return JsonSerializer.Serialize(new
+        return new
         {
             name = settings.DatasetName,
             version = 1,
@@ -246,7 +245,7 @@ public static class SyntheticTrainingSet
                 settings.FeatureNoise,
                 labels = settings.IncludeLabels,
             },
-        }, DatasetLayout.Json);
+        };
     }
 
     /// <summary>A seed from three integers (SplitMix64 finaliser), stable across processes, unlike HashCode.</summary>
