@@ -11,27 +11,28 @@ using Microsoft.Extensions.Logging;
 
 namespace Concerto.Ingest.Cli;
 
-/// <summary>Configuration shared by every command: appsettings.json beside the program, then environment variables
-/// (Concerto__StateDirectory, ConnectionStrings__Concerto, ...).</summary>
+/// <summary>Configuration shared by every command: the hosts' <see cref="PipelineEnvironment"/> (appsettings.json beside
+/// the program, then environment variables) plus the dashboard's access settings.</summary>
 public sealed class CliEnvironment
 {
     public const string DefaultProfile = "pipelines/video-default.json";
 
+    private readonly PipelineEnvironment _pipeline;
+
     /// <exception cref="InvalidSettingsException">A setting cannot work (the message names it).</exception>
     public CliEnvironment()
     {
-        Configuration = new ConfigurationBuilder()
-            .AddJsonFile(Path.Combine(AppContext.BaseDirectory, "appsettings.json"), optional: true)
-            .AddEnvironmentVariables()
-            .Build();
-        Settings = PipelineSettings.Bind(Configuration);
+        _pipeline = new PipelineEnvironment();
         ServerAccess = Configuration.GetSection(ServerAccessOptions.Section).Get<ServerAccessOptions>() ?? new ServerAccessOptions();
     }
 
-    public IConfiguration Configuration { get; }
+    public IConfiguration Configuration => _pipeline.Configuration;
 
     /// <summary>The pipeline's settings, bound and validated.</summary>
-    public PipelineSettings Settings { get; }
+    public PipelineSettings Settings => _pipeline.Settings;
+
+    /// <summary>The environment the worker hosts share.</summary>
+    public PipelineEnvironment Pipeline => _pipeline;
 
     public StorageOptions Storage => Settings.Storage;
     public MediaOptions Media => Settings.Media;
@@ -41,15 +42,10 @@ public sealed class CliEnvironment
     public ServerAccessOptions ServerAccess { get; }
 
     /// <summary>The database's connection string, starting the embedded cluster if needed, with the schema migrated.</summary>
-    public async Task<string> ConnectAsync(ILoggerFactory loggers, CancellationToken cancellationToken)
-    {
-        var connectionString = await ConcertoDatabase.ResolveConnectionStringAsync(Storage, cancellationToken).ConfigureAwait(false);
-        await ConcertoDatabase.MigrateAsync(connectionString, loggers, cancellationToken).ConfigureAwait(false);
-        return connectionString;
-    }
+    public Task<string> ConnectAsync(ILoggerFactory loggers, CancellationToken cancellationToken) => _pipeline.ConnectAsync(loggers, cancellationToken);
 
     /// <summary>The configured artifact store (a folder, or an S3-compatible bucket).</summary>
-    public IArtifactStore OpenArtifacts() => ArtifactStores.Create(Storage, Storage.S3);
+    public IArtifactStore OpenArtifacts() => _pipeline.OpenArtifacts();
 
     /// <summary>Loads a profile: the path as given, else relative to the program folder (where pipelines/ is copied).</summary>
     public static ProfileDocument LoadProfile(string? path)

@@ -37,23 +37,8 @@ public static class CliRun
         }
     }
 
-    /// <summary>Console logging for hosts, on stderr (stdout is for results and data); warnings and errors only unless
-    /// verbose, so progress displays stay readable.</summary>
-    public static void ConfigureLogging(ILoggingBuilder logging, bool verbose)
-    {
-        ArgumentNullException.ThrowIfNull(logging);
-        logging.ClearProviders();
-        logging.AddConsole(o => o.LogToStandardErrorThreshold = LogLevel.Trace);
-        logging.AddSimpleConsole(o =>
-        {
-            o.SingleLine = true;
-            o.TimestampFormat = "HH:mm:ss ";
-        });
-        logging.SetMinimumLevel(verbose ? LogLevel.Information : LogLevel.Warning);
-        logging.AddFilter("Hangfire", verbose ? LogLevel.Information : LogLevel.Error);
-        // Hangfire logs a job failure that it will retry as a warning; our stages already record those.
-        logging.AddFilter("Hangfire.AutomaticRetryAttribute", LogLevel.Error);
-    }
+    /// <summary>The hosts' console logging (<see cref="Jobs.Hosting.HostLogging"/>): stderr, warnings unless verbose.</summary>
+    public static void ConfigureLogging(ILoggingBuilder logging, bool verbose) => Jobs.Hosting.HostLogging.Configure(logging, verbose);
 
     public static ILoggerFactory CreateLoggers(bool verbose) => LoggerFactory.Create(b => ConfigureLogging(b, verbose));
 

@@ -79,6 +79,36 @@ public sealed class ConcertoCommandTests : IAsyncLifetime
         Assert.Equal(0, await _db.CountAsync("SELECT count(*) FROM sources s JOIN run_stages r ON r.run_id = s.run_id AND r.stage = 'decode' WHERE s.worker = r.worker"));
     }
 
+    /// <summary>`concerto-worker`, the ingest worker without training code: it works the stage queues beside a `concerto
+    /// worker`, refuses the training queue, and its program carries no TorchSharp or libtorch.</summary>
+    [Fact]
+    public async Task IngestWorker_WorksTheStageQueues_WithoutLibtorch()
+    {
+        var deps = await File.ReadAllTextAsync(Path.Combine(AppContext.BaseDirectory, "concerto-worker.deps.json"));
+        Assert.Contains("Concerto.Ingest.Jobs", deps, StringComparison.Ordinal);
+        Assert.DoesNotContain("TorchSharp", deps, StringComparison.OrdinalIgnoreCase);
+        Assert.DoesNotContain("libtorch", deps, StringComparison.OrdinalIgnoreCase);
+        Assert.DoesNotContain("Concerto.Ingest.Train", deps, StringComparison.Ordinal);
+
+        using var refused = ConcertoProcess.StartWorker(_db.ConnectionString, _artifacts, "--queues", "probe,train");
+        await refused.WaitForExitAsync(TimeSpan.FromMinutes(1));
+        Assert.Equal(1, refused.ExitCode);
+        Assert.Contains("concerto worker --queues train", refused.Output, StringComparison.Ordinal);
+
+        var videos = await Task.WhenAll(Enumerable.Range(0, 3).Select(i => TestVideos.PatternAsync(seconds: 1, width: 208 + 16 * i, height: 120)));
+        using var ingest = ConcertoProcess.StartWorker(_db.ConnectionString, _artifacts, "--workers", "1");
+        await ingest.WaitForOutputAsync("working queues", TimeSpan.FromSeconds(90));
+        Assert.Contains("probe, decode, reconstruct, segment, featurize", ingest.Output, StringComparison.Ordinal);
+        await WaitForServersAsync(1);
+        var (exit, output) = await ConcertoProcess.RunAsync(_db.ConnectionString, _artifacts, ["ingest", "--detach", .. videos]);
+        Assert.True(exit == 0, output);
+        await WaitAsync("SELECT count(*) FROM sources WHERE state = 'succeeded'", videos.Length);
+        await ingest.StopAsync();
+        Assert.Equal(0, ingest.ExitCode);
+        Assert.Equal(videos.Length, await _db.CountAsync("SELECT count(*) FROM run_stages WHERE stage = 'decode' AND state = 'succeeded'"));
+        Assert.Equal(1, await _db.CountAsync("SELECT count(DISTINCT worker) FROM run_stages WHERE stage = 'decode'"));
+    }
+
     [Fact]
     public async Task Synth_WritesACaptureFolder_AndRefusesOddSizes()
     {

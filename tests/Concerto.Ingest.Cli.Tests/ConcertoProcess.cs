@@ -3,7 +3,7 @@ using System.Text;
 
 namespace Concerto.Ingest.Cli.Tests;
 
-/// <summary>Runs the built `concerto` program as a child process against a test database and artifact folder.</summary>
+/// <summary>Runs the built `concerto` program (or `concerto-worker`) as a child process against a test database and artifact folder.</summary>
 public sealed class ConcertoProcess : IDisposable
 {
     private readonly Process _process;
@@ -44,7 +44,15 @@ public sealed class ConcertoProcess : IDisposable
 
     /// <summary>Starts the program with extra environment variables (configuration such as Concerto__Workers__LeaseSeconds,
     /// or CONCERTO_PAUSE_AT fault points).</summary>
-    public static ConcertoProcess Start(string connectionString, string artifactRoot, IReadOnlyDictionary<string, string> environment, params string[] args)
+    public static ConcertoProcess Start(string connectionString, string artifactRoot, IReadOnlyDictionary<string, string> environment, params string[] args) =>
+        StartProgram("concerto.dll", connectionString, artifactRoot, environment, args);
+
+    /// <summary>The ingest worker `concerto-worker` (src/Concerto.Ingest.Worker) instead of `concerto`.</summary>
+    public static ConcertoProcess StartWorker(string connectionString, string artifactRoot, params string[] args) =>
+        StartProgram("concerto-worker.dll", connectionString, artifactRoot, new Dictionary<string, string>(), args);
+
+    private static ConcertoProcess StartProgram(string program, string connectionString, string artifactRoot, IReadOnlyDictionary<string, string> environment,
+        string[] args)
     {
         var info = new ProcessStartInfo("dotnet")
         {
@@ -52,7 +60,7 @@ public sealed class ConcertoProcess : IDisposable
             RedirectStandardError = true,
             UseShellExecute = false,
         };
-        info.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "concerto.dll"));
+        info.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, program));
         foreach (var a in args) info.ArgumentList.Add(a);
         info.Environment["ConnectionStrings__Concerto"] = connectionString;
         info.Environment["Concerto__ArtifactRoot"] = artifactRoot;
@@ -95,6 +103,13 @@ public sealed class ConcertoProcess : IDisposable
 
             await Task.Delay(200, timeout.Token);
         }
+    }
+
+    /// <summary>Waits for the process to end by itself.</summary>
+    public async Task WaitForExitAsync(TimeSpan timeout)
+    {
+        using var cancel = new CancellationTokenSource(timeout);
+        await _process.WaitForExitAsync(cancel.Token);
     }
 
     /// <summary>Asks the process to stop as a process manager would (SIGTERM) and waits for it.</summary>

@@ -7,7 +7,8 @@ using Spectre.Console;
 namespace Concerto.Ingest.Cli.Commands;
 
 /// <summary>`concerto worker [--queues probe,decode] [--workers N]`: a worker process for a cluster sharing one
-/// database. Runs until stopped (Ctrl+C / SIGTERM), finishing or handing back the jobs it holds.</summary>
+/// database (<see cref="WorkerProcess"/>), which can also take training jobs; `concerto-worker` is the same for the
+/// ingest queues without libtorch.</summary>
 public static class WorkerCommand
 {
     public static Command Create()
@@ -22,36 +23,15 @@ public static class WorkerCommand
         return command;
     }
 
-    public static IReadOnlyList<string> ParseQueues(string? text)
-    {
-        if (string.IsNullOrWhiteSpace(text)) return Stage.All;
-        var queues = text.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
-        var unknown = queues.Where(q => !Stage.All.Contains(q) && q != TrainJob.Queue).ToList();
-        if (unknown.Count > 0)
-            throw new ArgumentException($"Unknown queue(s) {string.Join(", ", unknown)}; the stage queues are {string.Join(", ", Stage.All)}, and '{TrainJob.Queue}' takes training jobs.");
-        return queues;
-    }
+    public static IReadOnlyList<string> ParseQueues(string? text) =>
+        WorkerProcess.ParseQueues(text, [TrainJob.Queue], $", and '{TrainJob.Queue}' takes training jobs");
 
     private static async Task<int> RunAsync(string? queueText, int? workers, bool verbose, CancellationToken cancellationToken)
     {
         var queues = ParseQueues(queueText);
         var env = new CliEnvironment();
-        using var loggers = CliRun.CreateLoggers(verbose);
-        var connectionString = await env.ConnectAsync(loggers, cancellationToken).ConfigureAwait(false);
-        await using var pipeline = await PipelineHost.StartAsync(connectionString, env.Settings, b => CliRun.ConfigureLogging(b, verbose), cancellationToken,
-            queues.Contains(TrainJob.Queue) ? s => s.AddConcertoTraining() : null).ConfigureAwait(false);
-        pipeline.StartWorkers(queues, workers ?? env.Workers.ResolveCount(), temporary: false);
-        AnsiConsole.MarkupLineInterpolated($"worker {Jobs.Stages.StageRetry.WorkerName} working queues {string.Join(", ", queues)}; Ctrl+C to stop.");
-        using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, pipeline.Stopping);
-        try
-        {
-            await Task.Delay(Timeout.Infinite, stop.Token).ConfigureAwait(false);
-        }
-        catch (OperationCanceledException)
-        {
-            AnsiConsole.MarkupLine("stopping worker...");
-        }
-
+        await WorkerProcess.RunAsync(env.Pipeline, queues, workers, verbose, queues.Contains(TrainJob.Queue) ? s => s.AddConcertoTraining() : null,
+            line => AnsiConsole.MarkupLineInterpolated($"{line}"), cancellationToken).ConfigureAwait(false);
         return 0;
     }
 }

@@ -1,6 +1,4 @@
 using Concerto.Ingest.Reconstruction.Fusion;
-using TorchSharp;
-using static TorchSharp.torch;
 
 namespace Concerto.Ingest.Reconstruction.Classic.Stereo;
 
@@ -45,49 +43,59 @@ public static class GeometricConsistency
         ArgumentNullException.ThrowIfNull(others);
         ArgumentNullException.ThrowIfNull(settings);
         if (others.Count == 0) return frame;
-        using var scope = NewDisposeScope();
-        using var noGrad = no_grad();
         var k = frame.Intrinsics;
-        var depth = tensor(frame.Depth);                                   // [P]
-        var valid = depth.gt(1e-8f);
-        var rays = PlaneSweepStereo.Rays(k);                               // [3, P]
-        var points = rays * depth.unsqueeze(0);
-        var agreeing = zeros_like(depth);
+        var (width, height) = (k.Width, k.Height);
+        var depth = frame.Depth;
+        var agreeing = new int[width * height];
         foreach (var other in others)
         {
             var ko = other.Intrinsics;
             var (r, t) = PlaneSweepStereo.Relative(frame.CameraToWorld, other.CameraToWorld);
-            var camera = tensor(r).reshape(3, 3).matmul(points) + tensor(t).reshape(3, 1);
-            var z = camera[2];
-            var front = z.gt(1e-6);
-            var safeZ = where(front, z, ones_like(z));
-            var u = camera[0] / safeZ * ko.Fx + ko.Cx;
-            var v = camera[1] / safeZ * ko.Fy + ko.Cy;
-            var gx = where(front, (u + 0.5) * (2.0 / ko.Width) - 1, full_like(u, -4));
-            var gy = where(front, (v + 0.5) * (2.0 / ko.Height) - 1, full_like(v, -4));
-            var otherDepth = tensor(other.Depth).reshape(1, 1, ko.Height, ko.Width);
-            var sampled = nn.functional.grid_sample(otherDepth, stack([gx, gy], -1).reshape(1, 1, -1, 2), GridSampleMode.Nearest,
-                GridSamplePaddingMode.Zeros, align_corners: false).reshape(-1);
-            // Back-project the neighbour's depth at the projected location and bring it back into this camera.
-            var back = stack([(u - ko.Cx) / ko.Fx * sampled, (v - ko.Cy) / ko.Fy * sampled, sampled], 0);
             var (rb, tb) = PlaneSweepStereo.Relative(other.CameraToWorld, frame.CameraToWorld);
-            var returned = tensor(rb).reshape(3, 3).matmul(back) + tensor(tb).reshape(3, 1);
-            var zr = returned[2];
-            var safeZr = where(zr.gt(1e-6), zr, ones_like(zr));
-            var du = returned[0] / safeZr * k.Fx + k.Cx - (rays[0] * k.Fx + k.Cx);
-            var dv = returned[1] / safeZr * k.Fy + k.Cy - (rays[1] * k.Fy + k.Cy);
-            var pixelError = (du.square() + dv.square()).sqrt();
-            var depthError = (zr - depth).abs() / depth.clamp_min(1e-8f);
-            var agrees = valid.logical_and(front).logical_and(sampled.gt(1e-8f)).logical_and(zr.gt(1e-6))
-                .logical_and(pixelError.le(settings.MaxPixelError)).logical_and(depthError.le(settings.MaxRelativeDepthError));
-            agreeing += agrees.to_type(ScalarType.Float32);
+            var otherDepth = other.Depth;
+            Parallel.For(0, height, y =>
+            {
+                var ry = (y - k.Cy) / k.Fy;
+                for (var x = 0; x < width; x++)
+                {
+                    var p = y * width + x;
+                    var d = depth[p];
+                    if (!(d > 1e-8f)) continue;
+                    // Into the neighbour: its depth at the nearest pixel (none outside its image or behind it)...
+                    var rx = (x - k.Cx) / k.Fx;
+                    var (cx, cy, cz) = Transform(r, t, rx * d, ry * d, d);
+                    if (!(cz > 1e-6)) continue;
+                    var u = cx / cz * ko.Fx + ko.Cx;
+                    var v = cy / cz * ko.Fy + ko.Cy;
+                    var (iu, iv) = (Math.Round(u), Math.Round(v));
+                    if (!(iu >= 0 && iu < ko.Width && iv >= 0 && iv < ko.Height)) continue;
+                    double sampled = otherDepth[(int)iv * ko.Width + (int)iu];
+                    if (!(sampled > 1e-8f)) continue;
+                    // ...back-projected there and brought back into this camera: agrees when it lands near this pixel at
+                    // nearly this depth.
+                    var (bx, by, bz) = Transform(rb, tb, (u - ko.Cx) / ko.Fx * sampled, (v - ko.Cy) / ko.Fy * sampled, sampled);
+                    if (!(bz > 1e-6)) continue;
+                    var du = bx / bz * k.Fx + k.Cx - x;
+                    var dv = by / bz * k.Fy + k.Cy - y;
+                    if (Math.Sqrt(du * du + dv * dv) <= settings.MaxPixelError && Math.Abs(bz - d) / d <= settings.MaxRelativeDepthError)
+                        agreeing[p]++;
+                }
+            });
         }
 
-        var keep = agreeing.ge(settings.MinConsistentViews).logical_and(valid);
-        var fraction = agreeing / others.Count;
-        var confidence = frame.Confidence is null ? fraction : tensor(frame.Confidence) * fraction;
-        var newDepth = where(keep, depth, zeros_like(depth)).data<float>().ToArray();
-        var newConfidence = where(keep, confidence, zeros_like(confidence)).contiguous().data<float>().ToArray();
+        var newDepth = new float[depth.Length];
+        var newConfidence = new float[depth.Length];
+        for (var p = 0; p < depth.Length; p++)
+        {
+            if (agreeing[p] < settings.MinConsistentViews || !(depth[p] > 1e-8f)) continue;
+            var fraction = (float)agreeing[p] / others.Count;
+            newDepth[p] = depth[p];
+            newConfidence[p] = frame.Confidence is null ? fraction : frame.Confidence[p] * fraction;
+        }
+
         return new DepthFrame(frame.Width, frame.Height, newDepth, newConfidence, frame.Rgb, frame.Intrinsics, frame.CameraToWorld);
     }
+
+    private static (double X, double Y, double Z) Transform(float[] r, float[] t, double x, double y, double z) =>
+        (r[0] * x + r[1] * y + r[2] * z + t[0], r[3] * x + r[4] * y + r[5] * z + t[1], r[6] * x + r[7] * y + r[8] * z + t[2]);
 }

@@ -5,8 +5,8 @@ namespace Concerto.Ingest.Reconstruction.Classic.Stereo;
 /// <param name="Depths">Depth hypotheses, uniform in inverse depth between near and far.</param>
 /// <param name="Window">Side of the square ZNCC window in working pixels (odd).</param>
 /// <param name="BestK">Per pixel and depth, the matching cost is the mean of the K lowest neighbour costs (occlusion-robust).</param>
-/// <param name="DepthChunk">Hypotheses warped at once: the sweep holds about 50 x chunk x pixels floats at a time (50 MB at 320x180
-/// for 4), and larger chunks were no faster.</param>
+/// <param name="DepthChunk">Hypotheses one thread sweeps as a unit of work (the threads share the hypotheses chunk by chunk); each
+/// thread holds about (8 + neighbours) x pixels floats of scratch whatever the chunk.</param>
 /// <param name="Temperature">Softmax temperature on the cost curve for the confidence (peakiness around the winner).</param>
 /// <param name="MaxMatchingCost">Pixels whose best cost (1 - ZNCC) exceeds this get no depth.</param>
 /// <param name="MinTextureStd">Pixels whose reference window has a smaller grey-level standard deviation (0-1 scale) get no depth.</param>

@@ -1,17 +1,16 @@
 using Concerto.Ingest.Core.Geometry;
-using Concerto.Ingest.Core.Runtime;
 using Concerto.Ingest.Reconstruction.Fusion;
-using TorchSharp;
-using static TorchSharp.torch;
 
 namespace Concerto.Ingest.Reconstruction.Classic.Stereo;
 
-/// <summary>Fronto-parallel plane-sweep multi-view stereo on the CPU with TorchSharp: for each depth hypothesis (uniform
-/// in inverse depth) every neighbour's grey image is warped into the reference view (back-project each reference pixel
-/// at that depth, move it into the neighbour's camera, project, bilinear <c>grid_sample</c>); the matching cost is
-/// 1 - ZNCC over a square window (box filters), aggregated over neighbours as the mean of the best K; the winner takes
-/// all, refined by a parabola through the cost curve; confidence is the softmax mass of the cost curve around the
-/// winner. Works at a reduced resolution and returns the depth frame at that resolution with matching intrinsics.</summary>
+/// <summary>Fronto-parallel plane-sweep multi-view stereo on the CPU in plain .NET (no native tensor library, so the
+/// ingest worker carries no libtorch): for each depth hypothesis (uniform in inverse depth) every neighbour's grey image
+/// is warped into the reference view (back-project each reference pixel at that depth, move it into the neighbour's
+/// camera, project, sample bilinearly with zeros outside); the matching cost is 1 - ZNCC over a square window (box
+/// filters), aggregated over neighbours as the mean of the best K; the winner takes all, refined by a parabola through
+/// the cost curve; confidence is the softmax mass of the cost curve around the winner. Works at a reduced resolution
+/// and returns the depth frame at that resolution with matching intrinsics. Hypotheses are swept in parallel, a chunk
+/// of them per thread.</summary>
 public static class PlaneSweepStereo
 {
     private const float InvalidCost = 2f;
@@ -28,67 +27,57 @@ public static class PlaneSweepStereo
         if (!(near > 0) || !(far > near) || !float.IsFinite(far))
             throw new ArgumentOutOfRangeException(nameof(depthRange), depthRange, "the depth range must satisfy 0 < near < far < infinity");
 
-        try
-        {
-            return EstimateInScope(reference, neighbours, (near, far), settings, cancellationToken);
-        }
-        finally
-        {
-            NativeHeap.Trim();   // the sweep's freed slices back to the system (see NativeHeap)
-        }
-    }
-
-    private static DepthFrame EstimateInScope(StereoView reference, IReadOnlyList<StereoView> neighbours, (float Near, float Far) depthRange,
-        PlaneSweepSettings settings, CancellationToken cancellationToken)
-    {
-        var (near, far) = depthRange;
-        using var scope = NewDisposeScope();
-        using var noGrad = no_grad();
-        var (refRgb, refK) = Working(reference, settings.MaxSide);
-        var (height, width) = ((int)refRgb.shape[2], (int)refRgb.shape[3]);
-        var refGray = Gray(refRgb);
-        var inverseDepths = InverseDepths(near, far, settings.Depths);
-        var cost = AggregatedCost(refGray, refK, reference.CameraToWorld, Prepare(neighbours, settings.MaxSide), inverseDepths, settings,
-            cancellationToken);   // [D, h, w]
-
+        var working = WorkingImage.Of(reference, settings.MaxSide);
+        var (width, height) = (working.Width, working.Height);
+        var pixels = width * height;
         var d = settings.Depths;
-        var (best, index) = cost.min(0, keepdim: true);     // [1, h, w]
-        var lower = cost.gather(0, (index - 1).clamp(0, d - 1));
-        var upper = cost.gather(0, (index + 1).clamp(0, d - 1));
-        var curvature = lower + upper - 2 * best;
-        var interior = index.gt(0).logical_and(index.lt(d - 1)).logical_and(curvature.gt(1e-6));
-        var offset = where(interior, (0.5 * (lower - upper) / curvature.clamp_min(1e-6)).clamp(-0.5, 0.5), zeros_like(best));
-        var position = index.to_type(ScalarType.Float32) + offset;
-        var inverse = inverseDepths[0] + (inverseDepths[d - 1] - inverseDepths[0]) * position / (d - 1);
-        var depth = 1 / inverse;
+        var inverseDepths = InverseDepths(near, far, d);
+        var cost = AggregatedCost(working, Prepare(neighbours, settings.MaxSide), inverseDepths, settings, cancellationToken);   // [D, h, w]
 
-        // Confidence: softmax mass within one hypothesis of the winner (a sharp, unique minimum scores near 1).
-        var probabilities = (-cost / settings.Temperature).softmax(0);
-        var mass = probabilities.gather(0, index) + probabilities.gather(0, (index - 1).clamp(0, d - 1)) * index.gt(0)
-            + probabilities.gather(0, (index + 1).clamp(0, d - 1)) * index.lt(d - 1);
-        var textured = Box(refGray.square(), settings.Window) - Box(refGray, settings.Window).square();
-        var usable = best.le(settings.MaxMatchingCost)
-            .logical_and(textured.squeeze(0).gt(settings.MinTextureStd * settings.MinTextureStd));
-        depth = where(usable, depth, zeros_like(depth));
-        var confidence = where(usable, mass.clamp(0, 1), zeros_like(mass));
+        var gray = working.Gray;
+        var meanGray = new float[pixels];
+        var meanSquare = new float[pixels];
+        var scratch = new float[pixels];
+        Box(gray, meanGray, width, height, settings.Window, scratch);
+        Box(Square(gray), meanSquare, width, height, settings.Window, scratch);
+        var minVariance = (float)(settings.MinTextureStd * settings.MinTextureStd);
+        var (inverseFar, inverseNear) = (inverseDepths[0], inverseDepths[d - 1]);
+        var depth = new float[pixels];
+        var confidence = new float[pixels];
+        Parallel.For(0, height, y =>
+        {
+            for (var p = y * width; p < (y + 1) * width; p++)
+            {
+                var index = 0;
+                var best = cost[p];
+                for (var k = 1; k < d; k++)
+                    if (cost[k * pixels + p] < best) (best, index) = (cost[k * pixels + p], k);
+                var textured = meanSquare[p] - meanGray[p] * meanGray[p];
+                if (!(best <= settings.MaxMatchingCost) || !(textured > minVariance)) continue;
+                var lower = cost[Math.Max(index - 1, 0) * pixels + p];
+                var upper = cost[Math.Min(index + 1, d - 1) * pixels + p];
+                var curvature = lower + upper - 2 * best;
+                var offset = index > 0 && index < d - 1 && curvature > 1e-6f ? Math.Clamp(0.5f * (lower - upper) / curvature, -0.5f, 0.5f) : 0f;
+                var inverse = inverseFar + (inverseNear - inverseFar) * (index + offset) / (d - 1);
+                depth[p] = 1 / inverse;
+                // Confidence: softmax mass within one hypothesis of the winner (a sharp, unique minimum scores near 1).
+                double total = 0;
+                for (var k = 0; k < d; k++) total += Math.Exp(-(cost[k * pixels + p] - best) / settings.Temperature);
+                double mass = 1;   // the winner's own term: exp(0)
+                if (index > 0) mass += Math.Exp(-(lower - best) / settings.Temperature);
+                if (index < d - 1) mass += Math.Exp(-(upper - best) / settings.Temperature);
+                confidence[p] = (float)Math.Clamp(mass / total, 0, 1);
+            }
+        });
 
-        var rgbBytes = refRgb.squeeze(0).permute(1, 2, 0).round().clamp(0, 255).to_type(ScalarType.Byte).contiguous();
-        return new DepthFrame(width, height, depth.reshape(-1).contiguous().data<float>().ToArray(),
-            confidence.reshape(-1).contiguous().data<float>().ToArray(), rgbBytes.data<byte>().ToArray(), refK, reference.CameraToWorld);
+        return new DepthFrame(width, height, depth, confidence, working.RgbBytes(), working.K, reference.CameraToWorld);
     }
 
     /// <summary>The aggregated matching cost of every reference pixel at each given depth, [depths.Length, h * w] row-major
     /// at the working resolution (tests and diagnostics).</summary>
-    internal static float[] CostCurves(StereoView reference, IReadOnlyList<StereoView> neighbours, float[] depths, PlaneSweepSettings settings)
-    {
-        using var scope = NewDisposeScope();
-        using var noGrad = no_grad();
-        var (refRgb, refK) = Working(reference, settings.MaxSide);
-        var inverseDepths = 1 / tensor(depths);
-        var cost = AggregatedCost(Gray(refRgb), refK, reference.CameraToWorld, Prepare(neighbours, settings.MaxSide), inverseDepths, settings,
-            CancellationToken.None);
-        return cost.reshape(-1).contiguous().data<float>().ToArray();
-    }
+    internal static float[] CostCurves(StereoView reference, IReadOnlyList<StereoView> neighbours, float[] depths, PlaneSweepSettings settings) =>
+        AggregatedCost(WorkingImage.Of(reference, settings.MaxSide), Prepare(neighbours, settings.MaxSide), depths.Select(z => 1 / z).ToArray(),
+            settings, CancellationToken.None);
 
     /// <summary>The working size for an image: the longest side at most <paramref name="maxSide"/>, aspect kept.</summary>
     public static (int Width, int Height) WorkingSize(int width, int height, int maxSide)
@@ -97,113 +86,240 @@ public static class PlaneSweepStereo
         return (Math.Max(1, (int)Math.Round(width * scale)), Math.Max(1, (int)Math.Round(height * scale)));
     }
 
-    private static Tensor InverseDepths(float near, float far, int count)
+    /// <summary>Inverse depths uniform between far (index 0) and near (the last index).</summary>
+    private static float[] InverseDepths(float near, float far, int count)
     {
-        // Index 0 is the far plane, the last index the near one.
-        return linspace(1.0 / far, 1.0 / near, count, dtype: ScalarType.Float32);
+        var (first, last) = (1.0 / far, 1.0 / near);
+        return Enumerable.Range(0, count).Select(i => (float)(first + (last - first) * i / (count - 1))).ToArray();
     }
 
-    private static List<(Tensor Gray, PinholeIntrinsics K, RigidTransform CameraToWorld)> Prepare(IReadOnlyList<StereoView> views, int maxSide)
+    private static List<WorkingImage> Prepare(IReadOnlyList<StereoView> views, int maxSide)
     {
-        var prepared = new List<(Tensor, PinholeIntrinsics, RigidTransform)>(views.Count);
+        var prepared = new List<WorkingImage>(views.Count);
         foreach (var view in views)
         {
             ArgumentNullException.ThrowIfNull(view);
-            var (rgb, k) = Working(view, maxSide);
-            prepared.Add((Gray(rgb), k, view.CameraToWorld));
+            prepared.Add(WorkingImage.Of(view, maxSide));
         }
 
         return prepared;
     }
 
-    /// <summary>The view's RGB as a float [1, 3, h, w] tensor (0-255) at the working resolution, and its intrinsics there.</summary>
-    private static (Tensor Rgb, PinholeIntrinsics K) Working(StereoView view, int maxSide)
+    /// <summary>A view at the working resolution: RGB floats (0-255, channels last), grey (0-1), intrinsics there.</summary>
+    private sealed record WorkingImage(int Width, int Height, float[] Rgb, float[] Gray, PinholeIntrinsics K, RigidTransform CameraToWorld)
     {
-        var (w, h) = WorkingSize(view.Width, view.Height, maxSide);
-        var rgb = tensor(view.Rgb).reshape(view.Height, view.Width, 3).permute(2, 0, 1).unsqueeze(0).to_type(ScalarType.Float32);
-        if (w != view.Width || h != view.Height)
-            rgb = nn.functional.interpolate(rgb, size: [h, w], mode: InterpolationMode.Area);
-        return (rgb, view.Intrinsics.ScaledTo(w, h));
-    }
-
-    private static Tensor Gray(Tensor rgb) =>
-        (rgb[.., 0..1] * (0.299 / 255) + rgb[.., 1..2] * (0.587 / 255) + rgb[.., 2..3] * (0.114 / 255)).contiguous();
-
-    /// <summary>Mean over a square window, same size out (borders average the pixels inside the image only).</summary>
-    private static Tensor Box(Tensor x, int window) =>
-        nn.functional.avg_pool2d(x, window, stride: 1, padding: window / 2, count_include_pad: false);
-
-    private static Tensor AggregatedCost(Tensor refGray, PinholeIntrinsics refK, RigidTransform refToWorld,
-        List<(Tensor Gray, PinholeIntrinsics K, RigidTransform CameraToWorld)> neighbours, Tensor inverseDepths, PlaneSweepSettings settings,
-        CancellationToken cancellationToken)
-    {
-        var (height, width) = (refGray.shape[2], refGray.shape[3]);
-        var window = settings.Window;
-        var meanRef = Box(refGray, window);
-        var varRef = (Box(refGray.square(), window) - meanRef.square()).clamp_min(0);
-        var rays = Rays(refK);   // [3, P]
-        var depths = 1 / inverseDepths;
-        var count = (int)depths.shape[0];
-
-        // Depth chunk by depth chunk, every neighbour's cost, reduced to the best-K mean at once: only [D, h, w] is kept,
-        // never the [neighbours, D, h, w] volume (and its sort), which made the peak memory grow with the neighbours.
-        var bestK = Math.Min(settings.BestK, neighbours.Count);
-        var relative = neighbours.Select(n =>
+        public static WorkingImage Of(StereoView view, int maxSide)
         {
-            var (r, t) = Relative(refToWorld, n.CameraToWorld);
-            return (n.Gray, n.K, Rotated: tensor(r).reshape(3, 3).matmul(rays), Translation: tensor(t).reshape(1, 3, 1));
-        }).ToList();
-        var chunks = new List<Tensor>();
-        for (var start = 0; start < count; start += settings.DepthChunk)
-        {
-            // Each chunk's neighbour costs are freed before the next chunk.
-            using var chunkScope = NewDisposeScope();
-            var length = Math.Min(settings.DepthChunk, count - start);
-            var d = depths.narrow(0, start, length).reshape(length, 1, 1);
-            var costs = new List<Tensor>(relative.Count);
-            foreach (var (gray, k, rotated, translation) in relative)
-            {
-                cancellationToken.ThrowIfCancellationRequested();
-                // One neighbour's temporaries at a time: only its [chunk, h, w] cost outlives this scope.
-                using var neighbourScope = NewDisposeScope();
-                var camera = d * rotated.unsqueeze(0) + translation;                   // [Dc, 3, P]
-                var z = camera[.., 2];
-                var front = z.gt(1e-6);
-                var safeZ = where(front, z, ones_like(z));
-                var u = camera[.., 0] / safeZ * k.Fx + k.Cx;
-                var v = camera[.., 1] / safeZ * k.Fy + k.Cy;
-                var gx = where(front, (u + 0.5) * (2.0 / k.Width) - 1, full_like(u, -4));
-                var gy = where(front, (v + 0.5) * (2.0 / k.Height) - 1, full_like(v, -4));
-                var grid = stack([gx, gy], -1).reshape(length, height, width, 2);
-                var warped = nn.functional.grid_sample(gray.expand(length, -1, -1, -1), grid, GridSampleMode.Bilinear,
-                    GridSamplePaddingMode.Zeros, align_corners: false);                 // [Dc, 1, h, w]
-                var inside = gx.abs().le(1).logical_and(gy.abs().le(1)).to_type(ScalarType.Float32).reshape(length, 1, height, width);
-                var meanWarped = Box(warped, window);
-                var varWarped = (Box(warped.square(), window) - meanWarped.square()).clamp_min(0);
-                var covariance = Box(warped * refGray, window) - meanWarped * meanRef;
-                var zncc = covariance / (varRef * varWarped + 1e-10).sqrt();
-                var cost = (1 - zncc).clamp(0, 2);
-                // A window partly outside the neighbour's image is not a match.
-                costs.Add(where(Box(inside, window).ge(0.999), cost, full_like(cost, InvalidCost)).squeeze(1)   // [Dc, h, w]
-                    .MoveToOuterDisposeScope());
-            }
-
-            var all = stack(costs, 0);                                                  // [N, Dc, h, w]
-            var reduced = bestK == relative.Count ? all.mean([0]) : all.sort(0).Values.narrow(0, 0, bestK).mean([0]);
-            chunks.Add(reduced.MoveToOuterDisposeScope());
+            var (w, h) = WorkingSize(view.Width, view.Height, maxSide);
+            var rgb = AreaResize(view.Rgb, view.Width, view.Height, w, h);
+            var gray = new float[w * h];
+            for (var p = 0; p < gray.Length; p++)
+                gray[p] = rgb[3 * p] * (float)(0.299 / 255) + rgb[3 * p + 1] * (float)(0.587 / 255) + rgb[3 * p + 2] * (float)(0.114 / 255);
+            return new WorkingImage(w, h, rgb, gray, view.Intrinsics.ScaledTo(w, h), view.CameraToWorld);
         }
 
-        return cat(chunks, 0);                                                          // [D, h, w]
+        public byte[] RgbBytes() => Rgb.Select(v => (byte)Math.Clamp(MathF.Round(v), 0, 255)).ToArray();
     }
 
-    /// <summary>Camera rays (z = 1) through every pixel centre, [3, h * w] row-major.</summary>
-    internal static Tensor Rays(PinholeIntrinsics k)
+    /// <summary>Area (box) downscaling: output pixel (i, j) averages input rows floor(i H / h) to ceil((i + 1) H / h) - 1
+    /// and the columns likewise (PyTorch's adaptive average pooling); a copy when the size is unchanged.</summary>
+    private static float[] AreaResize(byte[] rgb, int width, int height, int w, int h)
     {
-        var u = (arange(k.Width, dtype: ScalarType.Float32) - (float)k.Cx) / (float)k.Fx;
-        var v = (arange(k.Height, dtype: ScalarType.Float32) - (float)k.Cy) / (float)k.Fy;
-        var x = u.unsqueeze(0).expand(k.Height, k.Width).reshape(-1);
-        var y = v.unsqueeze(1).expand(k.Height, k.Width).reshape(-1);
-        return stack([x, y, ones_like(x)], 0);
+        var result = new float[w * h * 3];
+        Parallel.For(0, h, i =>
+        {
+            var (y0, y1) = (i * height / h, (int)Math.Ceiling((i + 1) * (double)height / h));
+            for (var j = 0; j < w; j++)
+            {
+                var (x0, x1) = (j * width / w, (int)Math.Ceiling((j + 1) * (double)width / w));
+                float r = 0, g = 0, b = 0;
+                for (var y = y0; y < y1; y++)
+                for (var x = x0; x < x1; x++)
+                {
+                    var q = 3 * (y * width + x);
+                    r += rgb[q];
+                    g += rgb[q + 1];
+                    b += rgb[q + 2];
+                }
+
+                float count = (y1 - y0) * (x1 - x0);
+                var o = 3 * (i * w + j);
+                (result[o], result[o + 1], result[o + 2]) = (r / count, g / count, b / count);
+            }
+        });
+        return result;
+    }
+
+    private static float[] Square(float[] x) => x.Select(v => v * v).ToArray();
+
+    /// <summary>Mean over a square window, same size out; borders average the pixels inside the image only.</summary>
+    private static void Box(ReadOnlySpan<float> source, Span<float> result, int width, int height, int window, Span<float> scratch)
+    {
+        var r = window / 2;
+        for (var y = 0; y < height; y++)
+        {
+            var row = source.Slice(y * width, width);
+            for (var x = 0; x < width; x++)
+            {
+                float sum = 0;
+                for (var k = Math.Max(0, x - r); k <= Math.Min(width - 1, x + r); k++) sum += row[k];
+                scratch[y * width + x] = sum;
+            }
+        }
+
+        for (var y = 0; y < height; y++)
+        {
+            var (top, bottom) = (Math.Max(0, y - r), Math.Min(height - 1, y + r));
+            for (var x = 0; x < width; x++)
+            {
+                float sum = 0;
+                for (var k = top; k <= bottom; k++) sum += scratch[k * width + x];
+                var columns = Math.Min(width - 1, x + r) - Math.Max(0, x - r) + 1;
+                result[y * width + x] = sum / (columns * (bottom - top + 1));
+            }
+        }
+    }
+
+    /// <summary>Per-thread scratch of the sweep.</summary>
+    private sealed class SweepBuffers(int pixels, int neighbours)
+    {
+        public float[] Warped { get; } = new float[pixels];
+        public float[] Inside { get; } = new float[pixels];
+        public float[] Work { get; } = new float[pixels];
+        public float[] MeanWarped { get; } = new float[pixels];
+        public float[] MeanSquare { get; } = new float[pixels];
+        public float[] MeanProduct { get; } = new float[pixels];
+        public float[] MeanInside { get; } = new float[pixels];
+        public float[] Scratch { get; } = new float[pixels];
+        public float[][] Costs { get; } = Enumerable.Range(0, neighbours).Select(_ => new float[pixels]).ToArray();
+    }
+
+    /// <summary>A neighbour seen from the reference: its image, the reference rays rotated into it, the translation.</summary>
+    private sealed record Warp(WorkingImage Image, float[] RotatedRays, float[] Translation);
+
+    private static float[] AggregatedCost(WorkingImage reference, List<WorkingImage> neighbours, float[] inverseDepths, PlaneSweepSettings settings,
+        CancellationToken cancellationToken)
+    {
+        var (width, height) = (reference.Width, reference.Height);
+        var pixels = width * height;
+        var window = settings.Window;
+        var refGray = reference.Gray;
+        var scratch = new float[pixels];
+        var meanRef = new float[pixels];
+        var varRef = new float[pixels];
+        Box(refGray, meanRef, width, height, window, scratch);
+        Box(Square(refGray), varRef, width, height, window, scratch);
+        for (var p = 0; p < pixels; p++) varRef[p] = Math.Max(varRef[p] - meanRef[p] * meanRef[p], 0);
+
+        var k = reference.K;
+        var warps = neighbours.Select(n =>
+        {
+            var (r, t) = Relative(reference.CameraToWorld, n.CameraToWorld);
+            var rotated = new float[3 * pixels];
+            for (var y = 0; y < height; y++)
+            for (var x = 0; x < width; x++)
+            {
+                var (rx, ry) = ((x - (float)k.Cx) / (float)k.Fx, (y - (float)k.Cy) / (float)k.Fy);
+                var p = 3 * (y * width + x);
+                rotated[p] = r[0] * rx + r[1] * ry + r[2];
+                rotated[p + 1] = r[3] * rx + r[4] * ry + r[5];
+                rotated[p + 2] = r[6] * rx + r[7] * ry + r[8];
+            }
+
+            return new Warp(n, rotated, t);
+        }).ToList();
+
+        var count = inverseDepths.Length;
+        var bestK = Math.Min(settings.BestK, warps.Count);
+        var cost = new float[count * pixels];
+        var chunks = (count + settings.DepthChunk - 1) / settings.DepthChunk;
+        var options = new ParallelOptions { CancellationToken = cancellationToken };
+        Parallel.For(0, chunks, options, () => new SweepBuffers(pixels, warps.Count), (chunk, _, buffers) =>
+        {
+            Span<float> ranked = stackalloc float[warps.Count];
+            for (var index = chunk * settings.DepthChunk; index < Math.Min(count, (chunk + 1) * settings.DepthChunk); index++)
+            {
+                var depth = 1 / inverseDepths[index];
+                for (var n = 0; n < warps.Count; n++)
+                {
+                    cancellationToken.ThrowIfCancellationRequested();
+                    NeighbourCost(warps[n], depth, refGray, meanRef, varRef, width, height, window, buffers, buffers.Costs[n]);
+                }
+
+                // Mean of the K lowest neighbour costs per pixel (occlusion-robust).
+                var slice = cost.AsSpan(index * pixels, pixels);
+                for (var p = 0; p < pixels; p++)
+                {
+                    for (var n = 0; n < warps.Count; n++) ranked[n] = buffers.Costs[n][p];
+                    if (bestK < warps.Count) ranked.Sort();
+                    float sum = 0;
+                    for (var n = 0; n < bestK; n++) sum += ranked[n];
+                    slice[p] = sum / bestK;
+                }
+            }
+
+            return buffers;
+        }, _ => { });
+        return cost;
+    }
+
+    /// <summary>One neighbour's matching cost (1 - ZNCC, clamped to [0, 2]) of every reference pixel at one depth; a
+    /// window that is partly outside the neighbour's image is no match (<see cref="InvalidCost"/>).</summary>
+    private static void NeighbourCost(Warp warp, float depth, float[] refGray, float[] meanRef, float[] varRef, int width, int height, int window,
+        SweepBuffers b, float[] result)
+    {
+        var image = warp.Image;
+        var (kn, gray, w, h) = (image.K, image.Gray, image.Width, image.Height);
+        var (fx, fy, cx, cy) = ((float)kn.Fx, (float)kn.Fy, (float)kn.Cx, (float)kn.Cy);
+        var rotated = warp.RotatedRays;
+        var t = warp.Translation;
+        var pixels = width * height;
+        for (var p = 0; p < pixels; p++)
+        {
+            var z = depth * rotated[3 * p + 2] + t[2];
+            if (!(z > 1e-6f))
+            {
+                b.Warped[p] = 0;
+                b.Inside[p] = 0;
+                continue;
+            }
+
+            var u = (depth * rotated[3 * p] + t[0]) / z * fx + cx;
+            var v = (depth * rotated[3 * p + 1] + t[1]) / z * fy + cy;
+            b.Inside[p] = u >= -0.5f && u <= w - 0.5f && v >= -0.5f && v <= h - 0.5f ? 1 : 0;
+            b.Warped[p] = Bilinear(gray, w, h, u, v);
+        }
+
+        Box(b.Warped, b.MeanWarped, width, height, window, b.Scratch);
+        for (var p = 0; p < pixels; p++) b.Work[p] = b.Warped[p] * b.Warped[p];
+        Box(b.Work, b.MeanSquare, width, height, window, b.Scratch);
+        for (var p = 0; p < pixels; p++) b.Work[p] = b.Warped[p] * refGray[p];
+        Box(b.Work, b.MeanProduct, width, height, window, b.Scratch);
+        Box(b.Inside, b.MeanInside, width, height, window, b.Scratch);
+        for (var p = 0; p < pixels; p++)
+        {
+            if (b.MeanInside[p] < 0.999f)
+            {
+                result[p] = InvalidCost;
+                continue;
+            }
+
+            var mean = b.MeanWarped[p];
+            var variance = Math.Max(b.MeanSquare[p] - mean * mean, 0);
+            var covariance = b.MeanProduct[p] - mean * meanRef[p];
+            var zncc = covariance / MathF.Sqrt(varRef[p] * variance + 1e-10f);
+            result[p] = Math.Clamp(1 - zncc, 0, 2);
+        }
+    }
+
+    /// <summary>Bilinear sample at (u, v) (pixel centres at integers), corners outside the image counting as zero.</summary>
+    private static float Bilinear(float[] image, int width, int height, float u, float v)
+    {
+        if (!(u > -1 && u < width && v > -1 && v < height)) return 0;
+        var (x0, y0) = ((int)MathF.Floor(u), (int)MathF.Floor(v));
+        var (ax, ay) = (u - x0, v - y0);
+        float Pixel(int x, int y) => x >= 0 && x < width && y >= 0 && y < height ? image[y * width + x] : 0;
+        return (1 - ay) * ((1 - ax) * Pixel(x0, y0) + ax * Pixel(x0 + 1, y0)) + ay * ((1 - ax) * Pixel(x0, y0 + 1) + ax * Pixel(x0 + 1, y0 + 1));
     }
 
     /// <summary>Rotation (row-major) and translation taking points from camera <paramref name="from"/> to camera

@@ -59,7 +59,7 @@ internal sealed class SyntheticStereo
     }
 }
 
-/// <summary>Stereo tests run one at a time: each uses both cores (rendering, libtorch), and their timings mean something.</summary>
+/// <summary>Stereo tests run one at a time: each uses both cores (rendering, the sweep's threads), and their timings mean something.</summary>
 [CollectionDefinition(Name)]
 public sealed class StereoCollection
 {
