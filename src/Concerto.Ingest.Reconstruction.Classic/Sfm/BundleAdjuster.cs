@@ -34,6 +34,10 @@ public static class BundleAdjuster
     /// <summary>Camera-side parameters an observation touches: rotation step (3), translation (3), log focal (1).</summary>
     private const int CameraSide = 7;
 
+    /// <summary>Parts the points are split into for the Schur complement's sums (fixed, so results do not depend on the
+    /// machine's core count).</summary>
+    private const int SchurParts = 8;
+
     /// <summary>Huber loss of one residual component: quadratic below <paramref name="delta"/>, linear above.</summary>
     public static double HuberLoss(double residual, double delta)
     {
@@ -296,24 +300,27 @@ public static class BundleAdjuster
                 if (!Invert3(damped, vInverse.AsSpan(9 * p, 9))) return null;
             }
 
-            // Reduced camera system: S = U - sum_p W_p V_p^-1 W_p^T, rhs = -g_c + sum_p W_p V_p^-1 g_p. Points are split
-            // over threads, each summing into its own S.
+            // Reduced camera system: S = U - sum_p W_p V_p^-1 W_p^T, rhs = -g_c + sum_p W_p V_p^-1 g_p. The points are dealt
+            // round a fixed number of parts, each summed into its own S on a thread, and the parts are added in order: the
+            // same sums in the same order on any machine and in every run (a different order moved seed 2 of bench recon
+            // by 2.6 mm).
+            var parts = _dims > 600 ? 4 : SchurParts;
+            var partials = new (double[] S, double[] B)[parts];
+            Parallel.For(0, parts, part =>
+            {
+                var (partS, partB) = (new double[_dims * _dims], new double[_dims]);
+                var wv = new double[64 * CameraSide * 3];
+                for (var p = part; p < points; p += parts) AccumulatePoint(p, e, vInverse, partS, partB, ref wv);
+                partials[part] = (partS, partB);
+            });
             var schur = new double[_dims * _dims];
             var rhs = new double[_dims];
-            var gate = new object();
-            Parallel.For(0, Environment.ProcessorCount, () => (S: new double[_dims * _dims], B: new double[_dims]), (part, _, local) =>
+            foreach (var (partS, partB) in partials)
             {
-                var wv = new double[64 * CameraSide * 3];
-                for (var p = part; p < points; p += Environment.ProcessorCount) AccumulatePoint(p, e, vInverse, local.S, local.B, ref wv);
-                return local;
-            }, local =>
-            {
-                lock (gate)
-                {
-                    for (var k = 0; k < schur.Length; k++) schur[k] -= local.S[k];
-                    for (var k = 0; k < rhs.Length; k++) rhs[k] += local.B[k];
-                }
-            });
+                for (var k = 0; k < schur.Length; k++) schur[k] -= partS[k];
+                for (var k = 0; k < rhs.Length; k++) rhs[k] += partB[k];
+            }
+
             for (var j = 0; j < _dims; j++)
             {
                 var diagonal = e.U[j * _dims + j];
