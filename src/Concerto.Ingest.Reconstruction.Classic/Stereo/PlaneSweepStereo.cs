@@ -32,14 +32,9 @@ public static class PlaneSweepStereo
         var pixels = width * height;
         var d = settings.Depths;
         var inverseDepths = InverseDepths(near, far, d);
-        var cost = AggregatedCost(working, Prepare(neighbours, settings.MaxSide), inverseDepths, settings, cancellationToken);   // [D, h, w]
+        var window = WindowStats.Of(working, settings.Window);
+        var cost = AggregatedCost(working, window, Prepare(neighbours, settings.MaxSide), inverseDepths, settings, cancellationToken);   // [D, h, w]
 
-        var gray = working.Gray;
-        var meanGray = new float[pixels];
-        var meanSquare = new float[pixels];
-        var scratch = new float[pixels];
-        Box(gray, meanGray, width, height, settings.Window, scratch);
-        Box(Square(gray), meanSquare, width, height, settings.Window, scratch);
         var minVariance = (float)(settings.MinTextureStd * settings.MinTextureStd);
         var (inverseFar, inverseNear) = (inverseDepths[0], inverseDepths[d - 1]);
         var depth = new float[pixels];
@@ -52,8 +47,7 @@ public static class PlaneSweepStereo
                 var best = cost[p];
                 for (var k = 1; k < d; k++)
                     if (cost[k * pixels + p] < best) (best, index) = (cost[k * pixels + p], k);
-                var textured = meanSquare[p] - meanGray[p] * meanGray[p];
-                if (!(best <= settings.MaxMatchingCost) || !(textured > minVariance)) continue;
+                if (!(best <= settings.MaxMatchingCost) || !(window.Variance[p] > minVariance)) continue;
                 var lower = cost[Math.Max(index - 1, 0) * pixels + p];
                 var upper = cost[Math.Min(index + 1, d - 1) * pixels + p];
                 var curvature = lower + upper - 2 * best;
@@ -75,9 +69,12 @@ public static class PlaneSweepStereo
 
     /// <summary>The aggregated matching cost of every reference pixel at each given depth, [depths.Length, h * w] row-major
     /// at the working resolution (tests and diagnostics).</summary>
-    internal static float[] CostCurves(StereoView reference, IReadOnlyList<StereoView> neighbours, float[] depths, PlaneSweepSettings settings) =>
-        AggregatedCost(WorkingImage.Of(reference, settings.MaxSide), Prepare(neighbours, settings.MaxSide), depths.Select(z => 1 / z).ToArray(),
-            settings, CancellationToken.None);
+    internal static float[] CostCurves(StereoView reference, IReadOnlyList<StereoView> neighbours, float[] depths, PlaneSweepSettings settings)
+    {
+        var working = WorkingImage.Of(reference, settings.MaxSide);
+        return AggregatedCost(working, WindowStats.Of(working, settings.Window), Prepare(neighbours, settings.MaxSide),
+            depths.Select(z => 1 / z).ToArray(), settings, CancellationToken.None);
+    }
 
     /// <summary>The working size for an image: the longest side at most <paramref name="maxSide"/>, aspect kept.</summary>
     public static (int Width, int Height) WorkingSize(int width, int height, int maxSide)
@@ -152,6 +149,21 @@ public static class PlaneSweepStereo
 
     private static float[] Square(float[] x) => x.Select(v => v * v).ToArray();
 
+    /// <summary>The reference's grey mean and variance (clamped at 0) over each pixel's window: the ZNCC's reference side
+    /// and the texture test.</summary>
+    private sealed record WindowStats(float[] Mean, float[] Variance)
+    {
+        public static WindowStats Of(WorkingImage image, int window)
+        {
+            var pixels = image.Width * image.Height;
+            var (mean, variance, scratch) = (new float[pixels], new float[pixels], new float[pixels]);
+            Box(image.Gray, mean, image.Width, image.Height, window, scratch);
+            Box(Square(image.Gray), variance, image.Width, image.Height, window, scratch);
+            for (var p = 0; p < pixels; p++) variance[p] = Math.Max(variance[p] - mean[p] * mean[p], 0);
+            return new WindowStats(mean, variance);
+        }
+    }
+
     /// <summary>Mean over a square window, same size out; borders average the pixels inside the image only.</summary>
     private static void Box(ReadOnlySpan<float> source, Span<float> result, int width, int height, int window, Span<float> scratch)
     {
@@ -197,19 +209,14 @@ public static class PlaneSweepStereo
     /// <summary>A neighbour seen from the reference: its image, the reference rays rotated into it, the translation.</summary>
     private sealed record Warp(WorkingImage Image, float[] RotatedRays, float[] Translation);
 
-    private static float[] AggregatedCost(WorkingImage reference, List<WorkingImage> neighbours, float[] inverseDepths, PlaneSweepSettings settings,
-        CancellationToken cancellationToken)
+    private static float[] AggregatedCost(WorkingImage reference, WindowStats referenceWindow, List<WorkingImage> neighbours, float[] inverseDepths,
+        PlaneSweepSettings settings, CancellationToken cancellationToken)
     {
         var (width, height) = (reference.Width, reference.Height);
         var pixels = width * height;
         var window = settings.Window;
         var refGray = reference.Gray;
-        var scratch = new float[pixels];
-        var meanRef = new float[pixels];
-        var varRef = new float[pixels];
-        Box(refGray, meanRef, width, height, window, scratch);
-        Box(Square(refGray), varRef, width, height, window, scratch);
-        for (var p = 0; p < pixels; p++) varRef[p] = Math.Max(varRef[p] - meanRef[p] * meanRef[p], 0);
+        var (meanRef, varRef) = (referenceWindow.Mean, referenceWindow.Variance);
 
         var k = reference.K;
         var warps = neighbours.Select(n =>
