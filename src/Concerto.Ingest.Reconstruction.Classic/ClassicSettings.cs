@@ -7,6 +7,8 @@ namespace Concerto.Ingest.Reconstruction.Classic;
 /// <summary>Settings of the `classic` reconstructor. Distances (neighbour baselines) are in its world units: the
 /// structure-from-motion world scaled so the median depth of the sparse points is 1, like VGGT's, so a profile's voxel
 /// size means about the same for both.</summary>
+/// <param name="Stereo">The plane sweep, used when <paramref name="PatchMatch"/> is null.</param>
+/// <param name="PatchMatch">PatchMatch stereo (null: the plane sweep).</param>
 /// <param name="MinKeyframes">Fewer keyframes than this are not reconstructed.</param>
 /// <param name="MinRegisteredFraction">Structure from motion must register at least this share of the keyframes.</param>
 /// <param name="TrackingFps">Rate at which feature tracks follow the video between keyframes (when it is given).</param>
@@ -17,6 +19,7 @@ namespace Concerto.Ingest.Reconstruction.Classic;
 public sealed record ClassicSettings(
     SfmSettings Sfm,
     PlaneSweepSettings Stereo,
+    PatchMatchSettings? PatchMatch,
     NeighbourSettings Neighbours,
     ConsistencySettings Consistency,
     int MinKeyframes = 3,
@@ -28,7 +31,8 @@ public sealed record ClassicSettings(
     public static ClassicSettings Default { get; } = new(
         SfmSettings.Default,
         PlaneSweepSettings.Default,
-        new NeighbourSettings(Count: 4, MaxFrameGap: 12, MinBaseline: 0.02, MaxBaseline: 0.3, MaxViewAngleDegrees: 35),
+        null,
+        new NeighbourSettings(Count: 4, MaxFrameGap: 12, MinBaseline: 0.02, MaxBaseline: 0.3, MaxViewAngleDegrees: 45),
         ConsistencySettings.Default with { MinConsistentViews = 2 },
         Matching: DescriptorMatchSettings.Default);
 
@@ -39,6 +43,9 @@ public sealed record ClassicSettings(
         return Default with
         {
             Stereo = Default.Stereo with { MaxSide = stereo.MaxSide, Depths = stereo.Depths },
+            PatchMatch = stereo.Method == StereoMethod.PatchMatch
+                ? PatchMatchSettings.Default with { MaxSide = stereo.MaxSide, Iterations = stereo.Iterations }
+                : null,
             Consistency = Default.Consistency with { MinConsistentViews = stereo.MinConsistentViews },
         };
     }

@@ -38,7 +38,7 @@ public static class ReconBenchmark
     public static Command Create()
     {
         var seeds = new Option<string>("--seeds", "--seed") { Description = "Synthetic rooms (comma-separated seeds).", DefaultValueFactory = _ => "1,2,3,4" };
-        var methods = new Option<string>("--methods") { Description = "Reconstructors to compare, comma-separated (classic, colmap, posed).", DefaultValueFactory = _ => "classic,colmap,posed" };
+        var methods = new Option<string>("--methods") { Description = "Reconstructors to compare, comma-separated (classic, colmap, posed; stereo: classic's stereo on the true cameras, a diagnostic).", DefaultValueFactory = _ => "classic,colmap,posed" };
         var frames = new Option<int?>("--frames") { Description = "Frames of each capture at 30 fps (default 300, i.e. 10 s; --quick 150)." };
         var quick = new Option<bool>("--quick") { Description = "Seed 1 only, 5 s of video (about 2 minutes on 2 cores)." };
         var width = new Option<int>("--width") { Description = "Capture width.", DefaultValueFactory = _ => 640 };
@@ -69,7 +69,7 @@ public static class ReconBenchmark
 
     private static async Task<int> RunAsync(Plan plan, string? profilePath, CancellationToken cancellationToken)
     {
-        var known = new[] { "classic", "colmap", "posed" };
+        var known = new[] { "classic", "colmap", "posed", "stereo" };
         if (plan.Methods.Length == 0 || plan.Methods.Except(known).FirstOrDefault() is { } unknown && unknown.Length > 0)
             throw new ArgumentException($"--methods: '{string.Join(',', plan.Methods.Except(known))}' is not one of {string.Join(", ", known)}.");
         if (plan.Frames < 30) throw new ArgumentException("--frames must be at least 30 (1 s).");
@@ -106,8 +106,8 @@ public static class ReconBenchmark
                     CliOutput.Error.WriteLine($"seed {seed}: {method} on {keyframes.Count} keyframes of {decoded.Size.Width}x{decoded.Size.Height}");
                     var settings = reconstruct with
                     {
-                        Method = Enum.Parse<ReconstructMethod>(method, ignoreCase: true),
-                        Focal = method == "posed" ? FocalSource.Metadata : plan.Focal,
+                        Method = method == "stereo" ? ReconstructMethod.Posed : Enum.Parse<ReconstructMethod>(method, ignoreCase: true),
+                        Focal = method is "posed" or "stereo" ? FocalSource.Metadata : plan.Focal,
                     };
                     var row = await MeasureAsync(seed, method, video, capture, keyframes, decoded.Size, settings, segment, sources, info.DurationSeconds,
                         Path.Combine(root, $"segments-{seed}-{method}"), plan.MaxDistance, cancellationToken).ConfigureAwait(false);
@@ -135,8 +135,9 @@ public static class ReconBenchmark
         ReconstructSettings profile, SegmentSettings segment, ReconstructorSources sources, double durationSeconds, string segmentFolder,
         double maxDistance, CancellationToken cancellationToken)
     {
-        var chosen = ReconstructorChoice.Plan(video, profile, keyframes.Count, sources, NullLogger.Instance);
-        var reconstructor = chosen.Candidates.Single();
+        var reconstructor = method == "stereo"
+            ? new TrueCameraStereo(capture, ClassicSettings.For(profile.Stereo ?? StereoSettings.Default))
+            : ReconstructorChoice.Plan(video, profile, keyframes.Count, sources, NullLogger.Instance).Candidates.Single();
         var settings = ReconstructionSettings.Default with
         {
             VoxelSize = profile.VoxelSize,

@@ -43,11 +43,16 @@ public sealed record ReconstructSettings(
     public static ReconstructSettings Default { get; } = new();
 }
 
-/// <summary>Multi-view stereo of the classic and colmap reconstructors (plane sweep, then a geometric consistency check).</summary>
-/// <param name="MaxSide">Longest side of the images the sweep works on (area-downscaled, never upscaled).</param>
-/// <param name="Depths">Depth hypotheses per pixel, uniform in inverse depth.</param>
+/// <summary>Multi-view stereo of the classic and colmap reconstructors (PatchMatch or a plane sweep, then a geometric
+/// consistency check).</summary>
+/// <param name="MaxSide">Longest side of the images stereo works on (area-downscaled, never upscaled).</param>
+/// <param name="Depths">Plane sweep only: depth hypotheses per pixel, uniform in inverse depth.</param>
 /// <param name="MinConsistentViews">Neighbour depth maps that must agree with a pixel's depth for it to be kept.</param>
-public sealed record StereoSettings(int MaxSide = 320, int Depths = 64, int MinConsistentViews = 2)
+/// <param name="Method">patchMatch (slanted planes per pixel, random search and propagation) or planeSweep (fronto-parallel
+/// planes, winner takes all).</param>
+/// <param name="Iterations">PatchMatch only: propagation and refinement sweeps.</param>
+public sealed record StereoSettings(int MaxSide = 320, int Depths = 64, int MinConsistentViews = 2, StereoMethod Method = StereoMethod.PlaneSweep,
+    int Iterations = 6)
 {
     public static StereoSettings Default { get; } = new();
 }
@@ -95,6 +100,9 @@ public enum PointSource { Depth, PointMap }
 
 [JsonConverter(typeof(JsonStringEnumConverter<ReconstructMethod>))]
 public enum ReconstructMethod { Auto, Posed, Vggt, Classic, Colmap, None }
+
+[JsonConverter(typeof(JsonStringEnumConverter<StereoMethod>))]
+public enum StereoMethod { PlaneSweep, PatchMatch }
 
 [JsonConverter(typeof(JsonStringEnumConverter<FocalSource>))]
 public enum FocalSource { Metadata, Estimate }

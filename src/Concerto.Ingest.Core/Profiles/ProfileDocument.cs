@@ -81,6 +81,7 @@ public sealed record ProfileDocument(PipelineProfile Profile, string CanonicalJs
         if (st.MaxSide is < 32 or > 4096) errors.Add("reconstruct.stereo.maxSide must be in [32, 4096]");
         if (st.Depths is < 8 or > 1024) errors.Add("reconstruct.stereo.depths must be in [8, 1024]");
         if (st.MinConsistentViews is < 0 or > 4) errors.Add("reconstruct.stereo.minConsistentViews must be in [0, 4] (a keyframe has at most 4 neighbours)");
+        if (st.Iterations is < 1 or > 32) errors.Add("reconstruct.stereo.iterations must be in [1, 32]");
         var g = p.Segment ?? SegmentSettings.Default;
         if (g.ViewsPerSegment is < 1 or > 4) errors.Add("segment.viewsPerSegment must be in [1, 4]");
         if (g.MinCovisibility is < 0 or > 1) errors.Add("segment.minCovisibility must be in [0, 1]");

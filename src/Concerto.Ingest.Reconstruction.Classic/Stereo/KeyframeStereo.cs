@@ -109,13 +109,15 @@ public sealed partial class KeyframeStereo(ClassicSettings settings, ILogger log
         if (neighbours.Count == 0)
         {
             // No usable baseline: the camera is kept, its depth left empty.
-            var (w, h) = PlaneSweepStereo.WorkingSize(reference.Width, reference.Height, settings.Stereo.MaxSide);
+            var (w, h) = PlaneSweepStereo.WorkingSize(reference.Width, reference.Height, settings.PatchMatch?.MaxSide ?? settings.Stereo.MaxSide);
             return new DepthFrame(w, h, new float[w * h], new float[w * h], new byte[3 * w * h], reference.Intrinsics.ScaledTo(w, h), reference.CameraToWorld);
         }
 
         // Unit median depth (see ToUnitMedianDepth) makes a wide fixed fallback safe.
         var range = StereoPlanning.DepthRange(reference.Intrinsics, reference.CameraToWorld, points, (0.1f, 10f));
-        return PlaneSweepStereo.Estimate(reference, neighbours, range, settings.Stereo, cancellationToken);
+        return settings.PatchMatch is { } patchMatch
+            ? PatchMatchStereo.Estimate(reference, neighbours, range, patchMatch, cancellationToken)
+            : PlaneSweepStereo.Estimate(reference, neighbours, range, settings.Stereo, cancellationToken);
     }
 
     [LoggerMessage(EventId = 2302, Level = LogLevel.Information,

@@ -71,12 +71,18 @@ public class ProfileDocumentTests
         var doc = ProfileDocument.Parse(With("\"stereo\": { \"maxSide\": 518, \"depths\": 128, \"minConsistentViews\": 3 }",
             "\"views\": \"covisibility\", \"cloud\": \"scene\""), "a");
         Assert.Equal(new StereoSettings(518, 128, 3), doc.Profile.Reconstruct!.Stereo);
+        Assert.Equal(new StereoSettings(Method: StereoMethod.PatchMatch, Iterations: 4),
+            ProfileDocument.Parse(With("\"stereo\": { \"method\": \"patchMatch\", \"iterations\": 4 }", ""), "a").Profile.Reconstruct!.Stereo);
         Assert.Equal((ViewSelectionMode.Covisibility, SegmentCloud.Scene), (doc.Profile.Segment!.Views, doc.Profile.Segment.Cloud));
         var defaults = ProfileDocument.Parse(With("", ""), "a").Profile;
         Assert.Equal((ViewSelectionMode.Sliding, SegmentCloud.Views), (defaults.Segment!.Views, defaults.Segment.Cloud));
 
         var e = Assert.Throws<ProfileException>(() => ProfileDocument.Parse(With("\"stereo\": { \"maxSide\": 8 }", ""), "my.json"));
         Assert.Contains("reconstruct.stereo.maxSide", e.Message, StringComparison.Ordinal);
+        e = Assert.Throws<ProfileException>(() => ProfileDocument.Parse(With("\"stereo\": { \"iterations\": 0 }", ""), "my.json"));
+        Assert.Contains("reconstruct.stereo.iterations", e.Message, StringComparison.Ordinal);
+        e = Assert.Throws<ProfileException>(() => ProfileDocument.Parse(With("\"stereo\": { \"method\": \"guess\" }", ""), "my.json"));
+        Assert.StartsWith("my.json", e.Message, StringComparison.Ordinal);
         e = Assert.Throws<ProfileException>(() => ProfileDocument.Parse(With("", "\"cloud\": \"everything\""), "my.json"));
         Assert.StartsWith("my.json", e.Message, StringComparison.Ordinal);
     }
