@@ -32,7 +32,7 @@ public sealed record ClassicSettings(
         SfmSettings.Default,
         PlaneSweepSettings.Default,
         null,
-        new NeighbourSettings(Count: 4, MaxFrameGap: 12, MinBaseline: 0.02, MaxBaseline: 0.3, MaxViewAngleDegrees: 45),
+        new NeighbourSettings(Count: 4, MaxFrameGap: 12, MinBaseline: 0.02, MaxBaseline: 0.3, MaxViewAngleDegrees: 35),
         ConsistencySettings.Default with { MinConsistentViews = 2 },
         Matching: DescriptorMatchSettings.Default);
 

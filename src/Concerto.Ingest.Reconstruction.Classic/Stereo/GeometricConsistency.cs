@@ -6,8 +6,7 @@ namespace Concerto.Ingest.Reconstruction.Classic.Stereo;
 /// <param name="MaxPixelError">A neighbour agrees when the round trip (project into it, take its depth there,
 /// back-project, project back) lands within this many working pixels...</param>
 /// <param name="MaxRelativeDepthError">...and the round-trip depth differs by at most this fraction.</param>
-/// <param name="MinConsistentViews">Pixels with fewer agreeing neighbours lose their depth (a frame with fewer neighbours
-/// than this needs all of them to agree).</param>
+/// <param name="MinConsistentViews">Pixels with fewer agreeing neighbours lose their depth.</param>
 public sealed record ConsistencySettings(double MaxPixelError = 1.5, double MaxRelativeDepthError = 0.03, int MinConsistentViews = 1)
 {
     public static ConsistencySettings Default { get; } = new();
@@ -84,13 +83,11 @@ public static class GeometricConsistency
             });
         }
 
-        // A keyframe in a fast turn may have a single neighbour: then that one must agree, rather than its depth being lost.
-        var required = Math.Min(settings.MinConsistentViews, others.Count);
         var newDepth = new float[depth.Length];
         var newConfidence = new float[depth.Length];
         for (var p = 0; p < depth.Length; p++)
         {
-            if (agreeing[p] < required || !(depth[p] > 1e-8f)) continue;
+            if (agreeing[p] < settings.MinConsistentViews || !(depth[p] > 1e-8f)) continue;
             var fraction = (float)agreeing[p] / others.Count;
             newDepth[p] = depth[p];
             newConfidence[p] = frame.Confidence is null ? fraction : frame.Confidence[p] * fraction;

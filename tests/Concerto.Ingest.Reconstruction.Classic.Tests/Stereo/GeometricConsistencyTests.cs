@@ -69,24 +69,6 @@ public sealed class GeometricConsistencyTests(ITestOutputHelper output)
     }
 
     [Fact]
-    public void Check_NeedsOnlyTheNeighboursThereAre_WhenAFrameHasFewerThanTheMinimum()
-    {
-        var k = Concerto.Ingest.Core.Geometry.PinholeIntrinsics.FromHorizontalFov(64, 48, 60);
-        var identity = Concerto.Ingest.Core.Geometry.RigidTransform.FromAxes(new(1, 0, 0), new(0, 1, 0), new(0, 0, 1), new(0, 0, 0));
-        DepthFrame Plane(double x, float depth) => new(64, 48, Enumerable.Repeat(depth, 64 * 48).ToArray(), Enumerable.Repeat(1f, 64 * 48).ToArray(),
-            new byte[3 * 64 * 48], k, identity with { T = new(x, 0, 0) });
-        var frame = Plane(0, 2f);
-        var settings = ConsistencySettings.Default with { MinConsistentViews = 2 };
-
-        // One neighbour that agrees: its agreement is enough (a keyframe in a fast turn keeps its depth)...
-        var alone = GeometricConsistency.Check(frame, [Plane(0.1, 2f)], settings);
-        Assert.True(alone.Depth.Count(d => d > 0) > 0.8 * alone.Depth.Length, $"{alone.Depth.Count(d => d > 0)} kept");
-        // ...one that disagrees still removes it, and with two neighbours both must agree.
-        Assert.All(GeometricConsistency.Check(frame, [Plane(0.1, 2.5f)], settings).Depth, d => Assert.Equal(0, d));
-        Assert.All(GeometricConsistency.Check(frame, [Plane(0.1, 2f), Plane(-0.1, 2.5f)], settings).Depth, d => Assert.Equal(0, d));
-    }
-
-    [Fact]
     public void Estimate_GivesTheWorkingResolution_WithBestKOfRepeatedNeighbours()
     {
         var k = Concerto.Ingest.Core.Geometry.PinholeIntrinsics.FromHorizontalFov(64, 48, 60);
