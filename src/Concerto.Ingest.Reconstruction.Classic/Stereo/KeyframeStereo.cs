@@ -11,9 +11,9 @@ namespace Concerto.Ingest.Reconstruction.Classic.Stereo;
 
 /// <summary>Depth for keyframes whose cameras are known (from our structure from motion or COLMAP's): for each registered
 /// keyframe a plane sweep (or PatchMatch, when the settings ask for it) against its neighbours (depth range from the
-/// sparse points it sees), then a geometric
-/// consistency check against the neighbours' depth maps. Frames stream out in keyframe order as soon as their
-/// neighbours' depth is known, so only a sliding window of images and depth maps is held.</summary>
+/// sparse points it sees), then a geometric consistency check against the neighbours' depth maps. Frames stream out in
+/// keyframe order as soon as their neighbours' depth is known, so only a sliding window of images and depth maps is
+/// held.</summary>
 public sealed partial class KeyframeStereo(ClassicSettings settings, ILogger logger)
 {
     private readonly Stopwatch _clock = new();
