@@ -50,21 +50,19 @@ public sealed class PatchMatchStereoTests(ITestOutputHelper output)
     public void Estimate_MatchesTrueDepth_BetterThanThePlaneSweep_OnASyntheticRoom(int seed, int keyframe)
     {
         var room = new SyntheticStereo(seed, 24);
-        {
-            var neighbours = StereoPlanning.SelectNeighbours(room.Poses, keyframe, NeighbourSettings.Default);
-            var range = StereoPlanning.DepthRange(room.Intrinsics, room.Poses[keyframe], room.SparsePoints(keyframe, 200, seed), (0.3f, 12f));
-            var reference = room.View(keyframe);
-            var views = neighbours.Select(room.View).ToList();
-            var clock = Stopwatch.StartNew();
-            var frame = PatchMatchStereo.Estimate(reference, views, range, PatchMatchSettings.Default, CancellationToken.None);
-            var seconds = clock.Elapsed.TotalSeconds;
-            var stats = DepthStats.Compare(frame, room.Frame(keyframe).Depth);
-            clock.Restart();
-            var sweep = DepthStats.Compare(PlaneSweepStereo.Estimate(reference, views, range, PlaneSweepSettings.Default, CancellationToken.None), room.Frame(keyframe).Depth);
-            output.WriteLine($"seed {seed} keyframe {keyframe}: PatchMatch {seconds:0.00} s; {stats}");
-            output.WriteLine($"  plane sweep {clock.Elapsed.TotalSeconds:0.00} s; {sweep}");
-            Assert.True(stats.ValidFraction > sweep.ValidFraction, $"{stats} against {sweep}");
-            Assert.True(stats.FractionWithin5Percent * stats.ValidFraction > sweep.FractionWithin5Percent * sweep.ValidFraction, $"{stats} against {sweep}");
-        }
+        var neighbours = StereoPlanning.SelectNeighbours(room.Poses, keyframe, NeighbourSettings.Default);
+        var range = StereoPlanning.DepthRange(room.Intrinsics, room.Poses[keyframe], room.SparsePoints(keyframe, 200, seed), (0.3f, 12f));
+        var reference = room.View(keyframe);
+        var views = neighbours.Select(room.View).ToList();
+        var clock = Stopwatch.StartNew();
+        var frame = PatchMatchStereo.Estimate(reference, views, range, PatchMatchSettings.Default, CancellationToken.None);
+        var seconds = clock.Elapsed.TotalSeconds;
+        var stats = DepthStats.Compare(frame, room.Frame(keyframe).Depth);
+        clock.Restart();
+        var sweep = DepthStats.Compare(PlaneSweepStereo.Estimate(reference, views, range, PlaneSweepSettings.Default, CancellationToken.None), room.Frame(keyframe).Depth);
+        output.WriteLine($"seed {seed} keyframe {keyframe}: PatchMatch {seconds:0.00} s; {stats}");
+        output.WriteLine($"  plane sweep {clock.Elapsed.TotalSeconds:0.00} s; {sweep}");
+        Assert.True(stats.ValidFraction > sweep.ValidFraction, $"{stats} against {sweep}");
+        Assert.True(stats.FractionWithin5Percent * stats.ValidFraction > sweep.FractionWithin5Percent * sweep.ValidFraction, $"{stats} against {sweep}");
     }
 }
