@@ -18,14 +18,10 @@ public static class PatchMatchStereo
     public static DepthFrame Estimate(StereoView reference, IReadOnlyList<StereoView> neighbours, (float Near, float Far) depthRange,
         PatchMatchSettings settings, CancellationToken cancellationToken)
     {
-        ArgumentNullException.ThrowIfNull(reference);
-        ArgumentNullException.ThrowIfNull(neighbours);
         ArgumentNullException.ThrowIfNull(settings);
         settings.Validate();
-        if (neighbours.Count == 0) throw new ArgumentException("PatchMatch needs at least one neighbour view", nameof(neighbours));
+        StereoPlanning.CheckInputs(reference, neighbours, depthRange, "PatchMatch");
         var (near, far) = depthRange;
-        if (!(near > 0) || !(far > near) || !float.IsFinite(far))
-            throw new ArgumentOutOfRangeException(nameof(depthRange), depthRange, "the depth range must satisfy 0 < near < far < infinity");
 
         var working = WorkingImage.Of(reference, settings.MaxSide);
         var sources = neighbours.Select(n => WorkingImage.Of(n ?? throw new ArgumentException("a neighbour view is null", nameof(neighbours)), settings.MaxSide)).ToList();
@@ -120,7 +116,7 @@ public static class PatchMatchStereo
                 for (var x = 0; x < _width; x++)
                 {
                     var p = y * _width + x;
-                    var random = new Random32(_settings.Seed, 0, p);
+                    var random = new PixelRandom(_settings.Seed, 0, p);
                     _depth[p] = RandomDepth(ref random);
                     (_nx[p], _ny[p], _nz[p]) = RandomNormal(ref random, x, y);
                     _cost[p] = Cost(x, y, _depth[p], _nx[p], _ny[p], _nz[p]);
@@ -174,7 +170,7 @@ public static class PatchMatchStereo
 
             // Refinement: a random plane's depth and normal each alone, then a perturbation of the best plane that
             // shrinks with the iterations.
-            var random = new Random32(_settings.Seed, iteration + 1, p);
+            var random = new PixelRandom(_settings.Seed, iteration + 1, p);
             var scale = MathF.Pow(0.5f, iteration + 1);
             var randomDepth = RandomDepth(ref random);
             var (gx, gy, gz) = RandomNormal(ref random, x, y);
@@ -187,10 +183,10 @@ public static class PatchMatchStereo
             (_depth[p], _nx[p], _ny[p], _nz[p], _cost[p]) = (best.Depth, best.Nx, best.Ny, best.Nz, best.Cost);
         }
 
-        private float RandomDepth(ref Random32 random) => 1 / (_inverseFar + random.NextFloat() * (_inverseNear - _inverseFar));
+        private float RandomDepth(ref PixelRandom random) => 1 / (_inverseFar + random.NextFloat() * (_inverseNear - _inverseFar));
 
         /// <summary>A random unit normal facing the camera at pixel (x, y), at most about 70 degrees from the ray.</summary>
-        private (float X, float Y, float Z) RandomNormal(ref Random32 random, int x, int y)
+        private (float X, float Y, float Z) RandomNormal(ref PixelRandom random, int x, int y)
         {
             var (rx, ry) = ((x - _cx) / _fx, (y - _cy) / _fy);
             return Facing(random.NextGaussian(), random.NextGaussian(), random.NextGaussian(), rx, ry);
@@ -220,8 +216,11 @@ public static class PatchMatchStereo
         /// <summary>The aggregated cost of a plane at pixel (x, y): the mean of the best K neighbours' 1 - NCC.</summary>
         private float Cost(int x, int y, float depth, float nx, float ny, float nz)
         {
+            // c = n . X for the plane's point X on this pixel's ray: negative when the plane faces the camera.
+            var (rx, ry) = ((x - _cx) / _fx, (y - _cy) / _fy);
+            var c = depth * (nx * rx + ny * ry + nz);
             Span<float> costs = stackalloc float[_sources.Length];
-            for (var n = 0; n < _sources.Length; n++) costs[n] = SourceCost(_sources[n], x, y, depth, nx, ny, nz);
+            for (var n = 0; n < _sources.Length; n++) costs[n] = SourceCost(_sources[n], x, y, c, nx, ny, nz);
             var k = Math.Min(_settings.BestK, costs.Length);
             if (k < costs.Length) costs.Sort();
             float sum = 0;
@@ -230,12 +229,10 @@ public static class PatchMatchStereo
         }
 
         /// <summary>1 - weighted NCC of the reference window at (x, y) against one neighbour through the plane's homography
-        /// H = K' (R + T n^T / c) K^-1 (c = n . X on the plane, X its point on this pixel's ray); a window reaching outside
-        /// the neighbour's image or behind it is no match.</summary>
-        private float SourceCost(Source source, int x, int y, float depth, float nx, float ny, float nz)
+        /// H = K' (R + T n^T / c) K^-1 (<paramref name="c"/> = n . X on the plane, X its point on this pixel's ray); a
+        /// window reaching outside the neighbour's image or behind it is no match.</summary>
+        private float SourceCost(Source source, int x, int y, float c, float nx, float ny, float nz)
         {
-            var (rx, ry) = ((x - _cx) / _fx, (y - _cy) / _fy);
-            var c = depth * (nx * rx + ny * ry + nz);
             if (!(c < -1e-9f)) return InvalidCost;
             var (r, t) = (source.R, source.T);
             var image = source.Image;
@@ -311,7 +308,7 @@ public static class PatchMatchStereo
 
     /// <summary>A small counter-based random stream (SplitMix64 over seed, iteration and pixel), so every pixel's draws
     /// are the same whichever thread makes them.</summary>
-    private struct Random32(int seed, int iteration, int pixel)
+    private struct PixelRandom(int seed, int iteration, int pixel)
     {
         private ulong _state = ((ulong)(uint)seed << 40) ^ ((ulong)(uint)iteration << 32) ^ (uint)pixel;
 

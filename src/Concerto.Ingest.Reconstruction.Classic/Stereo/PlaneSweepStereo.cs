@@ -18,14 +18,10 @@ public static class PlaneSweepStereo
     public static DepthFrame Estimate(StereoView reference, IReadOnlyList<StereoView> neighbours, (float Near, float Far) depthRange,
         PlaneSweepSettings settings, CancellationToken cancellationToken)
     {
-        ArgumentNullException.ThrowIfNull(reference);
-        ArgumentNullException.ThrowIfNull(neighbours);
         ArgumentNullException.ThrowIfNull(settings);
         settings.Validate();
-        if (neighbours.Count == 0) throw new ArgumentException("plane sweep needs at least one neighbour view", nameof(neighbours));
+        StereoPlanning.CheckInputs(reference, neighbours, depthRange, "plane sweep");
         var (near, far) = depthRange;
-        if (!(near > 0) || !(far > near) || !float.IsFinite(far))
-            throw new ArgumentOutOfRangeException(nameof(depthRange), depthRange, "the depth range must satisfy 0 < near < far < infinity");
 
         var working = WorkingImage.Of(reference, settings.MaxSide);
         var (width, height) = (working.Width, working.Height);

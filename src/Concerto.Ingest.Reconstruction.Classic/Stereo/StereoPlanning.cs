@@ -78,4 +78,16 @@ public static class StereoPlanning
         var high = depths[(int)Math.Ceiling(highPercentile * (depths.Count - 1))];
         return ((float)(low * (1 - margin)), (float)(high * (1 + margin)));
     }
+
+    /// <summary>The checks both matchers make on their inputs: views given, at least one neighbour, and
+    /// 0 &lt; near &lt; far &lt; infinity.</summary>
+    internal static void CheckInputs(StereoView reference, IReadOnlyList<StereoView> neighbours, (float Near, float Far) depthRange, string matcher)
+    {
+        ArgumentNullException.ThrowIfNull(reference);
+        ArgumentNullException.ThrowIfNull(neighbours);
+        if (neighbours.Count == 0) throw new ArgumentException($"{matcher} needs at least one neighbour view", nameof(neighbours));
+        var (near, far) = depthRange;
+        if (!(near > 0) || !(far > near) || !float.IsFinite(far))
+            throw new ArgumentOutOfRangeException(nameof(depthRange), depthRange, "the depth range must satisfy 0 < near < far < infinity");
+    }
 }
