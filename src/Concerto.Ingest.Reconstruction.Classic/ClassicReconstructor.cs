@@ -56,6 +56,11 @@ public sealed partial class ClassicReconstructor : IReconstructor
 
     public string? ModelHash => null;
 
+    /// <summary>A diagnostic, not for ingest: the camera-to-world of the video frame with a given index (a synthetic
+    /// capture's truth). When set, structure from motion triangulates and bundle-adjusts its tracks from these cameras
+    /// instead of registering images one by one, so the error left is the tracks' (`bench recon --methods tracks`).</summary>
+    internal Func<long, RigidTransform>? StartCameras { get; set; }
+
     /// <summary>Set once structure from motion has run; the stereo figures once the last frame has streamed out.</summary>
     public ClassicReport? Report { get; private set; }
 
@@ -67,12 +72,12 @@ public sealed partial class ClassicReconstructor : IReconstructor
             throw new NotReconstructableException($"{keyframes.Count} keyframe(s); the classic reconstructor needs at least {_settings.MinKeyframes} " +
                                                   "(sample keyframes more densely: decode.sampling in the profile)");
         var clock = Stopwatch.StartNew();
-        var (tracks, images) = await TrackAsync(keyframes, cancellationToken).ConfigureAwait(false);
+        var (tracks, images, frames) = await TrackAsync(keyframes, cancellationToken).ConfigureAwait(false);
         var descriptorTracks = _settings.Matching is { } matching
             ? await Task.Run(() => DescriptorTracks.AddTo(tracks, images.Select((k, i) => (i, k)).Where(x => x.k >= 0).Select(x => (x.i, keyframes[x.k].ImagePath)).ToList(),
                 matching, _settings.Sfm.RansacThreshold, cancellationToken), cancellationToken).ConfigureAwait(false)
             : 0;
-        var (sfm, world) = await Task.Run(() => SolveCameras(keyframes, tracks, images, cancellationToken), cancellationToken).ConfigureAwait(false);
+        var (sfm, world) = await Task.Run(() => SolveCameras(keyframes, tracks, images, frames, cancellationToken), cancellationToken).ConfigureAwait(false);
         var sfmSeconds = clock.Elapsed.TotalSeconds;
         var cameras = world.Cameras;
         var registeredKeyframes = cameras.Select(c => c.ImageIndex).ToHashSet();
@@ -90,17 +95,20 @@ public sealed partial class ClassicReconstructor : IReconstructor
         }
     }
 
-    /// <summary>Feature tracks, and for each tracked image its keyframe index (-1 for a video frame between keyframes).
+    /// <summary>Feature tracks, and for each tracked image its keyframe index (-1 for a video frame between keyframes) and
+    /// video frame index.
     /// With the video: flow through it at about <see cref="ClassicSettings.TrackingFps"/>, every keyframe's own frame an
     /// image, and video frames added as images wherever keyframes are more than 1 / <see cref="ClassicSettings.SfmFps"/>
     /// apart (so registration never has to bridge a long gap). Without it, or when its frames do not line up with the
     /// keyframes: from keyframe to keyframe.</summary>
-    private async Task<(FeatureTracks Tracks, List<int> KeyframeOfImage)> TrackAsync(IReadOnlyList<KeyframeRef> keyframes, CancellationToken cancellationToken)
+    private async Task<(FeatureTracks Tracks, List<int> KeyframeOfImage, List<long> FrameOfImage)> TrackAsync(IReadOnlyList<KeyframeRef> keyframes, CancellationToken cancellationToken)
     {
         var paths = keyframes.Select(k => k.ImagePath).ToList();
         var keyframesOnly = Enumerable.Range(0, keyframes.Count).ToList();
+        var keyframeFrames = keyframes.Select(k => (long)k.FrameIndex).ToList();
         if (_video is null || SfmImageSchedule.FrameRate(keyframes) is not { } rate)
-            return (await Task.Run(() => FeatureTracks.Build(paths, _settings.Sfm, cancellationToken), cancellationToken).ConfigureAwait(false), keyframesOnly);
+            return (await Task.Run(() => FeatureTracks.Build(paths, _settings.Sfm, cancellationToken), cancellationToken).ConfigureAwait(false), keyframesOnly,
+                keyframeFrames);
 
         var first = RgbFrame.Read(paths[0]);
         var (width, height) = (first.Width, first.Height);
@@ -108,6 +116,7 @@ public sealed partial class ClassicReconstructor : IReconstructor
         var schedule = new SfmImageSchedule(keyframes, Math.Max(flowStep, (int)Math.Round(rate / _settings.SfmFps)));
         var tracks = new FeatureTracks(_settings.Sfm);
         var keyframeOfImage = new List<int>();
+        var frameOfImage = new List<long>();
         try
         {
             await using var reader = RawFrameReader.Start(_video.Tools, _video.Path, new FrameSize(width, height), rate, cancellationToken);
@@ -120,7 +129,11 @@ public sealed partial class ClassicReconstructor : IReconstructor
                 {
                     using (var rgb = Mat.FromPixelData(height, width, MatType.CV_8UC3, frame.Address)) Cv2.CvtColor(rgb, gray, ColorConversionCodes.RGB2GRAY);
                     tracks.Add(gray, isImage, $"{_video.Path} frame {index}");
-                    if (isImage) keyframeOfImage.Add(keyframe);
+                    if (isImage)
+                    {
+                        keyframeOfImage.Add(keyframe);
+                        frameOfImage.Add(index);
+                    }
                 }
 
                 reader.Recycle(frame);
@@ -132,21 +145,24 @@ public sealed partial class ClassicReconstructor : IReconstructor
             tracks.Finish();
         }
 
-        if (keyframeOfImage.Count(k => k >= 0) == keyframes.Count) return (tracks, keyframeOfImage);
+        if (keyframeOfImage.Count(k => k >= 0) == keyframes.Count) return (tracks, keyframeOfImage, frameOfImage);
         LogTrackingFallback(_logger, _video.Path, keyframeOfImage.Count(k => k >= 0), keyframes.Count);
-        return (await Task.Run(() => FeatureTracks.Build(paths, _settings.Sfm, cancellationToken), cancellationToken).ConfigureAwait(false), keyframesOnly);
+        return (await Task.Run(() => FeatureTracks.Build(paths, _settings.Sfm, cancellationToken), cancellationToken).ConfigureAwait(false), keyframesOnly,
+            keyframeFrames);
     }
 
     /// <summary>Structure from motion over the tracked images; <c>World</c> keeps only the keyframes' cameras (their
     /// <see cref="SfmCamera.ImageIndex"/> is the keyframe's index), scaled to unit median depth.</summary>
     private (SfmResult Sfm, SfmResult World) SolveCameras(IReadOnlyList<KeyframeRef> keyframes, FeatureTracks tracks, List<int> keyframeOfImage,
-        CancellationToken cancellationToken)
+        List<long> frameOfImage, CancellationToken cancellationToken)
     {
         var paths = keyframeOfImage.Select((k, i) => k >= 0 ? keyframes[k].ImagePath : $"video image {i}").ToList();
         double? focal = null;
         if (_fovDegrees is { } fov) focal = PinholeIntrinsics.FromHorizontalFov(tracks.Width, tracks.Height, fov).Fx;
 
-        var sfm = SfmSolver.Solve(tracks, paths, focal, _settings.Sfm, cancellationToken);
+        var sfm = StartCameras is { } start && focal is { } given
+            ? SfmSolver.Refine(tracks, paths, given, frameOfImage.Select(start).ToList(), _settings.Sfm, cancellationToken)
+            : SfmSolver.Solve(tracks, paths, focal, _settings.Sfm, cancellationToken);
         if (sfm.Cameras.Count == 0)
             throw new NotReconstructableException("structure from motion found no pair of early keyframes with enough parallax and trackable " +
                                                   "texture (a camera that does not move, or a blank or purely 2-D moving picture)");

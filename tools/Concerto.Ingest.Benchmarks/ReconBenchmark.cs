@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Diagnostics;
 using System.Globalization;
 using Concerto.Ingest.Cli;
+using Concerto.Ingest.Core.Geometry;
 using Concerto.Ingest.Core.Media;
 using Concerto.Ingest.Core.Profiles;
 using Concerto.Ingest.Media.Decode;
@@ -38,7 +39,7 @@ public static class ReconBenchmark
     public static Command Create()
     {
         var seeds = new Option<string>("--seeds", "--seed") { Description = "Synthetic rooms (comma-separated seeds).", DefaultValueFactory = _ => "1,2,3,4" };
-        var methods = new Option<string>("--methods") { Description = "Reconstructors to compare, comma-separated (classic, colmap, posed; stereo: classic's stereo on the true cameras, a diagnostic).", DefaultValueFactory = _ => "classic,colmap,posed" };
+        var methods = new Option<string>("--methods") { Description = "Reconstructors to compare, comma-separated (classic, colmap, posed; diagnostics: stereo = classic's stereo on the true cameras, tracks = classic's tracks bundle-adjusted from the true cameras).", DefaultValueFactory = _ => "classic,colmap,posed" };
         var frames = new Option<int?>("--frames") { Description = "Frames of each capture at 30 fps (default 300, i.e. 10 s; --quick 150)." };
         var quick = new Option<bool>("--quick") { Description = "Seed 1 only, 5 s of video (about 2 minutes on 2 cores)." };
         var width = new Option<int>("--width") { Description = "Capture width.", DefaultValueFactory = _ => 640 };
@@ -62,14 +63,19 @@ public static class ReconBenchmark
     }
 
     private sealed record Row(int Seed, string Method, int Keyframes, int Cameras, double CameraRmsMm, double AccuracyMm, double CompletenessMm,
-        double SecondsPerKeyframe, int Segments, double SegmentsPerMinute, string? Failure, int[]? SegmentsAtOverlap = null);
+        double SecondsPerKeyframe, int Segments, double SegmentsPerMinute, string? Failure, int[]? SegmentsAtOverlap = null,
+        IReadOnlyList<(double Time, V3 Centre)>? Centres = null, double SharedRmsMm = double.NaN, int SharedCameras = 0);
+
+    /// <summary>Methods that solve for the cameras from the video; their rows also compare camera error on the keyframes
+    /// all of them registered (COLMAP may drop the hard ones).</summary>
+    private static readonly string[] CameraSolvers = ["classic", "colmap", "tracks"];
 
     /// <summary>segment.maxOverlap values the table also counts groups for (the profile's other settings kept).</summary>
     private static readonly double[] OverlapLimits = [0.5, 0.7, 0.9];
 
     private static async Task<int> RunAsync(Plan plan, string? profilePath, CancellationToken cancellationToken)
     {
-        var known = new[] { "classic", "colmap", "posed", "stereo" };
+        var known = new[] { "classic", "colmap", "posed", "stereo", "tracks" };
         if (plan.Methods.Length == 0 || plan.Methods.Except(known).FirstOrDefault() is { } unknown && unknown.Length > 0)
             throw new ArgumentException($"--methods: '{string.Join(',', plan.Methods.Except(known))}' is not one of {string.Join(", ", known)}.");
         if (plan.Frames < 30) throw new ArgumentException("--frames must be at least 30 (1 s).");
@@ -106,7 +112,12 @@ public static class ReconBenchmark
                     CliOutput.Error.WriteLine($"seed {seed}: {method} on {keyframes.Count} keyframes of {decoded.Size.Width}x{decoded.Size.Height}");
                     var settings = reconstruct with
                     {
-                        Method = method == "stereo" ? ReconstructMethod.Posed : Enum.Parse<ReconstructMethod>(method, ignoreCase: true),
+                        Method = method switch
+                        {
+                            "stereo" => ReconstructMethod.Posed,
+                            "tracks" => ReconstructMethod.Classic,
+                            _ => Enum.Parse<ReconstructMethod>(method, ignoreCase: true),
+                        },
                         Focal = method is "posed" or "stereo" ? FocalSource.Metadata : plan.Focal,
                     };
                     var row = await MeasureAsync(seed, method, video, capture, keyframes, decoded.Size, settings, segment, sources, info.DurationSeconds,
@@ -117,6 +128,7 @@ public static class ReconBenchmark
                         : $"  failed: {row.Failure}");
                 }
 
+                CompareOnSharedKeyframes(rows, seed, capture);
                 Directory.Delete(capture, recursive: true);
                 Directory.Delete(keyframeFolder, recursive: true);
             }
@@ -131,6 +143,21 @@ public static class ReconBenchmark
         return rows.Any(r => r.Failure is not null) ? 1 : 0;
     }
 
+    /// <summary>Camera RMS of this seed's camera-solving rows again, over only the keyframes every one of them registered.</summary>
+    private static void CompareOnSharedKeyframes(List<Row> rows, int seed, string capture)
+    {
+        var solved = rows.Select((r, i) => (r, i)).Where(x => x.r.Seed == seed && x.r.Failure is null && CameraSolvers.Contains(x.r.Method)).ToList();
+        if (solved.Count < 2) return;
+        var shared = solved.Select(x => x.r.Centres!.Select(c => c.Time).ToHashSet())
+            .Aggregate((a, b) => { a.IntersectWith(b); return a; });
+        if (shared.Count < 3) return;
+        foreach (var (r, i) in solved)
+        {
+            var error = GroundTruthEvaluation.CameraError(capture, r.Centres!.Where(c => shared.Contains(c.Time)).ToList());
+            rows[i] = r with { SharedRmsMm = error.RmsPositionError * 1000, SharedCameras = shared.Count };
+        }
+    }
+
     private static async Task<Row> MeasureAsync(int seed, string method, string video, string capture, List<KeyframeRef> keyframes, FrameSize size,
         ReconstructSettings profile, SegmentSettings segment, ReconstructorSources sources, double durationSeconds, string segmentFolder,
         double maxDistance, CancellationToken cancellationToken)
@@ -138,6 +165,12 @@ public static class ReconBenchmark
         var reconstructor = method == "stereo"
             ? new TrueCameraStereo(capture, ClassicSettings.For(profile.Stereo ?? StereoSettings.Default))
             : ReconstructorChoice.Plan(video, profile, keyframes.Count, sources, NullLogger.Instance).Candidates.Single();
+        if (method == "tracks")
+        {
+            // The truth by video frame index (the tracked frames come from the same 30 fps video).
+            var frames = CaptureReader.Load(capture).Frames;
+            ((ClassicReconstructor)reconstructor).StartCameras = index => RigidTransform.FromMatrix4(frames[(int)Math.Clamp(index, 0, frames.Count - 1)].CameraToWorld);
+        }
         var settings = ReconstructionSettings.Default with
         {
             VoxelSize = profile.VoxelSize,
@@ -157,7 +190,8 @@ public static class ReconBenchmark
         }
 
         var seconds = clock.Elapsed.TotalSeconds;
-        var report = GroundTruthEvaluation.Evaluate(capture, result.Views.Select(v => (v.Time, v.CameraToWorld.T)).ToList(), result.Cloud.Coord, maxDistance);
+        var centres = result.Views.Select(v => (v.Time, v.CameraToWorld.T)).ToList();
+        var report = GroundTruthEvaluation.Evaluate(capture, centres, result.Cloud.Coord, maxDistance);
 
         // The segment stage's work on this scene, as SegmentJob does it: intrinsics in the keyframe images' pixels.
         var byFrame = keyframes.ToDictionary(k => k.FrameIndex);
@@ -172,30 +206,33 @@ public static class ReconBenchmark
         var visibility = views.AsParallel().AsOrdered().Select(v => ViewVisibility.Compute(cloud, v, new VisibilitySettings(spacing))).ToList();
         var atOverlap = OverlapLimits.Select(o => ViewGroupSelector.Select(views, visibility, cloud.Count, segment with { MaxOverlap = o }).Count).ToArray();
         return new Row(seed, method, keyframes.Count, result.Views.Count, report.Alignment.RmsPositionError * 1000, report.Chamfer.Accuracy * 1000,
-            report.Chamfer.Completeness * 1000, seconds / keyframes.Count, segments.Segments.Count, segments.Segments.Count / (durationSeconds / 60), null, atOverlap);
+            report.Chamfer.Completeness * 1000, seconds / keyframes.Count, segments.Segments.Count, segments.Segments.Count / (durationSeconds / 60), null, atOverlap, centres);
     }
 
     private static void Write(List<Row> rows, Plan plan)
     {
         var table = new Table().Border(TableBorder.Markdown)
-            .AddColumns("seed", "method", "cameras", "camera RMS (mm)", "Chamfer acc. (mm)", "compl. (mm)", "s / keyframe", "segments", "segments / min",
+            .AddColumns("seed", "method", "cameras", "camera RMS (mm)", "on shared keyframes (mm)", "Chamfer acc. (mm)", "compl. (mm)", "s / keyframe", "segments", "segments / min",
                 $"groups at maxOverlap {string.Join(" / ", OverlapLimits.Select(o => o.ToString(CultureInfo.InvariantCulture)))}");
         string F(double v) => double.IsNaN(v) ? "-" : v.ToString("0.0", CultureInfo.InvariantCulture);
         foreach (var r in rows)
-            table.AddRow(r.Seed.ToString(CultureInfo.InvariantCulture), r.Method, $"{r.Cameras} / {r.Keyframes}", F(r.CameraRmsMm), F(r.AccuracyMm),
+            table.AddRow(r.Seed.ToString(CultureInfo.InvariantCulture), r.Method, $"{r.Cameras} / {r.Keyframes}", F(r.CameraRmsMm),
+                r.SharedCameras > 0 ? $"{F(r.SharedRmsMm)} ({r.SharedCameras})" : "-", F(r.AccuracyMm),
                 F(r.CompletenessMm), r.SecondsPerKeyframe.ToString("0.00", CultureInfo.InvariantCulture), r.Segments.ToString(CultureInfo.InvariantCulture),
                 F(r.SegmentsPerMinute), r.SegmentsAtOverlap is { } g ? string.Join(" / ", g) : "-");
         foreach (var method in plan.Methods)
         {
             var ok = rows.Where(r => r.Method == method && r.Failure is null).ToList();
             if (ok.Count == 0) continue;
+            var shared = ok.Where(r => r.SharedCameras > 0).ToList();
             table.AddRow("mean", $"[bold]{method}[/]", $"{ok.Sum(r => r.Cameras)} / {ok.Sum(r => r.Keyframes)}", F(ok.Average(r => r.CameraRmsMm)),
+                shared.Count > 0 ? $"{F(shared.Average(r => r.SharedRmsMm))} ({shared.Sum(r => r.SharedCameras)})" : "-",
                 F(ok.Average(r => r.AccuracyMm)), F(ok.Average(r => r.CompletenessMm)), ok.Average(r => r.SecondsPerKeyframe).ToString("0.00", CultureInfo.InvariantCulture),
                 ok.Sum(r => r.Segments).ToString(CultureInfo.InvariantCulture), F(ok.Average(r => r.SegmentsPerMinute)),
                 string.Join(" / ", OverlapLimits.Select((_, i) => ok.Sum(r => r.SegmentsAtOverlap![i]))));
         }
 
         AnsiConsole.Write(table);
-        AnsiConsole.MarkupLineInterpolated($"{plan.Frames} frames at 30 fps per room, focal for classic/colmap: {plan.Focal}; Chamfer capped at {plan.MaxDistance * 1000:0} mm; segments with the profile's segment settings, groups also counted at other maxOverlap limits.");
+        AnsiConsole.MarkupLineInterpolated($"{plan.Frames} frames at 30 fps per room, focal for classic/colmap: {plan.Focal}; camera RMS also over the keyframes every camera-solving method (classic, colmap, tracks) registered, in brackets; Chamfer capped at {plan.MaxDistance * 1000:0} mm; segments with the profile's segment settings, groups also counted at other maxOverlap limits.");
     }
 }

@@ -51,6 +51,28 @@ public sealed class SfmSolver
         return new SfmSolver(settings).Run(tracks, imagePaths, focalPixels, cancellationToken);
     }
 
+    /// <summary>A diagnostic of where camera error comes from: the same tracks, triangulated from cameras given for every
+    /// image (e.g. a synthetic capture's true ones) and bundle-adjusted as <see cref="Solve(FeatureTracks, IReadOnlyList{string}, double?, SfmSettings, CancellationToken)"/>
+    /// finishes, with no incremental registration. Its error is what the tracks alone allow.</summary>
+    internal static SfmResult Refine(FeatureTracks tracks, IReadOnlyList<string> imagePaths, double focalPixels, IReadOnlyList<RigidTransform> cameraToWorld,
+        SfmSettings settings, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(tracks);
+        ArgumentNullException.ThrowIfNull(cameraToWorld);
+        if (cameraToWorld.Count != tracks.ImageCount || imagePaths.Count != tracks.ImageCount)
+            throw new ArgumentException($"{cameraToWorld.Count} cameras and {imagePaths.Count} paths for {tracks.ImageCount} tracked images");
+        var solver = new SfmSolver(settings) { _tracks = tracks, _cx = (tracks.Width - 1) / 2.0, _cy = (tracks.Height - 1) / 2.0, _focal = focalPixels };
+        for (var i = 0; i < cameraToWorld.Count; i++)
+        {
+            var toWorld = Mat3.FromArray(cameraToWorld[i].R);
+            var r = toWorld.Transpose();
+            solver._poses[i] = new Pose(r, -(r * cameraToWorld[i].T));
+        }
+
+        for (var track = 0; track < tracks.Count; track++) solver.TryTriangulate(track);
+        return solver.Result(imagePaths, solver.FinalBundle(0, 1, false, cancellationToken), false);
+    }
+
     private SfmResult Run(FeatureTracks tracks, IReadOnlyList<string> imagePaths, double? focalPixels, CancellationToken cancellationToken)
     {
         _tracks = tracks;
@@ -88,11 +110,19 @@ public sealed class SfmSolver
             }
         }
 
+        return Result(imagePaths, FinalBundle(first, second, estimateFocal, cancellationToken), estimateFocal);
+    }
+
+    /// <summary>A full adjustment, then points that stay far off dropped and the rest settled on only the observations
+    /// within <see cref="SfmSettings.MaxReprojectionError"/>: while the model grows, observations up to 4x that take part
+    /// (new cameras are still rough), but at the end those few pixels off (e.g. a track that slid along an occluding
+    /// edge) would pull the cameras (seeds 1-4 of `bench recon`: 23.0 / 33.9 / 24.5 / 44.2 mm camera RMS with them,
+    /// 16.9 / 25.9 / 26.2 / 37.7 without). Returns the reprojection RMS.</summary>
+    private double FinalBundle(int first, int second, bool estimateFocal, CancellationToken cancellationToken)
+    {
         Bundle(first, second, _settings.BundleIterations, estimateFocal, cancellationToken);
-        // Drop points that stay far off after the full adjustment, then settle the rest.
         RemoveOutliers();
-        var rms = Bundle(first, second, _settings.BundleIterations / 2, estimateFocal, cancellationToken);
-        return Result(imagePaths, rms, estimateFocal);
+        return Bundle(first, second, _settings.BundleIterations / 2, estimateFocal, cancellationToken, strict: true);
     }
 
     private SfmResult Failed(int images) => new(
@@ -318,13 +348,14 @@ public sealed class SfmSolver
     }
 
     [SuppressMessage("Style", "IDE0045", Justification = "readability")]
-    private double Bundle(int first, int second, int iterations, bool estimateFocal, CancellationToken cancellationToken)
+    /// <param name="strict">Only observations within <see cref="SfmSettings.MaxReprojectionError"/> take part (else 4x that).</param>
+    private double Bundle(int first, int second, int iterations, bool estimateFocal, CancellationToken cancellationToken, bool strict = false)
     {
         var images = _poses.Keys.Order().ToList();
         var cameraOf = images.Select((image, k) => (image, k)).ToDictionary(x => x.image, x => x.k);
         var tracks = _trackPoint.Keys.Order().ToList();
         var observations = new List<BundleObservation>();
-        var limit = 4 * _settings.MaxReprojectionError;
+        var limit = (strict ? 1 : 4) * _settings.MaxReprojectionError;
         for (var p = 0; p < tracks.Count; p++)
         {
             var point = _points[_trackPoint[tracks[p]]];

@@ -24,12 +24,7 @@ public static class GroundTruthEvaluation
         ArgumentNullException.ThrowIfNull(cameras);
         ArgumentNullException.ThrowIfNull(coord);
         var manifest = CaptureReader.Load(captureFolder);
-        var truthCentres = cameras.Select(c =>
-        {
-            var index = Math.Clamp((int)Math.Round(c.Time * manifest.Fps), 0, manifest.Frames.Count - 1);
-            return RigidTransform.FromMatrix4(manifest.Frames[index].CameraToWorld).T;
-        }).ToList();
-        var alignment = ReconstructionEvaluation.AlignCameras(cameras.Select(c => c.Centre).ToList(), truthCentres);
+        var alignment = AlignCameras(manifest, cameras);
 
         var aligned = new float[coord.Length];
         for (var i = 0; i < coord.Length / 3; i++)
@@ -40,5 +35,23 @@ public static class GroundTruthEvaluation
 
         var truth = PointCloudFiles.ReadCoord(Path.Combine(captureFolder, manifest.PointCloud!.Folder));
         return new GroundTruthReport(cameras.Count, alignment, ReconstructionEvaluation.Chamfer(aligned, truth, maxDistance), truth.Length / 3, maxDistance);
+    }
+
+    /// <summary>Camera centres alone aligned to the capture's (Sim(3)) and their position error: e.g. to compare methods
+    /// on the keyframes they all registered.</summary>
+    public static CameraAlignment CameraError(string captureFolder, IReadOnlyList<(double Time, V3 Centre)> cameras)
+    {
+        ArgumentNullException.ThrowIfNull(cameras);
+        return AlignCameras(CaptureReader.Load(captureFolder), cameras);
+    }
+
+    private static CameraAlignment AlignCameras(CaptureManifest manifest, IReadOnlyList<(double Time, V3 Centre)> cameras)
+    {
+        var truthCentres = cameras.Select(c =>
+        {
+            var index = Math.Clamp((int)Math.Round(c.Time * manifest.Fps), 0, manifest.Frames.Count - 1);
+            return RigidTransform.FromMatrix4(manifest.Frames[index].CameraToWorld).T;
+        }).ToList();
+        return ReconstructionEvaluation.AlignCameras(cameras.Select(c => c.Centre).ToList(), truthCentres);
     }
 }

@@ -51,4 +51,36 @@ public sealed class SfmSolverTests(ITestOutputHelper output)
         var truthFocal = PinholeIntrinsics.FromHorizontalFov(320, 240, 70).Fx;
         Assert.InRange(result.Intrinsics.Fx / truthFocal, 0.97, 1.03);
     }
+
+    // The diagnostic behind `bench recon --methods tracks`: the same tracks bundle-adjusted from given cameras. From the
+    // true cameras it moves as far off as the incremental solve lands (seed 1: 30.5 mm against Solve's 29.6, measured),
+    // and from cameras pushed up to 8 cm off at random it comes back to that error (30.4 mm), though to cameras 26 mm
+    // from the first solution: the tracks, not the solver, set the error, and leave that much freedom.
+    [Fact]
+    public void Refine_FromGivenCameras_ConvergesToTheTracksSolution()
+    {
+        using var sequence = new SyntheticSequence(seed: 1, Keyframes, KeyframeFps);
+        var tracks = FeatureTracks.Build(sequence.Images, SfmSettings.Default, CancellationToken.None);
+        var truth = sequence.Truth.Select(t => t.T).ToList();
+        var random = new Random(3);
+        V3 Noise(double size) => new V3(random.NextDouble() - 0.5, random.NextDouble() - 0.5, random.NextDouble() - 0.5) * (2 * size);
+        var pushed = sequence.Truth.Select(t => t with { T = t.T + Noise(0.08) }).ToList();
+        List<V3> Refined(IReadOnlyList<RigidTransform> start)
+        {
+            var result = SfmSolver.Refine(tracks, sequence.Images, sequence.Intrinsics.Fx, start, SfmSettings.Default, CancellationToken.None);
+            Assert.Equal(Keyframes, result.Cameras.Count);
+            Assert.True(result.Points.Count > 500, $"{result.Points.Count} points");
+            return result.Cameras.Select(c => c.CameraToWorld.T).ToList();
+        }
+
+        var (fromTruth, fromPushed) = (Refined(sequence.Truth), Refined(pushed));
+        var start = ReconstructionEvaluation.AlignCameras(pushed.Select(t => t.T).ToList(), truth).RmsPositionError;
+        var errorFromTruth = ReconstructionEvaluation.AlignCameras(fromTruth, truth).RmsPositionError;
+        var errorFromPushed = ReconstructionEvaluation.AlignCameras(fromPushed, truth).RmsPositionError;
+        var apart = ReconstructionEvaluation.AlignCameras(fromPushed, fromTruth).RmsPositionError;
+        output.WriteLine($"camera RMS: from the truth {errorFromTruth * 1000:0.0} mm; from {start * 1000:0.0} mm off {errorFromPushed * 1000:0.0} mm; " +
+                         $"the two solutions {apart * 1000:0.0} mm apart");
+        Assert.True(errorFromTruth < 0.02 * 2.784, $"from the truth {errorFromTruth} m");
+        Assert.True(errorFromPushed < start / 2, $"from {start} m off: {errorFromPushed} m");
+    }
 }
