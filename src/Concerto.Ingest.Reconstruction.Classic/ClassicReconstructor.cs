@@ -160,9 +160,11 @@ public sealed partial class ClassicReconstructor : IReconstructor
         double? focal = null;
         if (_fovDegrees is { } fov) focal = PinholeIntrinsics.FromHorizontalFov(tracks.Width, tracks.Height, fov).Fx;
 
-        var sfm = StartCameras is { } start && focal is { } given
-            ? SfmSolver.Refine(tracks, paths, given, frameOfImage.Select(start).ToList(), _settings.Sfm, cancellationToken)
-            : SfmSolver.Solve(tracks, paths, focal, _settings.Sfm, cancellationToken);
+        SfmResult sfm;
+        if (StartCameras is { } start)
+            sfm = SfmSolver.Refine(tracks, paths, focal ?? throw new InvalidOperationException("refining from given cameras needs the focal length (a field of view)"),
+                frameOfImage.Select(start).ToList(), _settings.Sfm, cancellationToken);
+        else sfm = SfmSolver.Solve(tracks, paths, focal, _settings.Sfm, cancellationToken);
         if (sfm.Cameras.Count == 0)
             throw new NotReconstructableException("structure from motion found no pair of early keyframes with enough parallax and trackable " +
                                                   "texture (a camera that does not move, or a blank or purely 2-D moving picture)");

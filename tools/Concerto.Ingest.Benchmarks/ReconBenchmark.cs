@@ -118,7 +118,7 @@ public static class ReconBenchmark
                             "tracks" => ReconstructMethod.Classic,
                             _ => Enum.Parse<ReconstructMethod>(method, ignoreCase: true),
                         },
-                        Focal = method is "posed" or "stereo" ? FocalSource.Metadata : plan.Focal,
+                        Focal = method is "posed" or "stereo" or "tracks" ? FocalSource.Metadata : plan.Focal,
                     };
                     var row = await MeasureAsync(seed, method, video, capture, keyframes, decoded.Size, settings, segment, sources, info.DurationSeconds,
                         Path.Combine(root, $"segments-{seed}-{method}"), plan.MaxDistance, cancellationToken).ConfigureAwait(false);
