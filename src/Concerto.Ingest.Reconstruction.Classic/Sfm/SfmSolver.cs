@@ -58,7 +58,10 @@ public sealed class SfmSolver
         SfmSettings settings, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(tracks);
+        ArgumentNullException.ThrowIfNull(imagePaths);
         ArgumentNullException.ThrowIfNull(cameraToWorld);
+        ArgumentNullException.ThrowIfNull(settings);
+        settings.Validate();
         if (cameraToWorld.Count != tracks.ImageCount || imagePaths.Count != tracks.ImageCount)
             throw new ArgumentException($"{cameraToWorld.Count} cameras and {imagePaths.Count} paths for {tracks.ImageCount} tracked images");
         var solver = new SfmSolver(settings) { _tracks = tracks, _cx = (tracks.Width - 1) / 2.0, _cy = (tracks.Height - 1) / 2.0, _focal = focalPixels };
